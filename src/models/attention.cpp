@@ -1,0 +1,100 @@
+#include "lightpeft/models/attention.h"
+
+#include <cmath>
+
+#include <ATen/ops/matmul.h>
+#include <ATen/ops/softmax.h>
+#include <ATen/ops/tensor.h>
+#include <ATen/ops/zeros.h>
+
+#include "lightpeft/core/error.h"
+
+namespace lightpeft {
+namespace {
+
+// Index tensor of the rows of the kept heads: head h owns rows [h*d, (h+1)*d).
+at::Tensor head_rows(const std::vector<int64_t>& heads, int64_t head_size) {
+  std::vector<int64_t> rows;
+  rows.reserve(heads.size() * head_size);
+  for (int64_t h : heads)
+    for (int64_t i = 0; i < head_size; ++i) rows.push_back(h * head_size + i);
+  return at::tensor(rows, at::kLong);
+}
+
+DenseImpl& as_dense(const LinearPtr& layer, const char* name) {
+  auto* dense = dynamic_cast<DenseImpl*>(layer.get());
+  LP_CHECK(dense != nullptr, "keep_heads: '", name,
+           "' is wrapped (e.g. by LoRA); prune before wrapping or prune the wrapper");
+  return *dense;
+}
+
+}  // namespace
+
+SelfAttentionImpl::SelfAttentionImpl(const ModelConfig& c, int64_t num_heads)
+    : num_heads_(num_heads), head_size_(c.head_size()) {
+  const int64_t all = num_heads * head_size_;
+  register_linear(*this, "query", &query, std::make_shared<DenseImpl>(c.hidden_size, all));
+  register_linear(*this, "key", &key, std::make_shared<DenseImpl>(c.hidden_size, all));
+  register_linear(*this, "value", &value, std::make_shared<DenseImpl>(c.hidden_size, all));
+  dropout = register_module("dropout", torch::nn::Dropout(c.attention_probs_dropout_prob));
+}
+
+torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& hidden,
+                                         const torch::Tensor& additive_mask,
+                                         const torch::Tensor& head_mask) {
+  const int64_t batch = hidden.size(0), seq = hidden.size(1);
+  if (num_heads_ == 0) return at::zeros({batch, seq, 0}, hidden.options());
+  // (B, T, H*d) -> (B, H, T, d)
+  auto split = [&](const torch::Tensor& x) {
+    return x.view({batch, seq, num_heads_, head_size_}).permute({0, 2, 1, 3});
+  };
+  auto q = split(query->forward(hidden));
+  auto k = split(key->forward(hidden));
+  auto v = split(value->forward(hidden));
+  auto scores = at::matmul(q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(head_size_));
+  if (additive_mask.defined()) scores = scores + additive_mask;
+  auto probs = dropout(at::softmax(scores, -1));
+  if (head_mask.defined()) probs = probs * head_mask;
+  auto context = at::matmul(probs, v);  // (B, H, T, d)
+  return context.permute({0, 2, 1, 3}).reshape({batch, seq, num_heads_ * head_size_});
+}
+
+void SelfAttentionImpl::keep_heads(const std::vector<int64_t>& heads) {
+  for (int64_t h : heads)
+    LP_CHECK(h >= 0 && h < num_heads_, "keep_heads: head ", h, " out of range [0, ", num_heads_, ")");
+  auto rows = head_rows(heads, head_size_);
+  as_dense(query, "query").prune(rows, 0);
+  as_dense(key, "key").prune(rows, 0);
+  as_dense(value, "value").prune(rows, 0);
+  num_heads_ = static_cast<int64_t>(heads.size());
+}
+
+ResidualOutputImpl::ResidualOutputImpl(const ModelConfig& c, int64_t in_features) {
+  register_linear(*this, "dense", &dense, std::make_shared<DenseImpl>(in_features, c.hidden_size));
+  LayerNorm = register_module(
+      "LayerNorm",
+      torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.hidden_size}).eps(c.layer_norm_eps)));
+  dropout = register_module("dropout", torch::nn::Dropout(c.hidden_dropout_prob));
+}
+
+torch::Tensor ResidualOutputImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
+  return LayerNorm(dropout(dense->forward(x)) + residual);
+}
+
+AttentionImpl::AttentionImpl(const ModelConfig& c, int64_t num_heads) {
+  self = register_module("self", SelfAttention(c, num_heads));
+  output = register_module("output", ResidualOutput(c, num_heads * c.head_size()));
+}
+
+torch::Tensor AttentionImpl::forward(const torch::Tensor& hidden, const torch::Tensor& additive_mask,
+                                     const torch::Tensor& head_mask) {
+  return output(self(hidden, additive_mask, head_mask), hidden);
+}
+
+void AttentionImpl::keep_heads(const std::vector<int64_t>& heads) {
+  auto cols = head_rows(heads, self->head_size());
+  self->keep_heads(heads);
+  as_dense(output->dense, "attention.output.dense").prune(cols, 1);
+}
+
+}  // namespace lightpeft
