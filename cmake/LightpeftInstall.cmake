@@ -6,9 +6,6 @@ install(TARGETS lightpeft lightpeft_cli EXPORT lightpeftTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-if(LIGHTPEFT_WITH_CUDA)
-  install(TARGETS lightpeft_kernels EXPORT lightpeftTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
-endif()
 install(DIRECTORY include/lightpeft DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT lightpeftTargets NAMESPACE lightpeft:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/lightpeft)
 configure_package_config_file(cmake/lightpeftConfig.cmake.in

@@ -1,4 +1,48 @@
-#include <torch/torch.h>
+// lightpeft: Light-PEFT fine-tuning (estimate -> prune -> finetune) of BERT-family encoders.
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+#include <map>
+
+#include "commands.h"
+#include "lightpeft/core/error.h"
 #include "lightpeft/core/log.h"
-#include <CLI/CLI.hpp>
-int main() { auto t = torch::ones({2,3}); lightpeft::log::info("sum ", t.sum().item<float>()); return 0; }
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "lightpeft: Light-PEFT fine-tuning of BERT/RoBERTa encoders (estimate -> prune -> finetune)"};
+  app.set_version_flag("--version", std::string("lightpeft 0.1.0"));
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+      ->capture_default_str();
+  app.require_subcommand(1);
+
+  std::map<CLI::App*, lightpeft::cli::Runner> runners;
+  auto add = [&](const char* name, const char* help, auto adder) {
+    CLI::App* sub = app.add_subcommand(name, help);
+    runners[sub] = adder(*sub);
+  };
+  add("train", "Fine-tune a model as a YAML config says", lightpeft::cli::add_train);
+  add("info", "Load an HF-layout model directory and print its architecture",
+      lightpeft::cli::add_info);
+  add("init-model", "Write a randomly initialised model in HF layout",
+      lightpeft::cli::add_init_model);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    lightpeft::log::set_level(lightpeft::log::parse_level(log_level));
+    for (auto& [sub, run] : runners)
+      if (sub->parsed()) return run();
+  } catch (const lightpeft::Error& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

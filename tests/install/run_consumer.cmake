@@ -1,0 +1,20 @@
+# cmake -P script: install, configure + build the consumer against the install tree, run it.
+function(run)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}\n${err}")
+  endif()
+  set(LAST_OUTPUT "${out}" PARENT_SCOPE)
+endfunction()
+
+file(REMOVE_RECURSE "${PREFIX}" "${CONSUMER_BUILD}")
+run(${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${PREFIX}")
+run(${CMAKE_COMMAND} -S "${CONSUMER_SRC}" -B "${CONSUMER_BUILD}" -G "${GENERATOR}"
+    -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=${PREFIX} -DLIGHTPEFT_PYTHON=${LIGHTPEFT_PYTHON}
+    -DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc)
+run(${CMAKE_COMMAND} --build "${CONSUMER_BUILD}")
+run("${CONSUMER_BUILD}/consumer")
+message(STATUS "consumer said: ${LAST_OUTPUT}")
+if(NOT LAST_OUTPUT MATCHES "logits \\[2, 3\\]")
+  message(FATAL_ERROR "unexpected consumer output: ${LAST_OUTPUT}")
+endif()

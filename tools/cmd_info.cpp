@@ -1,0 +1,45 @@
+// `lightpeft info MODEL_DIR`: loads a model directory as a user's checkpoint and prints its shape.
+#include <filesystem>
+#include <iostream>
+
+#include "commands.h"
+#include "lightpeft/core/log.h"
+#include "lightpeft/models/hf_checkpoint.h"
+#include "lightpeft/tokenizers/tokenizer.h"
+
+namespace lightpeft::cli {
+
+Runner add_info(CLI::App& app) {
+  auto dir = std::make_shared<std::string>();
+  auto strict = std::make_shared<bool>(false);
+  app.add_option("model_dir", *dir, "HF-layout model directory (config.json + weights)")
+      ->required();
+  app.add_flag("--strict", *strict, "fail unless every checkpoint key matches the model");
+  return [dir, strict]() {
+    auto loaded = load_pretrained(*dir, /*num_labels=*/0, *strict);
+    const ModelConfig& c = loaded.model->config();
+    std::cout << "model:       " << *dir << "\n"
+              << "type:        " << to_string(c.model_type) << " (" << c.num_hidden_layers
+              << " layers, hidden " << c.hidden_size << ", head size " << c.head_size() << ")\n"
+              << "heads:       ";
+    for (int64_t l = 0; l < c.num_hidden_layers; ++l) std::cout << (l ? " " : "") << c.heads(l);
+    std::cout << "\nffn widths:  ";
+    for (int64_t l = 0; l < c.num_hidden_layers; ++l) std::cout << (l ? " " : "") << c.intermediate(l);
+    std::cout << "\nvocab:       " << c.vocab_size << ", max positions " << c.max_position_embeddings
+              << "\nhead:        " << to_string(c.problem_type) << ", " << c.num_labels << " labels"
+              << "\nparameters:  " << count_parameters(*loaded.model) << "\n"
+              << "weights:     " << loaded.report.summary() << "\n";
+    if (c.extra_json.find("\"lightpeft_random_init\":true") != std::string::npos)
+      std::cout << "note:        RANDOM-INIT model (written by lightpeft init-model), not pretrained\n";
+    try {
+      auto tok = load_tokenizer(*dir);
+      std::cout << "tokenizer:   " << tok->vocab_size() << " tokens (pad id " << tok->pad_id()
+                << ")\n";
+    } catch (const Error& e) {
+      std::cout << "tokenizer:   none (" << e.what() << ")\n";
+    }
+    return 0;
+  };
+}
+
+}  // namespace lightpeft::cli
