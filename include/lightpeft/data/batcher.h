@@ -1,0 +1,93 @@
+#pragma once
+// Turns tokenized examples into padded LibTorch batches for training and evaluation.
+//
+// - Dynamic padding: each batch is padded to its own longest sequence.
+// - Shuffling depends only on (seed, epoch): the permutation comes from std::mt19937_64 (whose output
+//   the standard fixes) seeded per epoch and a hand-written Fisher-Yates with unbiased bounded draws
+//   (std::shuffle and std::uniform_int_distribution differ between standard libraries), so a resumed
+//   run, on any platform, sees the same order.
+// - Length grouping (HF TrainingArguments.group_by_length): the epoch's permutation is cut into
+//   mega-batches of mega_batch_mult x batch_size examples, each sorted by length (longest first),
+//   then cut into batches; the batch holding the longest example goes first, so out-of-memory shows
+//   at step 0.
+// - Resume: batches(epoch) is a pure function, so starting at batch k of an epoch is just skipping
+//   k entries (stream(epoch, k)).
+// - Multiple choice (COPA): with choices_per_example = C, examples come in groups of C consecutive
+//   encodings (one per choice, label on the first); a batch of B items has (B*C, T) inputs and B labels.
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+namespace lightpeft {
+
+struct EncodedExample {
+  std::vector<int64_t> input_ids;
+  std::vector<int64_t> token_type_ids;  // empty: all zeros
+  float label = 0.0f;                   // class id or regression target
+};
+
+struct Batch {
+  at::Tensor input_ids;       // int64 (N, T)
+  at::Tensor attention_mask;  // int64 (N, T): 1 on tokens, 0 on padding
+  at::Tensor token_type_ids;  // int64 (N, T): 0 on padding
+  at::Tensor labels;          // int64 (B) for classification, float32 (B) for regression
+  std::vector<int64_t> indices;  // the items in this batch (positions in the batcher's input)
+};
+
+struct BatcherOptions {
+  int64_t batch_size = 32;
+  int64_t pad_id = 0;
+  bool shuffle = false;
+  bool group_by_length = false;
+  bool drop_last = false;
+  uint64_t seed = 42;
+  bool regression = false;
+  int64_t choices_per_example = 1;
+  int64_t mega_batch_mult = 50;
+};
+
+class Batcher {
+ public:
+  // Throws lightpeft::Error for empty sequences, token_type_ids of the wrong length, a bad option,
+  // or a number of encodings that is not a multiple of choices_per_example.
+  Batcher(std::vector<EncodedExample> examples, BatcherOptions options);
+
+  int64_t num_items() const { return num_items_; }
+  int64_t num_batches() const;
+  const BatcherOptions& options() const { return options_; }
+
+  // The items of every batch of `epoch`, in order. Depends only on (options, lengths, epoch).
+  std::vector<std::vector<int64_t>> batches(int64_t epoch) const;
+  // Pads and stacks the given items.
+  Batch collate(const std::vector<int64_t>& items) const;
+
+  // Iterates the batches of one epoch starting at batch `start` (resume).
+  class Stream {
+   public:
+    std::optional<Batch> next();
+    int64_t position() const { return static_cast<int64_t>(next_); }  // batches handed out so far
+
+   private:
+    friend class Batcher;
+    Stream(const Batcher* owner, std::vector<std::vector<int64_t>> plan, size_t start)
+        : owner_(owner), plan_(std::move(plan)), next_(start) {}
+    const Batcher* owner_;
+    std::vector<std::vector<int64_t>> plan_;
+    size_t next_;
+  };
+  Stream stream(int64_t epoch, int64_t start_batch = 0) const;
+
+  // The permutation of [0, n) used for `epoch` (exposed for tests and for other samplers).
+  static std::vector<int64_t> permutation(int64_t n, uint64_t seed, int64_t epoch);
+
+ private:
+  int64_t item_length(int64_t item) const;
+
+  std::vector<EncodedExample> examples_;
+  BatcherOptions options_;
+  int64_t num_items_ = 0;
+};
+
+}  // namespace lightpeft

@@ -1,0 +1,54 @@
+#include "loader_util.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+
+namespace lightpeft::data_detail {
+
+std::string join(const std::vector<std::string>& items, const std::string& sep) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += sep;
+    out += items[i];
+  }
+  return out;
+}
+
+std::optional<int64_t> label_id(const TaskSpec& spec, const std::string& token) {
+  for (size_t i = 0; i < spec.label_names.size(); ++i) {
+    if (spec.label_names[i] == token) return static_cast<int64_t>(i);
+  }
+  return std::nullopt;
+}
+
+std::string set_label(const TaskSpec& spec, const std::string& token, Example& example) {
+  if (spec.regression) {
+    const char* begin = token.c_str();
+    char* end = nullptr;
+    errno = 0;
+    const double value = std::strtod(begin, &end);
+    if (token.empty() || end != begin + token.size() || errno == ERANGE || !std::isfinite(value)) {
+      return "label '" + token + "' is not a number (regression task)";
+    }
+    example.label = static_cast<float>(value);
+  } else {
+    const auto id = label_id(spec, token);
+    if (!id) return "unknown label '" + token + "' (expected " + join(spec.label_names) + ")";
+    example.label = static_cast<float>(*id);
+  }
+  example.has_label = true;
+  return "";
+}
+
+std::optional<int64_t> parse_int(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  const char* begin = text.c_str();
+  char* end = nullptr;
+  errno = 0;
+  const long long value = std::strtoll(begin, &end, 10);
+  if (end != begin + text.size() || errno == ERANGE) return std::nullopt;
+  return static_cast<int64_t>(value);
+}
+
+}  // namespace lightpeft::data_detail
