@@ -1,0 +1,174 @@
+#include "lightpeft/tokenizers/bpe_model.h"
+
+#include <fstream>
+#include <queue>
+#include <utility>
+
+#include "lightpeft/core/error.h"
+#include "lightpeft/tokenizers/unicode.h"
+
+namespace lightpeft {
+namespace {
+
+constexpr size_t kCacheCapacity = 10000;
+
+// One symbol of a word being merged: a doubly linked list over a vector, as HF's Word.
+struct Symbol {
+  int64_t id;
+  int64_t prev;
+  int64_t next;
+  bool removed = false;
+};
+
+struct QueuedMerge {
+  int64_t rank;
+  int64_t pos;
+  int64_t new_id;
+  // priority_queue pops the largest: make that the lowest rank, then the leftmost position.
+  bool operator<(const QueuedMerge& other) const {
+    return rank != other.rank ? rank > other.rank : pos > other.pos;
+  }
+};
+
+}  // namespace
+
+BpeModel::BpeModel(Vocab vocab, const std::vector<BpeMerge>& merges, const std::string& source,
+                   BpeOptions options)
+    : vocab_(std::move(vocab)), options_(std::move(options)) {
+  if (options_.unk_token) {
+    unk_id_ = vocab_.find(*options_.unk_token);
+    LP_CHECK(unk_id_.has_value(), source, ": unk_token '", *options_.unk_token,
+             "' is not in the vocabulary (expected it there)");
+  }
+  merges_.reserve(merges.size());
+  for (size_t rank = 0; rank < merges.size(); ++rank) {
+    const BpeMerge& m = merges[rank];
+    auto lookup = [&](const std::string& token) {
+      auto id = vocab_.find(token);
+      LP_CHECK(id.has_value(), source, " ", m.line, ": merge '", m.left, " ", m.right,
+               "' uses token '", token, "', which is not in the vocabulary (expected every merge ",
+               "part and result in the vocabulary)");
+      return *id;
+    };
+    const int64_t left = lookup(m.left);
+    const int64_t right = lookup(m.right);
+    const int64_t merged = lookup(m.left + m.right);
+    // A pair listed twice keeps its last rank: HF collects the merges into a map in order.
+    merges_[pair_key(left, right)] = MergeTarget{static_cast<int64_t>(rank), merged};
+  }
+}
+
+BpeModel::BpeModel(BpeModel&& other) noexcept
+    : vocab_(std::move(other.vocab_)),
+      options_(std::move(other.options_)),
+      unk_id_(other.unk_id_),
+      merges_(std::move(other.merges_)),
+      cache_(std::move(other.cache_)) {}
+
+void BpeModel::tokenize_word(const std::string& word, std::vector<int64_t>& ids) const {
+  if (word.empty()) return;
+  if (options_.ignore_merges) {
+    if (auto id = vocab_.find(word)) {
+      ids.push_back(*id);
+      return;
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    auto it = cache_.find(word);
+    if (it != cache_.end()) {
+      ids.insert(ids.end(), it->second.begin(), it->second.end());
+      return;
+    }
+  }
+  std::vector<int64_t> result = merge_word(word);
+  ids.insert(ids.end(), result.begin(), result.end());
+  std::lock_guard<std::mutex> lock(cache_mutex_);
+  if (cache_.size() < kCacheCapacity) cache_.emplace(word, std::move(result));
+}
+
+std::vector<int64_t> BpeModel::merge_word(const std::string& word) const {
+  // Initial symbols: one per character; characters outside the vocab become unk (or are dropped).
+  std::vector<Symbol> symbols;
+  bool previous_unknown = false;
+  for (char32_t cp : unicode::decode_utf8(word)) {
+    std::string ch;
+    unicode::append_utf8(ch, cp);
+    auto id = vocab_.find(ch);
+    const bool unknown = !id.has_value();
+    if (unknown) {
+      if (!unk_id_) continue;
+      if (options_.fuse_unk && previous_unknown) continue;
+      id = unk_id_;
+    }
+    previous_unknown = unknown;
+    const auto index = static_cast<int64_t>(symbols.size());
+    symbols.push_back({*id, index - 1, index + 1});
+  }
+  if (symbols.empty()) return {};
+  symbols.back().next = -1;
+
+  auto target = [&](int64_t left, int64_t right) -> const MergeTarget* {
+    auto it = merges_.find(pair_key(left, right));
+    return it == merges_.end() ? nullptr : &it->second;
+  };
+  std::priority_queue<QueuedMerge> queue;
+  for (size_t i = 0; i + 1 < symbols.size(); ++i) {
+    if (const MergeTarget* t = target(symbols[i].id, symbols[i + 1].id)) {
+      queue.push({t->rank, static_cast<int64_t>(i), t->new_id});
+    }
+  }
+  while (!queue.empty()) {
+    const QueuedMerge top = queue.top();
+    queue.pop();
+    Symbol& left = symbols[static_cast<size_t>(top.pos)];
+    if (left.removed || left.next < 0) continue;
+    Symbol& right = symbols[static_cast<size_t>(left.next)];
+    // Skip entries made stale by an earlier merge of either symbol.
+    const MergeTarget* current = target(left.id, right.id);
+    if (current == nullptr || current->new_id != top.new_id) continue;
+
+    left.id = top.new_id;
+    right.removed = true;
+    left.next = right.next;
+    if (right.next >= 0) symbols[static_cast<size_t>(right.next)].prev = top.pos;
+    if (left.prev >= 0) {
+      if (const MergeTarget* t = target(symbols[static_cast<size_t>(left.prev)].id, left.id)) {
+        queue.push({t->rank, left.prev, t->new_id});
+      }
+    }
+    if (left.next >= 0) {
+      if (const MergeTarget* t = target(left.id, symbols[static_cast<size_t>(left.next)].id)) {
+        queue.push({t->rank, top.pos, t->new_id});
+      }
+    }
+  }
+  std::vector<int64_t> ids;
+  for (const Symbol& s : symbols) {
+    if (!s.removed) ids.push_back(s.id);
+  }
+  return ids;
+}
+
+std::vector<BpeMerge> read_merges_txt(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  LP_CHECK(in, path.string(), ": cannot open the BPE merges (expected a readable merges.txt)");
+  std::vector<BpeMerge> merges;
+  std::string line;
+  int64_t line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line_no == 1 && line.rfind("#version", 0) == 0) continue;
+    if (line.empty()) continue;
+    const size_t space = line.find(' ');
+    LP_CHECK(space != std::string::npos && space > 0 && space + 1 < line.size() &&
+                 line.find(' ', space + 1) == std::string::npos,
+             path.string(), " line ", line_no, ": expected two tokens separated by one space, got '",
+             line, "'");
+    merges.push_back({line.substr(0, space), line.substr(space + 1), line_no});
+  }
+  return merges;
+}
+
+}  // namespace lightpeft
