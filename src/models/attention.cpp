@@ -21,13 +21,6 @@ at::Tensor head_rows(const std::vector<int64_t>& heads, int64_t head_size) {
   return at::tensor(rows, at::kLong);
 }
 
-DenseImpl& as_dense(const LinearPtr& layer, const char* name) {
-  auto* dense = dynamic_cast<DenseImpl*>(layer.get());
-  LP_CHECK(dense != nullptr, "keep_heads: '", name,
-           "' is wrapped (e.g. by LoRA); prune before wrapping or prune the wrapper");
-  return *dense;
-}
-
 }  // namespace
 
 SelfAttentionImpl::SelfAttentionImpl(const ModelConfig& c, int64_t num_heads)
@@ -63,9 +56,9 @@ void SelfAttentionImpl::keep_heads(const std::vector<int64_t>& heads) {
   for (int64_t h : heads)
     LP_CHECK(h >= 0 && h < num_heads_, "keep_heads: head ", h, " out of range [0, ", num_heads_, ")");
   auto rows = head_rows(heads, head_size_);
-  as_dense(query, "query").prune(rows, 0);
-  as_dense(key, "key").prune(rows, 0);
-  as_dense(value, "value").prune(rows, 0);
+  query->prune(rows, 0);
+  key->prune(rows, 0);
+  value->prune(rows, 0);
   num_heads_ = static_cast<int64_t>(heads.size());
 }
 
@@ -94,7 +87,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& hidden, const torch::T
 void AttentionImpl::keep_heads(const std::vector<int64_t>& heads) {
   auto cols = head_rows(heads, self->head_size());
   self->keep_heads(heads);
-  as_dense(output->dense, "attention.output.dense").prune(cols, 1);
+  output->dense->prune(cols, 1);
 }
 
 }  // namespace lightpeft

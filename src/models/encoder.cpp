@@ -34,11 +34,8 @@ void TransformerLayerImpl::keep_neurons(const std::vector<int64_t>& neurons) {
   for (int64_t i : neurons)
     LP_CHECK(i >= 0 && i < n, "keep_neurons: neuron ", i, " out of range [0, ", n, ")");
   auto idx = at::tensor(neurons, at::kLong);
-  auto* up = dynamic_cast<DenseImpl*>(intermediate->dense.get());
-  auto* down = dynamic_cast<DenseImpl*>(output->dense.get());
-  LP_CHECK(up && down, "keep_neurons: the FFN linears are wrapped (e.g. by LoRA); prune the wrapper");
-  up->prune(idx, 0);
-  down->prune(idx, 1);
+  intermediate->dense->prune(idx, 0);
+  output->dense->prune(idx, 1);
 }
 
 EncoderImpl::EncoderImpl(const ModelConfig& c) {

@@ -15,6 +15,10 @@ class LinearLayer : public torch::nn::Module {
   virtual torch::Tensor forward(const torch::Tensor& x) = 0;
   virtual int64_t in_features() const = 0;
   virtual int64_t out_features() const = 0;
+  // Keeps only `index` along `dim` (0: output rows, 1: input columns), as HF's prune_linear_layer.
+  // Wrappers (LoRA, adapters) slice their own weights consistently, so head and neuron pruning
+  // work on wrapped layers too.
+  virtual void prune(const torch::Tensor& index, int64_t dim) = 0;
 };
 using LinearPtr = std::shared_ptr<LinearLayer>;
 
@@ -28,7 +32,7 @@ class DenseImpl : public LinearLayer {
 
   // Keeps only `index` along `dim` of the weight (0: output rows, with the bias; 1: input columns,
   // the bias kept whole), as HF's prune_linear_layer. The parameter objects stay the same.
-  void prune(const torch::Tensor& index, int64_t dim);
+  void prune(const torch::Tensor& index, int64_t dim) override;
 
   torch::Tensor weight;  // (out, in)
   torch::Tensor bias;    // (out) or undefined

@@ -1,0 +1,125 @@
+#include "lightpeft/peft/lora_linear.h"
+
+#include <cmath>
+#include <set>
+
+#include <ATen/ops/matmul.h>
+#include <ATen/ops/tensor.h>
+#include <ATen/ops/zeros_like.h>
+#include <torch/nn/init.h>
+
+#include "lightpeft/core/error.h"
+#include "tensor_util.h"
+
+namespace lightpeft {
+
+using peft_detail::make_dense;
+using peft_detail::slice_param;
+
+double lora_scaling(int64_t r, double alpha, bool use_rslora) {
+  if (r <= 0) return 0.0;
+  return use_rslora ? alpha / std::sqrt(static_cast<double>(r)) : alpha / static_cast<double>(r);
+}
+
+LoraLinearImpl::LoraLinearImpl(Dense base, int64_t r, double lora_alpha, double dropout,
+                               bool use_rslora)
+    : r_(r), alpha_(lora_alpha), scaling_(lora_scaling(r, lora_alpha, use_rslora)),
+      use_rslora_(use_rslora) {
+  LP_CHECK(base, "LoraLinear: null base layer");
+  LP_CHECK(r >= 0, "LoraLinear: r must be >= 0, got ", r);
+  LP_CHECK(dropout >= 0.0 && dropout < 1.0, "LoraLinear: lora_dropout must be in [0, 1), got ",
+           dropout);
+  base_layer = register_module("base_layer", std::move(base));
+  lora_dropout = register_module("lora_dropout", torch::nn::Dropout(dropout));
+  if (r_ > 0) {
+    lora_A = register_module("lora_A", make_dense(in_features(), r_, base_layer->weight));
+    lora_B = register_module("lora_B", make_dense(r_, out_features(), base_layer->weight));
+    reset_lora_parameters();
+  }
+}
+
+torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x) {
+  auto result = base_layer->forward(x);
+  if (r_ == 0 || merged_) return result;
+  return result + lora_delta(x);
+}
+
+torch::Tensor LoraLinearImpl::lora_delta(const torch::Tensor& x) {
+  if (r_ == 0) return {};
+  return lora_B->forward(lora_A->forward(lora_dropout->forward(x))) * scaling_;
+}
+
+torch::Tensor LoraLinearImpl::delta_weight() const {
+  if (r_ == 0) return at::zeros_like(base_layer->weight);
+  return at::matmul(lora_B->weight, lora_A->weight) * scaling_;
+}
+
+double LoraLinearImpl::effective_alpha() const {
+  if (r_ == 0) return alpha_;
+  return use_rslora_ ? scaling_ * std::sqrt(static_cast<double>(r_))
+                     : scaling_ * static_cast<double>(r_);
+}
+
+void LoraLinearImpl::pretty_print(std::ostream& stream) const {
+  stream << "LoraLinear(in_features=" << in_features() << ", out_features=" << out_features()
+         << ", r=" << r_ << ", scaling=" << scaling_ << (merged_ ? ", merged" : "") << ")";
+}
+
+void LoraLinearImpl::merge() {
+  LP_CHECK(!merged_, "LoraLinear::merge: already merged");
+  torch::NoGradGuard no_grad;
+  if (r_ > 0) base_layer->weight.add_(delta_weight().to(base_layer->weight.scalar_type()));
+  merged_ = true;
+}
+
+void LoraLinearImpl::unmerge() {
+  LP_CHECK(merged_, "LoraLinear::unmerge: not merged");
+  torch::NoGradGuard no_grad;
+  if (r_ > 0) base_layer->weight.sub_(delta_weight().to(base_layer->weight.scalar_type()));
+  merged_ = false;
+}
+
+void LoraLinearImpl::reset_lora_parameters() {
+  if (r_ == 0) return;
+  torch::NoGradGuard no_grad;
+  torch::nn::init::kaiming_uniform_(lora_A->weight, std::sqrt(5.0));
+  lora_B->weight.zero_();
+}
+
+void LoraLinearImpl::remove_lora() {
+  unregister_module("lora_A");
+  unregister_module("lora_B");
+  lora_A = Dense(nullptr);
+  lora_B = Dense(nullptr);
+  r_ = 0;
+}
+
+void LoraLinearImpl::keep_ranks(const std::vector<int64_t>& ranks) {
+  LP_CHECK(!merged_, "LoraLinear::keep_ranks: unmerge first (the merged update uses all ranks)");
+  std::set<int64_t> seen;
+  for (int64_t i : ranks) {
+    LP_CHECK(i >= 0 && i < r_, "LoraLinear::keep_ranks: rank ", i, " out of range [0, ", r_, ")");
+    LP_CHECK(seen.insert(i).second, "LoraLinear::keep_ranks: rank ", i, " given twice");
+  }
+  if (ranks.empty()) {
+    if (r_ > 0) remove_lora();
+    return;
+  }
+  auto index = at::tensor(ranks, at::kLong);
+  slice_param(lora_A->weight, 0, index);
+  slice_param(lora_B->weight, 1, index);
+  r_ = static_cast<int64_t>(ranks.size());  // scaling_ stays alpha / r_original on purpose
+}
+
+void LoraLinearImpl::prune(const torch::Tensor& index, int64_t dim) {
+  LP_CHECK(dim == 0 || dim == 1, "LoraLinear::prune: dim must be 0 or 1, got ", dim);
+  // Slicing a merged weight is consistent too ((W + sBA) rows = W rows + s B_rows A), so no check.
+  base_layer->prune(index, dim);
+  if (r_ == 0) return;
+  if (dim == 0)
+    slice_param(lora_B->weight, 0, index);
+  else
+    slice_param(lora_A->weight, 1, index);
+}
+
+}  // namespace lightpeft
