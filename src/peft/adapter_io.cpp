@@ -204,9 +204,17 @@ PeftModel load_adapter(SequenceClassifier base, const fs::path& dir) {
   const PeftType type = peft_type_of(text, origin);
   fs::path weights_file;
   StateDict weights = read_adapter_weights(dir, &weights_file);
+  std::vector<std::pair<at::Tensor, bool>> trainable;  // to restore on failure
+  for (const auto& p : base->parameters()) trainable.emplace_back(p, p.requires_grad());
   PeftModel peft = type == PeftType::lora ? inject_lora(base, parse_lora_config(text, origin))
                                           : inject_adapters(base, parse_adapter_config(text, origin));
-  load_weights_into(peft, weights, weights_file);
+  try {
+    load_weights_into(peft, weights, weights_file);
+  } catch (...) {
+    unload(peft);  // leave the caller's model as it was
+    for (auto& [p, flag] : trainable) p.set_requires_grad(flag);
+    throw;
+  }
   return peft;
 }
 

@@ -305,4 +305,21 @@ SequenceClassifier merge_and_unload(PeftModel& peft) {
   return peft.model;
 }
 
+SequenceClassifier unload(PeftModel& peft) {
+  const auto slots = linear_slots(*peft.model);
+  for (auto& kv : peft.lora) {
+    auto& lora = kv.second;
+    if (lora->merged()) lora->unmerge();
+    auto slot = slot_of(slots, kv.first);
+    slot.host->replace_linear(slot.name, lora->base_layer.ptr());
+  }
+  for (auto& kv : peft.adapters) {
+    auto slot = slot_of(slots, kv.first);
+    slot.host->replace_linear(slot.name, kv.second->base_layer.ptr());
+  }
+  peft.lora.clear();
+  peft.adapters.clear();
+  return peft.model;
+}
+
 }  // namespace lightpeft

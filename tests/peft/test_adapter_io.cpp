@@ -251,6 +251,19 @@ TEST_F(MalformedAdapter, UnexpectedKey) {
                            "'base_model.model.bert.encoder.layer.0.attention.self.key.lora_A.weight'");
 }
 
+TEST_F(MalformedAdapter, AFailedLoadLeavesTheBaseModelAsItWas) {
+  edit_weights([](StateDict& w) { w.erase(w.begin()); });
+  auto base = tiny_model(ModelType::bert);
+  auto keys = module_state_dict(*base);
+  EXPECT_THROW(load_adapter(base, dir_.path()), Error);
+  auto after = module_state_dict(*base);
+  ASSERT_EQ(after.size(), keys.size());
+  for (const auto& kv : keys) EXPECT_TRUE(after.count(kv.first)) << kv.first;
+  for (const auto& p : base->parameters()) EXPECT_TRUE(p.requires_grad());
+  // And the base can take the (repaired) adapter afterwards.
+  EXPECT_NO_THROW(inject_lora(base, lora_baseline_config()));
+}
+
 TEST_F(MalformedAdapter, TargetsNothingOnThisModel) {
   edit_config([](nlohmann::json& j) { j["target_modules"] = {"q_proj", "v_proj"}; });
   EXPECT_HAS(load_error(), "[q_proj, v_proj] matched no linear layer");
@@ -295,8 +308,9 @@ TEST(HfPeftParity, RobertaAdapterWithLayersToTransform) {
 }
 
 TEST(HfPeftParity, LightpeftAdapterLoadsInHfPeft) {
-  const char* python = std::getenv("LIGHTPEFT_PYTHON");
-  if (python == nullptr || *python == '\0') GTEST_SKIP() << "LIGHTPEFT_PYTHON is not set";
+  const char* env = std::getenv("LIGHTPEFT_PYTHON");
+  const std::string python = env != nullptr ? env : "";
+  if (python.empty()) GTEST_SKIP() << "LIGHTPEFT_PYTHON is not set";
   for (const std::string base : {"bert_base", "roberta_base"}) {
     ASSERT_TRUE(fs::exists(golden(base) / "config.json")) << "golden files missing";
     auto peft = pruned_light_peft(load_pretrained(golden(base), 0, true).model);

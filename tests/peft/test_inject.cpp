@@ -250,6 +250,26 @@ TEST(Inject, HeadAndNeuronPruningWorkThroughLoraWrappers) {
   EXPECT_LT(max_abs_diff(peft.forward(in).logits, masked), 1e-5);
 }
 
+TEST(Inject, UnloadRestoresTheBaseComputation) {
+  torch::manual_seed(14);
+  auto model = tiny_model(ModelType::bert);
+  model->eval();
+  torch::NoGradGuard no_grad;
+  auto in = random_inputs();
+  auto base = model->forward(in).logits;
+  auto peft = inject_adapters(model, houlsby_adapter_config());
+  for (auto& kv : peft.adapters) kv.second->adapter_up->weight.normal_(0.0, 0.5);
+  EXPECT_GT(max_abs_diff(peft.forward(in).logits, base), 1e-6);
+  unload(peft);
+  EXPECT_TRUE(peft.adapters.empty());
+  EXPECT_TRUE(at::equal(model->forward(in).logits, base));
+  auto lora = inject_lora(model, light_peft_lora_config());  // a plain model again
+  perturb_lora(lora);
+  merge_lora(lora);
+  unload(lora);  // unmerges first
+  EXPECT_LT(max_abs_diff(model->forward(in).logits, base), 1e-5);
+}
+
 TEST(InjectAdapters, HoulsbyAndPfeifferPlacements) {
   auto houlsby = inject_adapters(tiny_model(ModelType::bert), houlsby_adapter_config());
   EXPECT_EQ(houlsby.injected_paths(),

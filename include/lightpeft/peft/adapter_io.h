@@ -34,7 +34,8 @@ void save_adapter(const PeftModel& peft, const std::filesystem::path& dir);
 // Reads `dir`'s adapter_config.json, injects it into `base` (which must be the plain base model)
 // and loads adapter_model.safetensors (or adapter_model.bin). Every LoRA/adapter key the config
 // implies must be present with the shape its rank implies; an unknown key, a missing key, a shape
-// mismatch or an unsupported peft_type throws lightpeft::Error naming the file and the key.
+// mismatch or an unsupported peft_type throws lightpeft::Error naming the file and the key, and
+// leaves `base` as it was.
 PeftModel load_adapter(SequenceClassifier base, const std::filesystem::path& dir);
 
 }  // namespace lightpeft

@@ -24,7 +24,8 @@ struct PeftModel {
   PeftType type = PeftType::lora;
   LoraConfig lora_config;        // type == lora
   AdapterConfig adapter_config;  // type == bottleneck
-  std::map<std::string, LoraLinear> lora;                 // may hold r = 0 modules after pruning
+  // By module path (sorted as strings). May hold r = 0 modules after rank pruning.
+  std::map<std::string, LoraLinear> lora;
   std::map<std::string, BottleneckAdapter> adapters;
   std::vector<std::string> modules_to_save;  // resolved module paths, e.g. "classifier"
 
@@ -81,5 +82,8 @@ void unmerge_lora(PeftModel& peft);
 // a model with HF's plain keys (what `lightpeft export --merge` writes). Clears peft.lora. Bottleneck
 // adapters are nonlinear and cannot be merged: throws for them.
 SequenceClassifier merge_and_unload(PeftModel& peft);
+// Puts the base layers back without merging (HF's unload()): the model computes what it did before
+// injection. Works for LoRA and adapters; clears peft.lora and peft.adapters.
+SequenceClassifier unload(PeftModel& peft);
 
 }  // namespace lightpeft
