@@ -74,8 +74,9 @@ TEST(GoldenSafetensors, OurWriterReproducesReferenceBytes) {
 }
 
 TEST(GoldenSafetensors, PythonReadsOurFiles) {
-  const char* py = std::getenv("LIGHTPEFT_PYTHON");
-  if (!py || !*py) GTEST_SKIP() << "LIGHTPEFT_PYTHON is empty: cannot run python safetensors";
+  const std::string python = lt::python_path();
+  if (python.empty()) GTEST_SKIP() << "no venv python (LIGHTPEFT_PYTHON): cannot run python safetensors";
+  const char* py = python.c_str();
   StateDict in;
   in["f32"] = at::randn({4, 3});
   in["f64.t"] = at::randn({3, 5}, at::kDouble).t();

@@ -13,15 +13,24 @@ static std::string env_or(const char* name, const std::string& fallback) {
   return (v && *v) ? std::string(v) : fallback;
 }
 
+#ifndef LIGHTPEFT_TEST_SHARED_DIR
+#define LIGHTPEFT_TEST_SHARED_DIR ""
+#define LIGHTPEFT_TEST_PYTHON ""
+#define LIGHTPEFT_TEST_SOURCE_DIR "."
+#define LIGHTPEFT_TEST_GOLDEN_DIR "golden"
+#define LIGHTPEFT_TEST_CLI "lightpeft"
+#endif
+
 std::optional<fs::path> shared_dir() {
-  fs::path p = env_or("LIGHTPEFT_SHARED_DIR", "");
+  fs::path p = env_or("LIGHTPEFT_SHARED_DIR", LIGHTPEFT_TEST_SHARED_DIR);
   if (p.empty() || !fs::is_directory(p)) return std::nullopt;
   return p;
 }
 
-fs::path golden_dir() { return env_or("LIGHTPEFT_GOLDEN_DIR", "golden"); }
-fs::path source_dir() { return env_or("LIGHTPEFT_SOURCE_DIR", "."); }
-fs::path cli_path() { return env_or("LIGHTPEFT_CLI", "lightpeft"); }
+fs::path golden_dir() { return env_or("LIGHTPEFT_GOLDEN_DIR", LIGHTPEFT_TEST_GOLDEN_DIR); }
+fs::path source_dir() { return env_or("LIGHTPEFT_SOURCE_DIR", LIGHTPEFT_TEST_SOURCE_DIR); }
+fs::path cli_path() { return env_or("LIGHTPEFT_CLI", LIGHTPEFT_TEST_CLI); }
+std::string python_path() { return env_or("LIGHTPEFT_PYTHON", LIGHTPEFT_TEST_PYTHON); }
 
 std::string read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);

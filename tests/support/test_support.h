@@ -19,6 +19,8 @@ fs::path golden_dir();
 fs::path source_dir();
 // The `lightpeft` executable under test.
 fs::path cli_path();
+// The project venv's python (HF reference scripts); empty when unknown.
+std::string python_path();
 // Reads a whole file into a string (throws on failure).
 std::string read_file(const fs::path& path);
 void write_file(const fs::path& path, const std::string& bytes);
