@@ -1,0 +1,79 @@
+#pragma once
+// Light-PEFT's coarse PEFT importance (spec 1.2 a): for each PEFT module, how large its update is
+// relative to the layer it adapts, per token
+//     LoRA:    ||delta_W x||_2 / ||W x + b||_2        (delta = scaling * B A dropout(x))
+//     adapter: ||adapter(y)||_2 / ||y||_2             (y = the wrapped linear's output)
+// averaged over the non-padding tokens of a step's batch, NaN/Inf step values set to 0, then
+// averaged over the second half of the estimate steps (estimate_window.h).
+//
+// Recording must not slow training: values are computed from detached tensors without autograd,
+// summed into device tensors, and nothing is copied to the host until scores().
+//
+// How it sees the forward: LoraLinear/BottleneckAdapter have no forward hook, so attach() puts a
+// probe in each PEFT module's slot. The probe registers the wrapped module's own children
+// (base_layer, lora_A, ...) under the same names, so parameter keys, parameter objects, train/eval
+// and .to() are unchanged; it computes the same output, recording the norms on the way. detach()
+// (or the destructor) puts the original modules back. Attach after moving the model to its device.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "lightpeft/peft/inject.h"
+
+namespace lightpeft {
+
+class ModuleImportance {
+ public:
+  // Records the PEFT modules of `peft` (LoRA with r > 0, or adapters with width > 0) over an
+  // estimate stage of `total_steps` optimiser steps. Does not attach yet.
+  ModuleImportance(PeftModel& peft, int64_t total_steps);
+  ~ModuleImportance();
+  ModuleImportance(const ModuleImportance&) = delete;
+  ModuleImportance& operator=(const ModuleImportance&) = delete;
+
+  // Puts the probes into the model / the original modules back. Idempotent.
+  void attach();
+  void detach();
+  bool attached() const { return attached_; }
+
+  // Starts optimiser step `step` (0-based). `attention_mask` (B, T), 1 for tokens: the batch of the
+  // next forward (undefined: every position is a token). Steps outside the recorded half cost
+  // nothing.
+  void begin_step(int64_t step, const torch::Tensor& attention_mask = {});
+  // For further micro-batches of the same step (gradient accumulation): their token mask.
+  void set_attention_mask(const torch::Tensor& attention_mask);
+  // Ends the step: its per-module value = sum of token ratios / number of tokens over the step's
+  // forwards, NaN/Inf -> 0, added to the running sum when the step is in the recorded half.
+  void end_step();
+
+  // Module paths in recording order (PeftModel::injected_paths()).
+  const std::vector<std::string>& paths() const { return paths_; }
+  int64_t recorded_steps() const { return recorded_steps_; }
+  // Mean over the recorded steps per module (0 when no step was recorded). One host sync.
+  std::map<std::string, float> scores() const;
+
+  // The core, used by the probes: one forward of module `index` in training mode with the wrapped
+  // linear's output and the PEFT branch's output (both (..., T, out)).
+  void observe(size_t index, const torch::Tensor& base_output, const torch::Tensor& delta);
+
+ private:
+  void ensure_buffers(const torch::Tensor& like);
+
+  PeftModel& peft_;
+  int64_t total_steps_;
+  std::vector<std::string> paths_;
+  std::vector<std::shared_ptr<torch::nn::Module>> probes_;
+  bool attached_ = false;
+  bool recording_ = false;  // the current step is in the recorded half
+  int64_t recorded_steps_ = 0;
+  torch::Tensor token_mask_;   // (B, T) bool, or undefined
+  torch::Tensor step_sum_;     // (M) sum of per-token ratios this step
+  torch::Tensor step_tokens_;  // (M) tokens seen this step
+  torch::Tensor total_;        // (M) sum of step values over recorded steps
+};
+
+}  // namespace lightpeft
