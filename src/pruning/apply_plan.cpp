@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include <ATen/ops/tensor.h>
 #include <ATen/ops/zeros.h>
 
 #include "lightpeft/core/error.h"
@@ -27,10 +28,12 @@ int64_t rank_of(const PeftModel& peft, const std::string& path) {
 // Everything apply_plan needs to be true before it changes anything.
 void check_plan_fits(const PeftModel& peft, const PruningPlan& plan) {
   auto enc = peft.model->encoder();
-  LP_CHECK(static_cast<int64_t>(plan.layers.size()) == enc->num_layers(), "apply_plan: the plan has ",
-           plan.layers.size(), " layers, the model ", enc->num_layers());
-  for (int64_t l = 0; l < enc->num_layers(); ++l) {
-    auto layer = enc->layer_at(l);
+  // No layer decisions at all: a plan that prunes PEFT only.
+  LP_CHECK(plan.layers.empty() || static_cast<int64_t>(plan.layers.size()) == enc->num_layers(),
+           "apply_plan: the plan has ", plan.layers.size(), " layers, the model ",
+           enc->num_layers());
+  for (size_t l = 0; l < plan.layers.size(); ++l) {
+    auto layer = enc->layer_at(static_cast<int64_t>(l));
     const auto& d = plan.layers[l];
     LP_CHECK(d.heads.size() == layer->attention->self->num_heads(), "apply_plan: layer ", l,
              ": the plan has ", d.heads.size(), " heads, the model ",
@@ -53,6 +56,15 @@ void check_plan_fits(const PeftModel& peft, const PruningPlan& plan) {
   for (const auto& kv : peft.lora)
     LP_CHECK(!kv.second->merged(), "apply_plan: LoRA module '", kv.first,
              "' is merged; unmerge it first (its base weight holds the update)");
+  // Each PEFT module must sit in its slot itself (not, e.g., an attached ModuleImportance probe).
+  for (const auto& path : peft.injected_paths()) {
+    auto slot = find_linear_slot(*peft.model, path);
+    const torch::nn::Module* wrapper = peft.lora.count(path)
+                                           ? static_cast<const torch::nn::Module*>(peft.lora.at(path).get())
+                                           : peft.adapters.at(path).get();
+    LP_CHECK(slot.host->linear(slot.name).get() == wrapper, "apply_plan: the slot of '", path,
+             "' does not hold its PEFT module (detach ModuleImportance before pruning)");
+  }
 }
 
 // Puts the plain base Dense back in the module's slot and forgets the wrapper.
@@ -104,8 +116,8 @@ PruneReport apply_plan(PeftModel& peft, const PruningPlan& plan) {
     if (rank_of(peft, path) == 0) unwrap(peft, path);
 
   auto enc = peft.model->encoder();
-  for (int64_t l = 0; l < enc->num_layers(); ++l) {
-    auto layer = enc->layer_at(l);
+  for (size_t l = 0; l < plan.layers.size(); ++l) {
+    auto layer = enc->layer_at(static_cast<int64_t>(l));
     const auto& d = plan.layers[l];
     if (static_cast<int64_t>(d.heads.kept.size()) != d.heads.size())
       layer->attention->keep_heads(d.heads.kept);
@@ -130,9 +142,9 @@ std::vector<LayerMasks> plan_layer_masks(const PruningPlan& plan,
   for (const auto& l : plan.layers) {
     LayerMasks m;
     m.head = at::zeros({1, l.heads.size(), 1, 1}, opts);
-    for (int64_t h : l.heads.kept) m.head.index_put_({0, h, 0, 0}, 1.0);
+    m.head.index_fill_(1, at::tensor(l.heads.kept, at::kLong).to(opts.device()), 1.0);
     m.neuron = at::zeros({1, l.neurons.size()}, opts);
-    for (int64_t i : l.neurons.kept) m.neuron.index_put_({0, i}, 1.0);
+    m.neuron.index_fill_(1, at::tensor(l.neurons.kept, at::kLong).to(opts.device()), 1.0);
     out.push_back(std::move(m));
   }
   return out;

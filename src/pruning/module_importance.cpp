@@ -135,6 +135,7 @@ void ModuleImportance::begin_step(int64_t step, const torch::Tensor& attention_m
 
 void ModuleImportance::set_attention_mask(const torch::Tensor& attention_mask) {
   token_mask_ = attention_mask.defined() ? attention_mask.detach() != 0 : torch::Tensor();
+  token_count_ = torch::Tensor();  // counted on the device at the first observe
 }
 
 void ModuleImportance::ensure_buffers(const torch::Tensor& like) {
@@ -159,11 +160,12 @@ void ModuleImportance::observe(size_t index, const torch::Tensor& base_output,
   if (token_mask_.defined()) {
     LP_CHECK(token_mask_.sizes() == ratio.sizes(), "ModuleImportance: attention mask of shape ",
              token_mask_.sizes(), " does not fit the module output's tokens ", ratio.sizes());
-    auto mask = token_mask_.to(ratio.device());
+    if (token_mask_.device() != ratio.device()) token_mask_ = token_mask_.to(ratio.device());
+    if (!token_count_.defined()) token_count_ = token_mask_.sum().to(at::kFloat);
     // where, not multiply: a NaN on a padding token must not count (the official code indexes
     // the tokens with attention_mask == 1).
-    sum = at::where(mask, ratio, at::zeros({}, ratio.options())).sum();
-    tokens = mask.sum().to(at::kFloat);
+    sum = at::where(token_mask_, ratio, at::zeros({}, ratio.options())).sum();
+    tokens = token_count_;
   } else {
     sum = ratio.sum();
     tokens = at::ones({}, ratio.options()) * static_cast<double>(ratio.numel());

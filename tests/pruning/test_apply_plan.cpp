@@ -220,12 +220,35 @@ TEST(ApplyPlan, RefusesAPlanForAnotherModelAndChangesNothing) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("layer 1"), std::string::npos) << e.what();
   }
+  {
+    ModuleImportance attached(peft, 2);
+    attached.attach();
+    EXPECT_THROW(apply_plan(peft, plan), Error);  // probes in the slots: detach first
+  }
   const auto after = parameter_counts(peft);
   EXPECT_EQ(after.total, before.total);
   EXPECT_EQ(peft.lora.size(), 12u);
 
   apply_plan(peft, plan);
   EXPECT_THROW(apply_plan(peft, plan), Error);  // already pruned: the sizes no longer fit
+}
+
+// A plan without layer decisions prunes PEFT only.
+TEST(ApplyPlan, PeftOnlyPlan) {
+  auto peft = tiny_lora_model(3);
+  auto reference = tiny_lora_model(3);
+  auto plan = hand_plan(peft, kLoraRanks);
+  plan.layers.clear();
+  auto report = apply_plan(peft, plan);
+  EXPECT_EQ(report.before.foundation, report.after.foundation);
+  EXPECT_FALSE(peft.model->config().is_pruned());
+  EXPECT_TRUE(plan_layer_masks(plan).empty());
+  zero_pruned_peft(reference, plan);
+  peft.model->eval();
+  reference.model->eval();
+  auto in = tiny_inputs();
+  torch::NoGradGuard no_grad;
+  EXPECT_LT(max_abs_diff(peft.forward(in).logits, reference.forward(in).logits), 1e-5);
 }
 
 // The official flow: a fresh pretrained model gets the same LoRA config, the estimate-stage LoRA

@@ -9,6 +9,7 @@
 #include <ATen/ops/randn.h>
 #include <ATen/ops/tensor.h>
 #include <gtest/gtest.h>
+#include <torch/cuda.h>
 #include <torch/utils.h>
 
 #include "lightpeft/core/error.h"
@@ -205,6 +206,46 @@ TEST(ModuleImportance, AdapterRatioIsAdapterOutputOverLinearOutput) {
                at::linalg_vector_norm(y, 2, {-1});
   const double expected = ratio.masked_select(in.attention_mask == 1).mean().item<double>();
   EXPECT_NEAR(imp.scores().at(path), expected, 1e-5 * expected);
+}
+
+}  // namespace
+}  // namespace lightpeft
+
+namespace lightpeft {
+namespace {
+
+// On a GPU the recorders keep their sums on the device and give the CPU's values (skipped without
+// CUDA).
+TEST(PeftImportance, CudaMatchesCpu) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  auto run = [](const at::Device& device) {
+    auto peft = tiny_lora_model(12);
+    peft.model->to(device);
+    peft.model->train();
+    ModuleImportance module_imp(peft, 2);
+    RankImportance rank_imp(peft, 2);
+    module_imp.attach();
+    auto labels = at::tensor(std::vector<int64_t>{0, 1, 2}, at::kLong).to(device);
+    for (int64_t step = 0; step < 2; ++step) {
+      auto in = tiny_inputs(3, 7, 40 + step);
+      in.input_ids = in.input_ids.to(device);
+      in.attention_mask = in.attention_mask.to(device);
+      module_imp.begin_step(step, in.attention_mask);
+      auto loss = sequence_classification_loss(peft.model->config(), peft.forward(in).logits, labels);
+      for (auto& p : peft.model->parameters()) p.mutable_grad() = torch::Tensor();
+      loss.backward();
+      rank_imp.accumulate(step);
+      module_imp.end_step();
+    }
+    module_imp.detach();
+    return std::make_pair(module_imp.scores(), rank_imp.scores());
+  };
+  auto cpu = run(at::kCPU);
+  auto gpu = run(at::Device(at::kCUDA, 0));
+  for (const auto& kv : cpu.first)
+    EXPECT_NEAR(gpu.first.at(kv.first), kv.second, 1e-4 * (1 + std::abs(kv.second))) << kv.first;
+  for (const auto& kv : cpu.second)
+    EXPECT_LT(max_abs_diff(gpu.second.at(kv.first), kv.second), 1e-4) << kv.first;
 }
 
 }  // namespace

@@ -42,9 +42,11 @@ struct PruneReport {
 };
 
 // Prunes `peft` in place as `plan` says. The plan must describe this model: its layers' head and
-// neuron counts equal the model's, and its modules are exactly the model's PEFT modules with their
-// ranks; otherwise lightpeft::Error names the mismatch (and nothing is changed). Merged LoRA
-// modules are refused. Logs the summary and the parameter counts.
+// neuron counts equal the model's (a plan without layers prunes PEFT only), and its modules are
+// exactly the model's PEFT modules with their ranks; otherwise lightpeft::Error names the mismatch
+// (and nothing is changed). Merged LoRA modules, and modules whose slot holds something else (an
+// attached ModuleImportance: detach it first), are refused. Logs the summary and the parameter
+// counts. The trainer builds a fresh optimiser afterwards (parameters changed shape).
 PruneReport apply_plan(PeftModel& peft, const PruningPlan& plan);
 
 // The plan as 0/1 masks on the UNPRUNED model (1 for kept heads/neurons), in the shapes of

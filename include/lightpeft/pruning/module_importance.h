@@ -71,6 +71,7 @@ class ModuleImportance {
   bool recording_ = false;  // the current step is in the recorded half
   int64_t recorded_steps_ = 0;
   torch::Tensor token_mask_;   // (B, T) bool, or undefined
+  torch::Tensor token_count_;  // its number of tokens (a device scalar), once computed
   torch::Tensor step_sum_;     // (M) sum of per-token ratios this step
   torch::Tensor step_tokens_;  // (M) tokens seen this step
   torch::Tensor total_;        // (M) sum of step values over recorded steps
