@@ -29,7 +29,8 @@ namespace lightpeft {
 class ModuleImportance {
  public:
   // Records the PEFT modules of `peft` (LoRA with r > 0, or adapters with width > 0) over an
-  // estimate stage of `total_steps` optimiser steps. Does not attach yet.
+  // estimate stage of `total_steps` optimiser steps. Does not attach yet. Keeps a reference to
+  // `peft`: the PeftModel must outlive this object and stay where it is (not moved).
   ModuleImportance(PeftModel& peft, int64_t total_steps);
   ~ModuleImportance();
   ModuleImportance(const ModuleImportance&) = delete;
