@@ -308,9 +308,8 @@ TEST(HfPeftParity, RobertaAdapterWithLayersToTransform) {
 }
 
 TEST(HfPeftParity, LightpeftAdapterLoadsInHfPeft) {
-  const char* env = std::getenv("LIGHTPEFT_PYTHON");
-  const std::string python = env != nullptr ? env : "";
-  if (python.empty()) GTEST_SKIP() << "LIGHTPEFT_PYTHON is not set";
+  const std::string python = testing::python_path();
+  if (python.empty()) GTEST_SKIP() << "no venv python known (set LIGHTPEFT_PYTHON)";
   for (const std::string base : {"bert_base", "roberta_base"}) {
     ASSERT_TRUE(fs::exists(golden(base) / "config.json")) << "golden files missing";
     auto peft = pruned_light_peft(load_pretrained(golden(base), 0, true).model);
