@@ -1,9 +1,36 @@
+// `lightpeft train --config CONFIG.yaml`: the whole job a config describes, ending with the dev
+// metric on stdout and results.json in output_dir.
+#include <iostream>
+
 #include "commands.h"
-#include "lightpeft/core/error.h"
+#include "lightpeft/core/log.h"
+#include "lightpeft/train/trainer.h"
+
 namespace lightpeft::cli {
+
 Runner add_train(CLI::App& app) {
   auto config = std::make_shared<std::string>();
-  app.add_option("--config", *config, "YAML training config")->required();
-  return [config]() -> int { throw_error("train: not available yet"); };
+  auto options = std::make_shared<TrainOptions>();
+  auto no_resume = std::make_shared<bool>(false);
+  app.add_option("--config", *config, "YAML training config (see configs/)")->required();
+  app.add_flag("--overwrite", options->overwrite, "delete an earlier run in output_dir and start afresh");
+  app.add_flag("--no-resume", *no_resume,
+               "refuse to continue an earlier run in output_dir (by default a run with the same "
+               "config resumes from its last checkpoint)");
+  return [config, options, no_resume]() {
+    options->resume = !*no_resume;
+    TrainConfig c = load_train_config(*config);
+    TrainResult r = run_training(c, *options);
+    std::cout << "dev " << r.headline << ": " << log::fixed(r.headline_value, 4) << "  (" << r.task
+              << ", " << to_string(c.method);
+    for (const auto& [k, v] : r.dev_metrics)
+      if (k != r.headline) std::cout << ", " << k << " " << log::fixed(v, 4);
+    std::cout << "; " << r.trainable_parameters << " trainable of " << r.total_parameters
+              << " parameters" << (r.random_init ? "; RANDOM-INIT model, not pretrained" : "")
+              << ")\n"
+              << "results: " << r.results_file.string() << "\n";
+    return 0;
+  };
 }
+
 }  // namespace lightpeft::cli

@@ -1,5 +1,6 @@
 #include "lightpeft/core/log.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <memory>
@@ -57,9 +58,14 @@ void write(Level l, const std::string& message) {
 }
 
 void add_file_sink(const std::string& path) {
+  // One file at a time: a second run in the same process logs to its own output_dir only.
+  static std::shared_ptr<spdlog::sinks::sink> current;
+  auto& sinks = logger()->sinks();
+  if (current) sinks.erase(std::remove(sinks.begin(), sinks.end(), current), sinks.end());
   auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, /*truncate=*/false);
   sink->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%l] %v");
-  logger()->sinks().push_back(std::move(sink));
+  current = sink;
+  sinks.push_back(std::move(sink));
 }
 
 std::string fixed(double value, int digits) {

@@ -16,7 +16,7 @@ Level level();
 // Parses "trace|debug|info|warn|error|off" (throws lightpeft::Error otherwise).
 Level parse_level(const std::string& name);
 void write(Level level, const std::string& message);
-// Also log to this file (appending), e.g. <output_dir>/train.log.
+// Also log to this file (appending), e.g. <output_dir>/train.log; replaces an earlier file sink.
 void add_file_sink(const std::string& path);
 
 template <typename... Args>

@@ -1,0 +1,48 @@
+#pragma once
+// Where and in which precision training runs: the device from the config ("auto" picks CUDA when
+// there is one), bf16 autocast on CUDA, and the task's loss and predictions from logits (including
+// multiple choice, where the model scores each choice and the batch holds B x C rows).
+#include <string>
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+
+#include "lightpeft/data/batcher.h"
+#include "lightpeft/data/example.h"
+#include "lightpeft/models/sequence_classifier.h"
+#include "lightpeft/train/train_config.h"
+
+namespace lightpeft {
+
+struct Runtime {
+  c10::Device device = c10::Device(c10::kCPU);
+  bool autocast_bf16 = false;
+};
+
+// Throws lightpeft::Error for a CUDA device on a machine without one, or fp16 (needs a loss scaler
+// we do not have yet) or bf16 on the CPU.
+Runtime make_runtime(const TrainConfig& config);
+
+// Enables autocast for the scope when the runtime asks for it.
+class AutocastScope {
+ public:
+  explicit AutocastScope(const Runtime& rt);
+  ~AutocastScope();
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool enabled_;
+  bool previous_ = false;
+};
+
+ModelInputs to_inputs(const Batch& batch, const Runtime& rt);
+
+// Logits (N, num_outputs) -> per-item scores: multiple choice reshapes (B*C, 1) to (B, C).
+at::Tensor task_logits(const TaskSpec& spec, const at::Tensor& logits, int64_t batch_items);
+// Cross-entropy on class ids, or MSE for regression (HF's SequenceClassification losses).
+at::Tensor task_loss(const TaskSpec& spec, const at::Tensor& logits, const at::Tensor& labels);
+// Predicted class ids (as double) or regression values, one per item.
+std::vector<double> task_predictions(const TaskSpec& spec, const at::Tensor& logits);
+
+}  // namespace lightpeft

@@ -1,0 +1,27 @@
+#pragma once
+// Light-PEFT's estimate stage (spec 1.0 step 1): PEFT on all target linears, scalar masks on every
+// head and FFN neuron, trained jointly with the classifier for `estimate_steps` steps on
+// CE + lambda * sum |m|, while module and rank importances are recorded over the second half of the
+// steps. Outputs, in output_dir/estimate: importance.safetensors (all scores) and
+// peft_weights.safetensors (the PEFT and classifier weights the finetune stage carries over).
+// A finished estimate stage is not run again; an interrupted one restarts from its beginning
+// with the same seed (its importance statistics are not checkpointed), so it ends the same.
+#include "lightpeft/peft/inject.h"
+#include "lightpeft/pruning/pruning_plan.h"
+#include "lightpeft/train/stages/session.h"
+
+namespace lightpeft {
+
+struct EstimateResult {
+  PruningScores scores;
+  StateDict peft_weights;  // trainable tensors of the injected (unpruned) model, by name
+  bool reused = false;     // loaded from an earlier run's files
+};
+
+// The PEFT model Light-PEFT estimates and prunes: LoRA (or bottleneck adapters) from the config on
+// a freshly loaded pretrained model.
+PeftModel make_light_peft_model(const Session& session);
+
+EstimateResult run_estimate(Session& session);
+
+}  // namespace lightpeft

@@ -1,0 +1,22 @@
+#pragma once
+// The finetune stage: trains a (possibly pruned) model with PEFT (or all of it, `method: full`),
+// evaluates on dev, checkpoints, and saves the adapter (or the model) of the best and the final
+// step under output_dir/finetune.
+#include <optional>
+
+#include "lightpeft/peft/inject.h"
+#include "lightpeft/train/stages/session.h"
+
+namespace lightpeft {
+
+struct FinetuneResult {
+  LoopResult loop;
+  EvalResult final_eval;
+  int64_t total_parameters = 0;
+  int64_t trainable_parameters = 0;
+};
+
+// `peft` null: full fine-tuning of `model`.
+FinetuneResult run_finetune(Session& session, SequenceClassifier model, PeftModel* peft);
+
+}  // namespace lightpeft

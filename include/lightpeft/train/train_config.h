@@ -1,0 +1,113 @@
+#pragma once
+// Everything `lightpeft train` does is set in one YAML file, read into these typed structs and
+// validated before any work starts: an unknown key, a wrong type or an out-of-range value is an
+// error naming the file, the line and the key. Defaults are the Light-PEFT spec's (spec section 2).
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lightpeft {
+
+enum class Method { lora, adapter, light_peft, full };
+std::string to_string(Method method);  // "lora", "adapter", "light-peft", "full"
+
+struct OptimConfig {
+  int64_t batch_size = 32;
+  int64_t eval_batch_size = 64;
+  double learning_rate = 3e-4;
+  double weight_decay = 0.0;
+  double adam_beta1 = 0.9;
+  double adam_beta2 = 0.999;
+  double adam_epsilon = 1e-8;
+  double epochs = 3.0;
+  int64_t max_steps = -1;  // > 0 overrides epochs (as HF)
+  double warmup_ratio = 0.0;
+  int64_t warmup_steps = 0;  // > 0 overrides warmup_ratio
+  std::string scheduler = "linear";  // linear | cosine | constant
+  double max_grad_norm = 1.0;        // <= 0: no clipping
+  int64_t gradient_accumulation_steps = 1;
+  bool group_by_length = false;
+  int64_t logging_steps = 10;
+  int64_t eval_steps = 0;  // 0: evaluate at the end of each epoch
+  int64_t save_steps = 0;  // 0: checkpoint at each evaluation
+  int64_t save_total_limit = 2;
+  int64_t max_train_samples = 0;  // 0: all (quick runs and tests use a few)
+  int64_t max_eval_samples = 0;
+  bool skip_bad_rows = false;
+};
+
+struct LoraSection {
+  int64_t r = 8;
+  double alpha = 16.0;
+  double dropout = 0.05;
+  // Light-PEFT's default: all six linears of a layer (spec); the plain-LoRA baseline is query,value.
+  std::vector<std::string> target_modules = {"query", "key", "value", "attention.output.dense",
+                                             "intermediate.dense", "output.dense"};
+  bool use_rslora = false;
+};
+
+struct AdapterSection {
+  int64_t bottleneck_size = 8;
+  std::string non_linearity = "relu";  // relu | gelu
+  double dropout = 0.1;
+  double scaling = 1.0;
+  std::string placement = "houlsby";  // houlsby | pfeiffer
+  std::string init = "bert";          // bert (N(0, 0.02)) | zero_up
+};
+
+struct LightPeftSection {
+  std::string peft = "lora";     // which PEFT is pruned: lora | adapter
+  int64_t estimate_steps = 800;  // optimiser steps of the estimate stage
+  double l1_lambda = 1e-4;       // weight of sum |mask| in the loss
+  double head_mask_lr_multiplier = 1.0;
+  double ffn_mask_lr_multiplier = 1.0;
+  double head_pruning_ratio = 0.333333333;
+  std::string head_pruning_scope = "layerwise";  // layerwise | global
+  double ffn_pruning_ratio = 0.333333333;
+  std::string ffn_pruning_scope = "global";
+  double module_pruning_ratio = 0.75;
+  double rank_pruning_ratio = 0.5;
+  std::string importance = "mask";  // mask (the official rule) | taylor
+};
+
+// A user task from CSV/TSV/JSONL files (task: user).
+struct UserTaskSection {
+  std::string format = "csv";  // csv | tsv | jsonl
+  std::filesystem::path train_file, dev_file, test_file;
+  std::string text_column = "text";
+  std::string text_pair_column;  // empty: single sentences
+  std::string label_column = "label";
+  std::vector<std::string> labels;  // class names in id order; empty with regression
+  bool regression = false;
+  std::string metric;  // empty: accuracy (pearson_spearman for regression)
+};
+
+struct TrainConfig {
+  std::filesystem::path source;  // the YAML file (for messages)
+  std::string task;              // a GLUE/SuperGLUE task name, or "user"
+  std::filesystem::path data_dir;
+  std::filesystem::path model;       // HF-layout model directory
+  std::filesystem::path output_dir;
+  Method method = Method::light_peft;
+  int64_t seed = 42;
+  int64_t max_seq_length = 128;
+  std::string device = "auto";  // auto | cpu | cuda | cuda:N
+  std::string dtype = "fp32";   // fp32 | bf16 | fp16 (autocast, CUDA only)
+  int64_t threads = 0;          // 0: LibTorch's default
+  OptimConfig training;
+  LoraSection lora;
+  AdapterSection adapter;
+  LightPeftSection light_peft;
+  std::optional<UserTaskSection> user_task;
+};
+
+// Reads and validates a YAML config. Relative paths stay relative to the working directory (as a
+// user typing them expects); a leading "~/" is the home directory.
+TrainConfig load_train_config(const std::filesystem::path& file);
+TrainConfig parse_train_config(const std::string& yaml_text, const std::string& origin);
+// The config as YAML (written to output_dir/config.yaml so every run records what it did).
+std::string train_config_to_yaml(const TrainConfig& config);
+
+}  // namespace lightpeft

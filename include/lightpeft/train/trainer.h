@@ -1,0 +1,32 @@
+#pragma once
+// `lightpeft train`: the trainer sequences stages, each in its own file (train/stages/): plain
+// fine-tuning for `method: lora | adapter | full`, and estimate -> prune -> finetune for
+// `method: light-peft`. Every stage writes its outputs under output_dir; a run that is started
+// again with the same config resumes where it stopped and ends with the same result.
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "lightpeft/train/train_config.h"
+
+namespace lightpeft {
+
+struct TrainResult {
+  std::string task;
+  std::string headline;           // e.g. "accuracy"
+  double headline_value = 0.0;    // final dev value
+  std::map<std::string, double> dev_metrics;
+  int64_t total_parameters = 0;      // of the model that was fine-tuned (after pruning)
+  int64_t trainable_parameters = 0;
+  bool random_init = false;          // the model was written by init-model, not pretrained
+  std::filesystem::path results_file;
+};
+
+struct TrainOptions {
+  bool resume = true;      // pick up checkpoints in output_dir (a different config there is an error)
+  bool overwrite = false;  // start afresh, deleting an earlier run in output_dir
+};
+
+TrainResult run_training(const TrainConfig& config, const TrainOptions& options = {});
+
+}  // namespace lightpeft

@@ -1,0 +1,77 @@
+#include "lightpeft/train/runtime.h"
+
+#include <ATen/autocast_mode.h>
+#include <ATen/ops/argmax.h>
+#include <ATen/ops/cross_entropy_loss.h>
+#include <ATen/ops/mse_loss.h>
+#include <torch/cuda.h>
+
+#include "lightpeft/core/error.h"
+
+namespace lightpeft {
+
+Runtime make_runtime(const TrainConfig& config) {
+  Runtime rt;
+  const std::string origin = config.source.string();
+  if (config.device == "auto") {
+    rt.device = torch::cuda::is_available() ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
+  } else if (config.device == "cpu") {
+    rt.device = c10::Device(c10::kCPU);
+  } else {
+    LP_CHECK(torch::cuda::is_available(), origin, ": key 'device': '", config.device,
+             "' asked for, but CUDA is not available on this machine (use device: auto or cpu)");
+    rt.device = c10::Device(config.device);
+    LP_CHECK(rt.device.index() < static_cast<int>(torch::cuda::device_count()), origin,
+             ": key 'device': '", config.device, "' but only ", torch::cuda::device_count(),
+             " CUDA devices exist");
+  }
+  if (config.dtype == "bf16") {
+    LP_CHECK(rt.device.is_cuda(), origin,
+             ": key 'dtype': bf16 autocast is for CUDA devices; on the CPU use fp32");
+    rt.autocast_bf16 = true;
+  }
+  LP_CHECK(config.dtype != "fp16", origin,
+           ": key 'dtype': fp16 needs dynamic loss scaling, which lightpeft does not have yet; use bf16");
+  return rt;
+}
+
+AutocastScope::AutocastScope(const Runtime& rt) : enabled_(rt.autocast_bf16) {
+  if (!enabled_) return;
+  previous_ = at::autocast::is_autocast_enabled(at::kCUDA);
+  at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+  at::autocast::set_autocast_enabled(at::kCUDA, true);
+}
+
+AutocastScope::~AutocastScope() {
+  if (!enabled_) return;
+  at::autocast::set_autocast_enabled(at::kCUDA, previous_);
+  if (!previous_) at::autocast::clear_cache();
+}
+
+ModelInputs to_inputs(const Batch& batch, const Runtime& rt) {
+  ModelInputs in;
+  in.input_ids = batch.input_ids.to(rt.device);
+  in.attention_mask = batch.attention_mask.to(rt.device);
+  in.token_type_ids = batch.token_type_ids.to(rt.device);
+  return in;
+}
+
+at::Tensor task_logits(const TaskSpec& spec, const at::Tensor& logits, int64_t batch_items) {
+  if (spec.multiple_choice) return logits.reshape({batch_items, -1});
+  return logits;
+}
+
+at::Tensor task_loss(const TaskSpec& spec, const at::Tensor& logits, const at::Tensor& labels) {
+  auto l = logits.to(at::kFloat);
+  if (spec.regression) return at::mse_loss(l.squeeze(-1), labels.to(l.device(), at::kFloat));
+  return at::cross_entropy_loss(l, labels.to(l.device(), at::kLong));
+}
+
+std::vector<double> task_predictions(const TaskSpec& spec, const at::Tensor& logits) {
+  at::Tensor p = spec.regression ? logits.squeeze(-1).to(at::kDouble)
+                                 : at::argmax(logits, -1).to(at::kDouble);
+  p = p.to(at::kCPU).contiguous();
+  return std::vector<double>(p.data_ptr<double>(), p.data_ptr<double>() + p.numel());
+}
+
+}  // namespace lightpeft

@@ -1,0 +1,140 @@
+#include "lightpeft/train/stages/estimate.h"
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+#include <torch/utils.h>
+
+#include "lightpeft/core/error.h"
+#include "lightpeft/core/log.h"
+#include "lightpeft/io/atomic_file.h"
+#include "lightpeft/io/safetensors.h"
+#include "lightpeft/pruning/foundation_importance.h"
+#include "lightpeft/pruning/foundation_masks.h"
+#include "lightpeft/pruning/module_importance.h"
+#include "lightpeft/pruning/rank_importance.h"
+
+namespace lightpeft {
+namespace fs = std::filesystem;
+namespace {
+
+const char* kScoresFile = "importance.safetensors";
+const char* kWeightsFile = "peft_weights.safetensors";
+const char* kDoneFile = "done.json";
+
+// All scores in one flat safetensors file: heads.<l>, neurons.<l>, module.<path> (a 1-element
+// tensor) and rank.<path>.
+StateDict scores_to_tensors(const PruningScores& s) {
+  StateDict t;
+  for (size_t l = 0; l < s.foundation.heads.size(); ++l) {
+    t["heads." + std::to_string(l)] = s.foundation.heads[l].contiguous();
+    t["neurons." + std::to_string(l)] = s.foundation.neurons[l].contiguous();
+  }
+  for (const auto& [path, v] : s.peft.modules) t["module." + path] = at::full({1}, v, at::kFloat);
+  for (const auto& [path, v] : s.peft.ranks) t["rank." + path] = v.to(at::kCPU).contiguous();
+  return t;
+}
+
+PruningScores scores_from_tensors(const StateDict& t, int64_t layers, const std::string& origin) {
+  PruningScores s;
+  for (int64_t l = 0; l < layers; ++l) {
+    auto h = t.find("heads." + std::to_string(l)), n = t.find("neurons." + std::to_string(l));
+    LP_CHECK(h != t.end() && n != t.end(), origin, ": missing the scores of layer ", l);
+    s.foundation.heads.push_back(h->second);
+    s.foundation.neurons.push_back(n->second);
+  }
+  for (const auto& [key, v] : t) {
+    if (key.rfind("module.", 0) == 0) s.peft.modules[key.substr(7)] = v.item<float>();
+    if (key.rfind("rank.", 0) == 0) s.peft.ranks[key.substr(5)] = v;
+  }
+  return s;
+}
+
+}  // namespace
+
+PeftModel make_light_peft_model(const Session& session) {
+  // Reseeded so that a restarted stage builds the same PEFT initialisation.
+  torch::manual_seed(static_cast<uint64_t>(session.config.seed));
+  const bool adapters = session.config.light_peft.peft == "adapter";
+  return inject_peft(load_task_model(session), session.config, adapters);
+}
+
+EstimateResult run_estimate(Session& session) {
+  const TrainConfig& c = session.config;
+  const LightPeftSection& lp = c.light_peft;
+  const fs::path dir = session.stage_dir("estimate");
+  const int64_t layers = [&] {
+    return load_model_config(c.model).num_hidden_layers;
+  }();
+  EstimateResult result;
+  if (fs::exists(dir / kDoneFile)) {
+    log::info("estimate: already done in ", dir.string(), "; reusing its scores and weights");
+    result.scores = scores_from_tensors(load_safetensors(dir / kScoresFile), layers,
+                                        (dir / kScoresFile).string());
+    result.peft_weights = load_safetensors(dir / kWeightsFile);
+    result.reused = true;
+    return result;
+  }
+  fs::create_directories(dir);
+
+  PeftModel peft = make_light_peft_model(session);
+  auto& model = *peft.model;
+  FoundationMasks masks(model.config());
+  masks->to(session.runtime.device);
+  masks->set_trainable(true);
+  log::info("estimate: ", lp.estimate_steps, " steps, lambda ", lp.l1_lambda, ", ",
+            trainable_parameter_report(model), " + ", count_parameters(*masks), " mask scalars");
+
+  // AdamW: PEFT + classifier groups, and the masks in groups of their own (no weight decay).
+  std::vector<ParamGroup> groups = default_param_groups(model, c.training);
+  for (const auto& g : masks->parameter_groups(lp.head_mask_lr_multiplier, lp.ffn_mask_lr_multiplier))
+    groups.push_back({g.name, g.parameters, c.training.learning_rate * g.lr_multiplier, g.weight_decay});
+  Optimizer optimizer(std::move(groups), c.training);
+
+  const int64_t total = lp.estimate_steps;
+  ModuleImportance module_importance(peft, total);
+  RankImportance rank_importance(peft, total);
+  std::optional<TaylorImportance> taylor;
+  check_foundation_importance(lp.importance);
+  if (lp.importance == "taylor") taylor.emplace(masks);
+  module_importance.attach();
+
+  LoopHooks hooks;
+  hooks.masks = [&] { return masks->layer_masks(); };
+  hooks.extra_loss = [&] { return masks->l1_penalty() * lp.l1_lambda; };
+  hooks.before_forward = [&](int64_t step, int64_t micro, const ModelInputs& in) {
+    if (micro == 0)
+      module_importance.begin_step(step, in.attention_mask);
+    else
+      module_importance.set_attention_mask(in.attention_mask);
+  };
+  hooks.after_backward = [&](int64_t step) {
+    rank_importance.accumulate(step);
+    if (taylor) taylor->accumulate(lp.l1_lambda);
+    module_importance.end_step();
+  };
+  LoopSpec spec;
+  spec.stage = "estimate";
+  spec.dir = dir;
+  spec.total_steps = total;
+  spec.evaluate = false;
+  spec.save_every = total + 1;  // importance statistics are not checkpointed: no mid-stage saves
+  // The loop would resume from a checkpoint; the estimate stage never leaves one before it is done.
+  run_train_loop(model, optimizer, session.loop_context(), spec, hooks);
+  module_importance.detach();
+
+  result.scores.foundation = taylor ? taylor->scores() : mask_value_scores(masks);
+  result.scores.peft.modules = module_importance.scores();
+  result.scores.peft.ranks = rank_importance.scores();
+  for (const auto& [k, v] : trainable_state(model)) result.peft_weights.emplace(k, v.detach().to(at::kCPU));
+
+  save_safetensors(dir / kScoresFile, scores_to_tensors(result.scores));
+  save_safetensors(dir / kWeightsFile, result.peft_weights);
+  write_text_atomic(dir / kDoneFile,
+                    nlohmann::json({{"steps", total}, {"recorded_steps", rank_importance.recorded_steps()}})
+                            .dump() + "\n");
+  log::info("estimate: done; scores in ", (dir / kScoresFile).string());
+  return result;
+}
+
+}  // namespace lightpeft

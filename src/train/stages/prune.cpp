@@ -1,0 +1,49 @@
+#include "lightpeft/train/stages/prune.h"
+
+#include "lightpeft/core/log.h"
+#include "lightpeft/models/hf_checkpoint.h"
+
+namespace lightpeft {
+namespace fs = std::filesystem;
+
+PruningOptions pruning_options(const TrainConfig& c) {
+  const LightPeftSection& lp = c.light_peft;
+  PruningOptions o;
+  o.head_ratio = lp.head_pruning_ratio;
+  o.head_scope = parse_pruning_scope(lp.head_pruning_scope, c.source.string());
+  o.neuron_ratio = lp.ffn_pruning_ratio;
+  o.neuron_scope = parse_pruning_scope(lp.ffn_pruning_scope, c.source.string());
+  o.module_ratio = lp.module_pruning_ratio;
+  o.rank_ratio = lp.rank_pruning_ratio;
+  o.importance = lp.importance;
+  validate_pruning_options(o, c.source.string());
+  return o;
+}
+
+PruneResult run_prune(Session& session, const EstimateResult& estimate) {
+  const fs::path dir = session.stage_dir("prune");
+  fs::create_directories(dir);
+  const fs::path plan_file = dir / kPruningPlanFile;
+  PruningPlan plan;
+  if (fs::exists(plan_file)) {
+    plan = load_pruning_plan(plan_file);
+    log::info("prune: reusing ", plan_file.string());
+  } else {
+    plan = make_plan(estimate.scores, pruning_options(session.config));
+    save_pruning_plan(plan, plan_file);
+  }
+  log::info("prune: ", plan.summary());
+
+  // The official flow: the original pretrained weights, PEFT injected, the estimate stage's PEFT
+  // and classifier weights carried over; then the physical prune.
+  PeftModel peft = make_light_peft_model(session);
+  restore_state(*peft.model, estimate.peft_weights, "estimate stage weights");
+  PruneReport report = apply_plan(peft, plan);
+  log::info("prune: parameters ", report.before.total, " -> ", report.after.total, " (foundation ",
+            report.before.foundation, " -> ", report.after.foundation, ", PEFT ", report.before.peft,
+            " -> ", report.after.peft, ")");
+  save_model_config(peft.model->config(), dir / "pruned_config.json");
+  return PruneResult{std::move(peft), std::move(plan), report};
+}
+
+}  // namespace lightpeft

@@ -1,0 +1,64 @@
+#include "lightpeft/train/stages/session.h"
+
+#include "lightpeft/core/error.h"
+#include "lightpeft/core/log.h"
+#include "lightpeft/models/hf_checkpoint.h"
+
+namespace lightpeft {
+
+SequenceClassifier load_task_model(const Session& session) {
+  auto loaded = load_pretrained(session.config.model, session.data.spec.num_outputs());
+  log::info("model: ", session.config.model.string(), ": ", loaded.report.summary());
+  loaded.model->to(session.runtime.device);
+  return loaded.model;
+}
+
+LoraConfig lora_config_from(const TrainConfig& c) {
+  LoraConfig l;
+  l.r = c.lora.r;
+  l.lora_alpha = c.lora.alpha;
+  l.lora_dropout = c.lora.dropout;
+  l.target_modules = TargetModules::list(c.lora.target_modules);
+  l.use_rslora = c.lora.use_rslora;
+  l.base_model_name_or_path = c.model.string();
+  validate_lora_config(l, c.source.string() + ": lora");
+  return l;
+}
+
+AdapterConfig adapter_config_from(const TrainConfig& c) {
+  AdapterConfig a = c.adapter.placement == "pfeiffer" ? pfeiffer_adapter_config() : houlsby_adapter_config();
+  a.bottleneck_size = c.adapter.bottleneck_size;
+  a.non_linearity = c.adapter.non_linearity;
+  a.adapter_dropout = c.adapter.dropout;
+  a.scaling = c.adapter.scaling;
+  a.init_weights = c.adapter.init;
+  a.base_model_name_or_path = c.model.string();
+  validate_adapter_config(a, c.source.string() + ": adapter");
+  return a;
+}
+
+PeftModel inject_peft(SequenceClassifier model, const TrainConfig& config, bool adapters) {
+  return adapters ? inject_adapters(std::move(model), adapter_config_from(config))
+                  : inject_lora(std::move(model), lora_config_from(config));
+}
+
+StateDict trainable_state(const torch::nn::Module& module) {
+  StateDict out;
+  for (const auto& p : module.named_parameters(/*recurse=*/true))
+    if (p.value().requires_grad()) out.emplace(p.key(), p.value());
+  return out;
+}
+
+void restore_state(torch::nn::Module& module, const StateDict& state, const std::string& origin) {
+  auto params = module.named_parameters(/*recurse=*/true);
+  torch::NoGradGuard no_grad;
+  for (const auto& [name, tensor] : state) {
+    auto* p = params.find(name);
+    LP_CHECK(p != nullptr, origin, ": checkpoint tensor '", name, "' does not exist in the model");
+    LP_CHECK(p->sizes() == tensor.sizes(), origin, ": checkpoint tensor '", name, "' has shape ",
+             tensor.sizes(), ", the model's is ", p->sizes());
+    p->copy_(tensor);
+  }
+}
+
+}  // namespace lightpeft
