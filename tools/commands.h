@@ -12,5 +12,6 @@ using Runner = std::function<int()>;
 Runner add_info(CLI::App& app);
 Runner add_init_model(CLI::App& app);
 Runner add_train(CLI::App& app);
+Runner add_export(CLI::App& app);
 
 }  // namespace lightpeft::cli

@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
     runners[sub] = adder(*sub);
   };
   add("train", "Fine-tune a model as a YAML config says", lightpeft::cli::add_train);
+  add("export", "Write a finished run as a plain HF-layout model with LoRA merged in",
+      lightpeft::cli::add_export);
   add("info", "Load an HF-layout model directory and print its architecture",
       lightpeft::cli::add_info);
   add("init-model", "Write a randomly initialised model in HF layout",

@@ -214,3 +214,39 @@ TEST_F(TrainerTest, FullFineTuningLearnsTheTinyTask) {
 
 }  // namespace
 }  // namespace lightpeft
+
+#include "lightpeft/peft/inject.h"
+#include "lightpeft/train/export.h"
+#include <ATen/ops/allclose.h>
+#include <ATen/ops/ones.h>
+#include <ATen/ops/randint.h>
+
+namespace lightpeft {
+namespace {
+
+// export --merge: the merged, pruned model computes what the run's PEFT model computes.
+TEST_F(TrainerTest, ExportMergesTheLightPeftRunIntoAPlainPrunedModel) {
+  const fs::path run = root_ / "lp", out = root_ / "exported";
+  train("light-peft", run);
+  export_merged_model(run, out);
+  auto exported = load_pretrained(out, 0, /*strict=*/true);
+  EXPECT_TRUE(exported.model->config().is_pruned());
+  PeftModel peft = load_finetuned_run(run);
+  peft.model->eval();
+  exported.model->eval();
+  ModelInputs in;
+  in.input_ids = at::randint(5, 21, {3, 7}, at::kLong);
+  in.attention_mask = at::ones({3, 7}, at::kLong);
+  torch::NoGradGuard no_grad;
+  auto a = peft.model->forward(in).logits, b = exported.model->forward(in).logits;
+  EXPECT_TRUE(at::allclose(a, b, 1e-5, 1e-6)) << a << "\n" << b;
+  EXPECT_TRUE(fs::exists(out / "vocab.txt"));
+}
+
+TEST_F(TrainerTest, ExportRefusesAdapters) {
+  train("adapter", root_ / "ad");
+  EXPECT_THROW(export_merged_model(root_ / "ad", root_ / "x"), Error);
+}
+
+}  // namespace
+}  // namespace lightpeft
