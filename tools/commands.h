@@ -13,5 +13,6 @@ Runner add_info(CLI::App& app);
 Runner add_init_model(CLI::App& app);
 Runner add_train(CLI::App& app);
 Runner add_export(CLI::App& app);
+Runner add_report(CLI::App& app);
 
 }  // namespace lightpeft::cli

@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
       lightpeft::cli::add_info);
   add("init-model", "Write a randomly initialised model in HF layout",
       lightpeft::cli::add_init_model);
+  add("report", "Render PNG figures and an index.md of a run (loss, metrics, pruning)",
+      lightpeft::cli::add_report);
 
   try {
     app.parse(argc, argv);
