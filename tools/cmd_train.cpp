@@ -1,25 +1,25 @@
-// `lightpeft train --config CONFIG.yaml`: the whole job a config describes, ending with the dev
-// metric on stdout and results.json in output_dir.
+// `lightpeft train --config CONFIG.yaml [--set key=value ...]`: the whole job a config describes,
+// ending with the dev metric on stdout and results.json in output_dir.
 #include <iostream>
 
 #include "commands.h"
+#include "config_options.h"
 #include "lightpeft/core/log.h"
 #include "lightpeft/train/trainer.h"
 
 namespace lightpeft::cli {
 
 Runner add_train(CLI::App& app) {
-  auto config = std::make_shared<std::string>();
+  auto config = add_config_options(app);
   auto options = std::make_shared<TrainOptions>();
   auto no_resume = std::make_shared<bool>(false);
-  app.add_option("--config", *config, "YAML training config (see configs/)")->required();
   app.add_flag("--overwrite", options->overwrite, "delete an earlier run in output_dir and start afresh");
   app.add_flag("--no-resume", *no_resume,
                "refuse to continue an earlier run in output_dir (by default a run with the same "
                "config resumes from its last checkpoint)");
   return [config, options, no_resume]() {
     options->resume = !*no_resume;
-    TrainConfig c = load_train_config(*config);
+    TrainConfig c = config->load();
     TrainResult r = run_training(c, *options);
     std::cout << "dev " << r.headline << ": " << log::fixed(r.headline_value, 4) << "  (" << r.task
               << ", " << to_string(c.method);

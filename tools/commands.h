@@ -13,6 +13,9 @@ Runner add_info(CLI::App& app);
 Runner add_init_model(CLI::App& app);
 Runner add_train(CLI::App& app);
 Runner add_export(CLI::App& app);
+Runner add_eval(CLI::App& app);
+Runner add_predict(CLI::App& app);
+Runner add_prune(CLI::App& app);
 Runner add_report(CLI::App& app);
 
 }  // namespace lightpeft::cli

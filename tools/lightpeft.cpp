@@ -23,6 +23,12 @@ int main(int argc, char** argv) {
     runners[sub] = adder(*sub);
   };
   add("train", "Fine-tune a model as a YAML config says", lightpeft::cli::add_train);
+  add("eval", "Evaluate a finished run on the dev split (writes eval_results.json)",
+      lightpeft::cli::add_eval);
+  add("predict", "Predict the unlabelled test split of a finished run (GLUE submission TSV)",
+      lightpeft::cli::add_predict);
+  add("prune", "Run only the estimate and prune stages of a light-peft config (inspect the plan)",
+      lightpeft::cli::add_prune);
   add("export", "Write a finished run as a plain HF-layout model with LoRA merged in",
       lightpeft::cli::add_export);
   add("info", "Load an HF-layout model directory and print its architecture",

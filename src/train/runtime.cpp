@@ -6,6 +6,12 @@
 #include <ATen/ops/mse_loss.h>
 #include <torch/cuda.h>
 
+#include <sys/resource.h>
+#if __has_include(<c10/cuda/CUDACachingAllocator.h>)
+#include <c10/cuda/CUDACachingAllocator.h>
+#define LIGHTPEFT_HAVE_C10_CUDA 1
+#endif
+
 #include "lightpeft/core/error.h"
 
 namespace lightpeft {
@@ -72,6 +78,20 @@ std::vector<double> task_predictions(const TaskSpec& spec, const at::Tensor& log
                                  : at::argmax(logits, -1).to(at::kDouble);
   p = p.to(at::kCPU).contiguous();
   return std::vector<double>(p.data_ptr<double>(), p.data_ptr<double>() + p.numel());
+}
+
+PeakMemory peak_memory(const Runtime& rt) {
+  PeakMemory m;
+  struct rusage usage {};
+  if (getrusage(RUSAGE_SELF, &usage) == 0) m.cpu_rss_bytes = static_cast<int64_t>(usage.ru_maxrss) * 1024;  // KiB on Linux
+#ifdef LIGHTPEFT_HAVE_C10_CUDA
+  if (rt.device.is_cuda() && torch::cuda::is_available()) {
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(rt.device.index() < 0 ? 0 : rt.device.index());
+    m.cuda_allocated_bytes =
+        stats.allocated_bytes[static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE)].peak;
+  }
+#endif
+  return m;
 }
 
 }  // namespace lightpeft

@@ -54,7 +54,7 @@ EncodedSplit encode_examples(const std::vector<Example>& examples, const Tokeniz
   return out;
 }
 
-TaskData load_task_data(const TrainConfig& config, const Tokenizer& tokenizer) {
+TaskData load_task_data(const TrainConfig& config, const Tokenizer& tokenizer, TaskSplits splits) {
   TaskData data;
   LoadOptions train_opt, dev_opt;
   train_opt.skip_bad_rows = dev_opt.skip_bad_rows = config.training.skip_bad_rows;
@@ -65,24 +65,53 @@ TaskData load_task_data(const TrainConfig& config, const Tokenizer& tokenizer) {
     const UserTaskSection& u = *config.user_task;
     UserTaskSpec spec = to_user_spec(u);
     data.spec = user_task_spec(spec);
-    for (const auto& f : {u.train_file, u.dev_file})
+    std::vector<std::filesystem::path> files;
+    if (splits.train) files.push_back(u.train_file);
+    if (splits.dev) files.push_back(u.dev_file);
+    for (const auto& f : files)
       LP_CHECK(std::filesystem::is_regular_file(f), config.source.string(), ": user_task file ",
                f.string(), " does not exist");
-    train = load_user_file(u.train_file, spec, train_opt);
-    dev = load_user_file(u.dev_file, spec, dev_opt);
+    if (splits.train) train = load_user_file(u.train_file, spec, train_opt);
+    if (splits.dev) dev = load_user_file(u.dev_file, spec, dev_opt);
   } else {
     data.spec = task_spec(config.task);
-    check_task_files({config.task}, config.data_dir, {Split::train, Split::dev});
-    train = load_task_split(config.task, config.data_dir, Split::train, train_opt);
-    dev = load_task_split(config.task, config.data_dir, Split::dev, dev_opt);
+    std::vector<Split> needed;
+    if (splits.train) needed.push_back(Split::train);
+    if (splits.dev) needed.push_back(Split::dev);
+    if (!needed.empty()) check_task_files({config.task}, config.data_dir, needed);
+    if (splits.train) train = load_task_split(config.task, config.data_dir, Split::train, train_opt);
+    if (splits.dev) dev = load_task_split(config.task, config.data_dir, Split::dev, dev_opt);
   }
-  LP_CHECK(!train.empty(), config.source.string(), ": the training split of '", config.task, "' is empty");
-  LP_CHECK(!dev.empty(), config.source.string(), ": the dev split of '", config.task, "' is empty");
+  LP_CHECK(!splits.train || !train.empty(), config.source.string(), ": the training split of '",
+           config.task, "' is empty");
+  LP_CHECK(!splits.dev || !dev.empty(), config.source.string(), ": the dev split of '", config.task, "' is empty");
   data.train = encode_examples(train, tokenizer, data.spec, config.max_seq_length);
   data.dev = encode_examples(dev, tokenizer, data.spec, config.max_seq_length);
   log::info("data: ", data.spec.name, " train ", train.size(), " examples, dev ", dev.size(),
             " examples, max_seq_length ", config.max_seq_length);
   return data;
+}
+
+std::vector<Example> load_prediction_examples(const TrainConfig& config, const std::string& split) {
+  LoadOptions opt;
+  opt.skip_bad_rows = config.training.skip_bad_rows;
+  std::vector<Example> out;
+  if (config.task == "user") {
+    const UserTaskSection& u = *config.user_task;
+    LP_CHECK(split == "test", config.source.string(), ": task user predicts user_task.test_file only (--split test), not '",
+             split, "'");
+    LP_CHECK(!u.test_file.empty(), config.source.string(),
+             ": key 'user_task.test_file': required to predict (an unlabelled file in the task's format)");
+    LP_CHECK(std::filesystem::is_regular_file(u.test_file), config.source.string(),
+             ": key 'user_task.test_file': ", u.test_file.string(), " does not exist");
+    out = load_user_file(u.test_file, to_user_spec(u), opt);
+  } else {
+    const Split s = parse_split(split);
+    check_task_files({config.task}, config.data_dir, {s});
+    out = load_task_split(config.task, config.data_dir, s, opt);
+  }
+  LP_CHECK(!out.empty(), config.source.string(), ": the ", split, " split of '", config.task, "' is empty");
+  return out;
 }
 
 namespace {
@@ -91,15 +120,14 @@ BatcherOptions batcher_options(const TrainConfig& config, const TaskData& data, 
   o.pad_id = pad_id;
   o.seed = static_cast<uint64_t>(config.seed);
   o.regression = data.spec.regression;
-  o.choices_per_example =
-      data.spec.multiple_choice && !data.train.examples.empty() ? 2 : 1;  // COPA: two choices
+  o.choices_per_example = data.spec.multiple_choice ? 2 : 1;  // COPA: two choices
   return o;
 }
 }  // namespace
 
 Batcher make_train_batcher(const TrainConfig& config, const TaskData& data, int64_t pad_id) {
   BatcherOptions o = batcher_options(config, data, pad_id);
-  o.batch_size = config.training.batch_size;
+  o.batch_size = config.training.per_device_train_batch_size;
   o.shuffle = true;
   o.group_by_length = config.training.group_by_length;
   return Batcher(data.train.examples, o);
@@ -107,7 +135,7 @@ Batcher make_train_batcher(const TrainConfig& config, const TaskData& data, int6
 
 Batcher make_eval_batcher(const TrainConfig& config, const TaskData& data, int64_t pad_id) {
   BatcherOptions o = batcher_options(config, data, pad_id);
-  o.batch_size = config.training.eval_batch_size;
+  o.batch_size = config.training.per_device_eval_batch_size;
   return Batcher(data.dev.examples, o);
 }
 

@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <algorithm>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -12,14 +14,61 @@
 namespace lightpeft {
 namespace {
 
+// What one parse shares across its sections: where the text came from, which keys `--set`
+// overrides changed (errors about them name the override, not a line of the file), and the keys
+// each section knows (for cross-section suggestions such as `learning_rate` -> `training.learning_rate`).
+struct ParseContext {
+  std::string origin;
+  std::map<std::string, std::string> overrides;        // dotted key -> value as given
+  std::map<std::string, std::set<std::string>> known;  // section path ("" = top level) -> keys
+};
+
+std::string trim(const std::string& s) {
+  auto b = s.find_first_not_of(" \t"), e = s.find_last_not_of(" \t");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+// Keys renamed to HF TrainingArguments' names: an old name in a config gets the new one suggested.
+const std::map<std::string, std::string>& renamed_keys() {
+  static const std::map<std::string, std::string> m = {
+      {"batch_size", "per_device_train_batch_size"},
+      {"train_batch_size", "per_device_train_batch_size"},
+      {"eval_batch_size", "per_device_eval_batch_size"},
+      {"epochs", "num_train_epochs"},
+      {"scheduler", "lr_scheduler_type"},
+      {"lr", "learning_rate"},
+  };
+  return m;
+}
+
+// The known key a misspelt `key` most likely means: the nearest by edit distance (at most about a
+// third of the key's length), a renamed key's new name, or a known key containing it; "" if none.
+std::string closest_key(const std::string& key, const std::set<std::string>& known) {
+  std::string best;
+  size_t best_d = std::string::npos;
+  for (const auto& k : known) {
+    const size_t d = edit_distance(key, k);
+    if (d < best_d) best_d = d, best = k;
+  }
+  const size_t limit = std::max<size_t>(1, std::min<size_t>(3, key.size() / 3));
+  if (!best.empty() && best_d <= limit) return best;
+  auto r = renamed_keys().find(key);
+  if (r != renamed_keys().end() && known.count(r->second)) return r->second;
+  std::string contained;
+  if (key.size() >= 4)
+    for (const auto& k : known)
+      if (k.find(key) != std::string::npos && (contained.empty() || k.size() < contained.size())) contained = k;
+  return contained;
+}
+
 // Reads one YAML mapping, remembering which keys were used so that a misspelt key is an error
 // (a silently ignored "lerning_rate" would be a silent wrong answer).
 class Section {
  public:
-  Section(const YAML::Node& node, std::string origin, std::string path)
-      : node_(node), origin_(std::move(origin)), path_(std::move(path)) {
+  Section(const YAML::Node& node, ParseContext* ctx, std::string path)
+      : node_(node), ctx_(ctx), path_(std::move(path)) {
     if (node_ && !node_.IsNull() && !node_.IsMap())
-      fail(node_, "expected a mapping of keys to values");
+      fail(node_, path_, "key '" + path_ + "': expected a mapping of keys to values");
   }
 
   template <typename T>
@@ -28,12 +77,12 @@ class Section {
     if (!node_ || node_.IsNull()) return;
     YAML::Node v = node_[key];
     if (!v || v.IsNull()) return;
-    if (!v.IsScalar()) fail(v, std::string("key '") + qualified(key) + "': expected a " + type_name<T>());
+    if (!v.IsScalar()) fail(v, qualified(key), std::string("key '") + qualified(key) + "': expected a " + type_name<T>());
     try {
       out = v.as<T>();
     } catch (const YAML::Exception&) {
-      fail(v, std::string("key '") + qualified(key) + "': expected a " + type_name<T>() + ", got '" +
-                  v.Scalar() + "'");
+      fail(v, qualified(key), std::string("key '") + qualified(key) + "': expected a " + type_name<T>() +
+                                  ", got '" + v.Scalar() + "'");
     }
   }
 
@@ -52,13 +101,15 @@ class Section {
       out.clear();
       std::stringstream ss(v.Scalar());
       for (std::string item; std::getline(ss, item, ',');)
-        if (!item.empty()) out.push_back(trim(item));
+        if (!trim(item).empty()) out.push_back(trim(item));
       return;
     }
-    if (!v.IsSequence()) fail(v, std::string("key '") + qualified(key) + "': expected a list of strings");
+    if (!v.IsSequence())
+      fail(v, qualified(key), std::string("key '") + qualified(key) + "': expected a list of strings");
     out.clear();
     for (const auto& e : v) {
-      if (!e.IsScalar()) fail(e, std::string("key '") + qualified(key) + "': expected strings in the list");
+      if (!e.IsScalar())
+        fail(e, qualified(key), std::string("key '") + qualified(key) + "': expected strings in the list");
       out.push_back(e.Scalar());
     }
   }
@@ -66,29 +117,48 @@ class Section {
   Section child(const char* key) {
     used_.insert(key);
     YAML::Node v = (node_ && node_.IsMap()) ? node_[key] : YAML::Node();
-    return Section(v, origin_, qualified(key));
+    return Section(v, ctx_, qualified(key));
   }
   bool has(const char* key) const { return node_ && node_.IsMap() && node_[key] && !node_[key].IsNull(); }
 
-  // Every key not read is an error that lists what is allowed.
+  // Every key not read is an error that suggests the nearest known key of this section (or, at
+  // the top level, a section holding that key), else lists what is allowed.
   void reject_unknown_keys() const {
+    ctx_->known[path_].insert(used_.begin(), used_.end());
     if (!node_ || !node_.IsMap()) return;
     for (const auto& kv : node_) {
       const std::string key = kv.first.as<std::string>();
       if (used_.count(key)) continue;
-      std::string allowed;
-      for (const auto& k : used_) allowed += (allowed.empty() ? "" : ", ") + k;
-      fail(kv.first, "unknown key '" + qualified(key) + "' (expected one of: " + allowed + ")");
+      std::string hint = closest_key(key, used_);
+      if (hint.empty() && path_.empty())
+        for (const auto& [section, keys] : ctx_->known)
+          if (!section.empty() && keys.count(key)) {
+            hint = section + "." + key;
+            break;
+          }
+      std::string message = "unknown key '" + qualified(key) + "' ";
+      if (!hint.empty()) {
+        message += "(did you mean '" + hint + "'?)";
+      } else {
+        std::string allowed;
+        for (const auto& k : used_) allowed += (allowed.empty() ? "" : ", ") + k;
+        message += "(expected one of: " + allowed + ")";
+      }
+      fail(kv.first, qualified(key), message);
     }
   }
 
-  [[noreturn]] void fail(const YAML::Node& at, const std::string& message) const {
-    throw_error(origin_, ":", at.Mark().line + 1, ": ", message);
+  // An error at `at`, about the key `qkey` (dotted): blamed on the `--set` that put it there, or
+  // on the file and line.
+  [[noreturn]] void fail(const YAML::Node& at, const std::string& qkey, const std::string& message) const {
+    for (const auto& [key, value] : ctx_->overrides)
+      if (key == qkey || key.rfind(qkey + ".", 0) == 0) throw_error("--set ", key, ": ", message);
+    if (at && at.Mark().line >= 0) throw_error(ctx_->origin, ":", at.Mark().line + 1, ": ", message);
+    throw_error(ctx_->origin, ": ", message);
   }
   [[noreturn]] void fail_key(const char* key, const std::string& message) const {
     YAML::Node v = (node_ && node_.IsMap()) ? node_[key] : YAML::Node();
-    if (v) fail(v, "key '" + qualified(key) + "': " + message);
-    throw_error(origin_, ": key '", qualified(key), "': ", message);
+    fail(v, qualified(key), "key '" + qualified(key) + "': " + message);
   }
 
  private:
@@ -98,10 +168,6 @@ class Section {
     if constexpr (std::is_integral_v<T>) return "integer";
     if constexpr (std::is_floating_point_v<T>) return "number";
     return "string";
-  }
-  static std::string trim(const std::string& s) {
-    auto b = s.find_first_not_of(" \t"), e = s.find_last_not_of(" \t");
-    return b == std::string::npos ? "" : s.substr(b, e - b + 1);
   }
   static std::filesystem::path expand_home(const std::string& s) {
     if (s.rfind("~/", 0) == 0 || s == "~") {
@@ -113,10 +179,49 @@ class Section {
   std::string qualified(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
 
   YAML::Node node_;
-  std::string origin_;
+  ParseContext* ctx_;
   std::string path_;
   std::set<std::string> used_;
 };
+
+// Applies one `--set key=value` to the YAML tree: sections along the dotted path are created as
+// needed; the value is parsed as YAML.
+void apply_override(YAML::Node& root, const std::string& text, ParseContext& ctx) {
+  const size_t eq = text.find('=');
+  LP_CHECK(eq != std::string::npos && !trim(text.substr(0, eq)).empty(), "--set ", text,
+           ": expected key=value (e.g. --set training.learning_rate=1e-3)");
+  const std::string key = trim(text.substr(0, eq)), value = text.substr(eq + 1);
+  std::vector<std::string> parts;
+  std::stringstream ss(key);
+  for (std::string part; std::getline(ss, part, '.');) {
+    LP_CHECK(!trim(part).empty(), "--set ", key, ": an empty name in the dotted key");
+    parts.push_back(trim(part));
+  }
+  LP_CHECK(!parts.empty() && key.back() != '.', "--set ", key, ": an empty name in the dotted key");
+  YAML::Node parsed;
+  try {
+    parsed = YAML::Load(value);
+  } catch (const YAML::Exception& e) {
+    throw_error("--set ", key, ": value '", value, "' is not valid YAML: ", e.msg);
+  }
+  YAML::Node cur = root;
+  std::string path;
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    path += (path.empty() ? "" : ".") + parts[i];
+    YAML::Node next = cur[parts[i]];
+    if (!next.IsDefined() || next.IsNull()) {
+      cur[parts[i]] = YAML::Node(YAML::NodeType::Map);
+    } else if (!next.IsMap()) {
+      throw_error("--set ", key, ": '", path, "' is not a section (it holds a single value)");
+    }
+    YAML::Node child = cur[parts[i]];
+    cur.reset(child);
+  }
+  cur[parts.back()] = parsed;
+  std::string normalized;
+  for (const auto& p : parts) normalized += (normalized.empty() ? "" : ".") + p;
+  ctx.overrides[normalized] = value;
+}
 
 template <typename T>
 void check_one_of(Section& s, const char* key, const T& value, std::initializer_list<T> allowed) {
@@ -133,18 +238,18 @@ void check_ratio(Section& s, const char* key, double v) {
 }
 
 void read_training(Section s, OptimConfig& t) {
-  s.get("batch_size", t.batch_size);
-  s.get("eval_batch_size", t.eval_batch_size);
+  s.get("per_device_train_batch_size", t.per_device_train_batch_size);
+  s.get("per_device_eval_batch_size", t.per_device_eval_batch_size);
   s.get("learning_rate", t.learning_rate);
   s.get("weight_decay", t.weight_decay);
   s.get("adam_beta1", t.adam_beta1);
   s.get("adam_beta2", t.adam_beta2);
   s.get("adam_epsilon", t.adam_epsilon);
-  s.get("epochs", t.epochs);
+  s.get("num_train_epochs", t.num_train_epochs);
   s.get("max_steps", t.max_steps);
   s.get("warmup_ratio", t.warmup_ratio);
   s.get("warmup_steps", t.warmup_steps);
-  s.get("scheduler", t.scheduler);
+  s.get("lr_scheduler_type", t.lr_scheduler_type);
   s.get("max_grad_norm", t.max_grad_norm);
   s.get("gradient_accumulation_steps", t.gradient_accumulation_steps);
   s.get("group_by_length", t.group_by_length);
@@ -159,15 +264,16 @@ void read_training(Section s, OptimConfig& t) {
   auto positive = [&](const char* key, int64_t v) {
     if (v < 1) s.fail_key(key, "expected a positive integer, got " + std::to_string(v));
   };
-  positive("batch_size", t.batch_size);
-  positive("eval_batch_size", t.eval_batch_size);
+  positive("per_device_train_batch_size", t.per_device_train_batch_size);
+  positive("per_device_eval_batch_size", t.per_device_eval_batch_size);
   positive("gradient_accumulation_steps", t.gradient_accumulation_steps);
   positive("logging_steps", t.logging_steps);
   positive("save_total_limit", t.save_total_limit);
   if (!(t.learning_rate > 0)) s.fail_key("learning_rate", "expected > 0");
   if (t.weight_decay < 0) s.fail_key("weight_decay", "expected >= 0");
-  if (!(t.epochs > 0) && t.max_steps <= 0) s.fail_key("epochs", "expected > 0 (or set max_steps)");
-  if (t.max_steps == 0 || t.max_steps < -1) s.fail_key("max_steps", "expected a positive integer or -1 (use epochs)");
+  if (!(t.num_train_epochs > 0) && t.max_steps <= 0)
+    s.fail_key("num_train_epochs", "expected > 0 (or set max_steps)");
+  if (t.max_steps == 0 || t.max_steps < -1) s.fail_key("max_steps", "expected a positive integer or -1 (use num_train_epochs)");
   check_ratio(s, "warmup_ratio", t.warmup_ratio);
   if (t.warmup_steps < 0) s.fail_key("warmup_steps", "expected >= 0");
   if (t.eval_steps < 0) s.fail_key("eval_steps", "expected >= 0");
@@ -177,7 +283,7 @@ void read_training(Section s, OptimConfig& t) {
   if (!(t.adam_beta1 >= 0 && t.adam_beta1 < 1)) s.fail_key("adam_beta1", "expected [0, 1)");
   if (!(t.adam_beta2 >= 0 && t.adam_beta2 < 1)) s.fail_key("adam_beta2", "expected [0, 1)");
   if (!(t.adam_epsilon > 0)) s.fail_key("adam_epsilon", "expected > 0");
-  check_one_of<std::string>(s, "scheduler", t.scheduler, {"linear", "cosine", "constant"});
+  check_one_of<std::string>(s, "lr_scheduler_type", t.lr_scheduler_type, {"linear", "cosine", "constant"});
 }
 
 void read_lora(Section s, LoraSection& l) {
@@ -276,15 +382,20 @@ std::string to_string(Method method) {
   return "?";
 }
 
-TrainConfig parse_train_config(const std::string& yaml_text, const std::string& origin) {
+TrainConfig parse_train_config(const std::string& yaml_text, const std::string& origin,
+                               const ConfigOverrides& overrides) {
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text);
   } catch (const YAML::Exception& e) {
     throw_error(origin, ":", e.mark.line + 1, ": not valid YAML: ", e.msg);
   }
-  LP_CHECK(root && root.IsMap(), origin, ": expected a YAML mapping of keys to values at the top level");
-  Section s(root, origin, "");
+  if (!root || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);  // an empty file: all from --set
+  LP_CHECK(root.IsMap(), origin, ": expected a YAML mapping of keys to values at the top level");
+  ParseContext ctx;
+  ctx.origin = origin;
+  for (const auto& o : overrides) apply_override(root, o, ctx);
+  Section s(root, &ctx, "");
   TrainConfig c;
   c.source = origin;
   s.get("task", c.task);
@@ -324,12 +435,27 @@ TrainConfig parse_train_config(const std::string& yaml_text, const std::string& 
   return c;
 }
 
-TrainConfig load_train_config(const std::filesystem::path& file) {
+TrainConfig load_train_config(const std::filesystem::path& file, const ConfigOverrides& overrides) {
   std::ifstream in(file, std::ios::binary);
   LP_CHECK(in.good(), file.string(), ": cannot open the config file");
   std::stringstream ss;
   ss << in.rdbuf();
-  return parse_train_config(ss.str(), file.string());
+  return parse_train_config(ss.str(), file.string(), overrides);
+}
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
 }
 
 std::string train_config_to_yaml(const TrainConfig& c) {
@@ -347,18 +473,18 @@ std::string train_config_to_yaml(const TrainConfig& c) {
   e << YAML::Key << "threads" << YAML::Value << c.threads;
   const auto& t = c.training;
   e << YAML::Key << "training" << YAML::Value << YAML::BeginMap
-    << YAML::Key << "batch_size" << YAML::Value << t.batch_size
-    << YAML::Key << "eval_batch_size" << YAML::Value << t.eval_batch_size
+    << YAML::Key << "per_device_train_batch_size" << YAML::Value << t.per_device_train_batch_size
+    << YAML::Key << "per_device_eval_batch_size" << YAML::Value << t.per_device_eval_batch_size
     << YAML::Key << "learning_rate" << YAML::Value << t.learning_rate
     << YAML::Key << "weight_decay" << YAML::Value << t.weight_decay
     << YAML::Key << "adam_beta1" << YAML::Value << t.adam_beta1
     << YAML::Key << "adam_beta2" << YAML::Value << t.adam_beta2
     << YAML::Key << "adam_epsilon" << YAML::Value << t.adam_epsilon
-    << YAML::Key << "epochs" << YAML::Value << t.epochs
+    << YAML::Key << "num_train_epochs" << YAML::Value << t.num_train_epochs
     << YAML::Key << "max_steps" << YAML::Value << t.max_steps
     << YAML::Key << "warmup_ratio" << YAML::Value << t.warmup_ratio
     << YAML::Key << "warmup_steps" << YAML::Value << t.warmup_steps
-    << YAML::Key << "scheduler" << YAML::Value << t.scheduler
+    << YAML::Key << "lr_scheduler_type" << YAML::Value << t.lr_scheduler_type
     << YAML::Key << "max_grad_norm" << YAML::Value << t.max_grad_norm
     << YAML::Key << "gradient_accumulation_steps" << YAML::Value << t.gradient_accumulation_steps
     << YAML::Key << "group_by_length" << YAML::Value << t.group_by_length

@@ -48,7 +48,7 @@ int64_t steps_per_epoch(const Batcher& train, int64_t accumulation) {
 int64_t total_training_steps(const OptimConfig& optim, const Batcher& train) {
   if (optim.max_steps > 0) return optim.max_steps;
   return static_cast<int64_t>(
-      std::ceil(optim.epochs * static_cast<double>(steps_per_epoch(train, optim.gradient_accumulation_steps))));
+      std::ceil(optim.num_train_epochs * static_cast<double>(steps_per_epoch(train, optim.gradient_accumulation_steps))));
 }
 
 namespace {
@@ -150,7 +150,7 @@ LoopResult run_train_loop(SequenceClassifierImpl& model, Optimizer& optimizer, c
       if (micro < accumulation && !epoch_done) continue;
 
       if (hooks.after_backward) hooks.after_backward(state.global_step);
-      optimizer.set_lr_multiplier(lr_multiplier(o.scheduler, state.global_step, total, warmup));
+      optimizer.set_lr_multiplier(lr_multiplier(o.lr_scheduler_type, state.global_step, total, warmup));
       optimizer.clip_grad_norm(o.max_grad_norm);
       const double lr = optimizer.lr();
       optimizer.step();

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/utils.h>
 
+#include <chrono>
 #include <fstream>
 #include <sstream>
 
@@ -54,12 +55,7 @@ void prepare_output_dir(const TrainConfig& config, const TrainOptions& options) 
   write_text_atomic(out / kConfigCopy, yaml);  // also proves the directory is writable
 }
 
-bool is_random_init(const fs::path& model_dir) {
-  return load_model_config(model_dir).extra_json.find("\"lightpeft_random_init\":true") !=
-         std::string::npos;
-}
-
-void write_results(const TrainConfig& c, const TrainResult& r, const FinetuneResult& f,
+void write_results(const TrainConfig& c, const Runtime& rt, const TrainResult& r, const FinetuneResult& f,
                    const nlohmann::json& extra) {
   nlohmann::json j = {
       {"task", r.task},
@@ -79,6 +75,9 @@ void write_results(const TrainConfig& c, const TrainResult& r, const FinetuneRes
       {"finetune_seconds", f.loop.train_seconds},
       {"finetune_samples_per_second", f.loop.samples_per_second},
   };
+  const PeakMemory peak = peak_memory(rt);
+  j["peak_cpu_rss_bytes"] = peak.cpu_rss_bytes;
+  if (peak.cuda_allocated_bytes >= 0) j["peak_cuda_allocated_bytes"] = peak.cuda_allocated_bytes;
   for (auto it = extra.begin(); it != extra.end(); ++it) j[it.key()] = it.value();
   write_text_atomic(r.results_file, j.dump(2) + "\n");
 }
@@ -90,22 +89,8 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options)
   log::add_file_sink((config.output_dir / "train.log").string());
   log::info("lightpeft train: task ", config.task, ", method ", to_string(config.method), ", model ",
             config.model.string(), ", output ", config.output_dir.string());
-  if (config.threads > 0) at::set_num_threads(static_cast<int>(config.threads));
-  torch::manual_seed(static_cast<uint64_t>(config.seed));
-
-  Session session;
-  session.config = config;
-  session.runtime = make_runtime(config);
-  session.random_init = is_random_init(config.model);
-  if (session.random_init)
-    log::warn("model ", config.model.string(), " is RANDOM-INIT (lightpeft init-model): results are not those of a pretrained model");
-  session.tokenizer = load_tokenizer(config.model);
-  session.data = load_task_data(config, *session.tokenizer);
-  session.train = std::make_unique<Batcher>(make_train_batcher(config, session.data, session.tokenizer->pad_id()));
-  session.dev = std::make_unique<Batcher>(make_eval_batcher(config, session.data, session.tokenizer->pad_id()));
-  session.metrics = std::make_unique<MetricsLog>(config.output_dir / "metrics.jsonl");
-  log::info("device ", session.runtime.device.str(), session.runtime.autocast_bf16 ? " (bf16 autocast)" : "",
-            ", threads ", at::get_num_threads());
+  const auto started = std::chrono::steady_clock::now();
+  Session session = make_session(config);
 
   FinetuneResult finetune;
   nlohmann::json extra = nlohmann::json::object();
@@ -124,6 +109,7 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options)
     }
     case Method::light_peft: {
       EstimateResult estimate = run_estimate(session);
+      extra["estimate_seconds"] = estimate.seconds;
       PruneResult pruned = run_prune(session, estimate);
       extra["pruning"] = {
           {"heads", {pruned.plan.heads_before(), pruned.plan.heads_after()}},
@@ -147,12 +133,35 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options)
   r.trainable_parameters = finetune.trainable_parameters;
   r.random_init = session.random_init;
   r.results_file = config.output_dir / "results.json";
-  write_results(config, r, finetune, extra);
+  extra["total_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  write_results(config, session.runtime, r, finetune, extra);
   session.metrics->write("final", finetune.loop.steps, [&] {
     std::map<std::string, double> f;
     for (const auto& [k, v] : r.dev_metrics) f["eval_" + k] = v;
     return f;
   }());
+  return r;
+}
+
+PruneOnlyResult run_estimate_and_prune(const TrainConfig& config, const TrainOptions& options) {
+  LP_CHECK(config.method == Method::light_peft, config.source.string(), ": key 'method': prune runs the estimate and "
+           "prune stages of method light-peft, not '", to_string(config.method), "'");
+  prepare_output_dir(config, options);
+  log::add_file_sink((config.output_dir / "train.log").string());
+  log::info("lightpeft prune: task ", config.task, ", model ", config.model.string(), ", output ",
+            config.output_dir.string());
+  SessionOptions session_options;
+  session_options.dev = false;  // the estimate stage does not evaluate
+  Session session = make_session(config, session_options);
+  EstimateResult estimate = run_estimate(session);
+  PruneResult pruned = run_prune(session, estimate);
+  PruneOnlyResult r;
+  r.plan = std::move(pruned.plan);
+  r.report = pruned.report;
+  r.plan_file = session.stage_dir("prune") / kPruningPlanFile;
+  r.estimate_seconds = estimate.seconds;
+  r.estimate_reused = estimate.reused;
+  r.random_init = session.random_init;
   return r;
 }
 

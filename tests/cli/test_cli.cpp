@@ -2,13 +2,16 @@
 // clear errors for bad input.
 #include <array>
 #include <cstdio>
+#include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "lightpeft/io/safetensors.h"
 #include "lightpeft/models/hf_checkpoint.h"
 #include "test_support.h"
+#include "tiny_run.h"
 
 namespace lightpeft {
 namespace {
@@ -35,7 +38,8 @@ bool has(const std::string& s, const std::string& part) { return s.find(part) !=
 TEST(Cli, HelpListsSubcommands) {
   auto r = run("--help");
   EXPECT_EQ(r.code, 0) << r.output;
-  for (const char* sub : {"train", "info", "init-model"}) EXPECT_TRUE(has(r.output, sub)) << r.output;
+  for (const char* sub : {"train", "eval", "predict", "prune", "export", "info", "init-model"})
+    EXPECT_TRUE(has(r.output, sub)) << r.output;
 }
 
 TEST(Cli, InitModelWritesAModelThatLoadsBackBitExactly) {
@@ -93,6 +97,118 @@ TEST(Cli, UnknownOptionFailsWithUsage) {
   auto r = run("info --bogus x");
   EXPECT_NE(r.code, 0);
   EXPECT_TRUE(has(r.output, "bogus")) << r.output;
+}
+
+// The config-driven subcommands on a tiny random-init model and a tiny user task: what a user runs.
+class CliRunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::make_tiny_run_files(root_.path());
+    config_ = root_ / "run.yaml";
+    testing::write_file(config_, testing::tiny_config_yaml(root_.path(), "light-peft", root_ / "out"));
+  }
+  std::string cfg() const { return " --config " + config_.string(); }
+  testing::TempDir root_;
+  std::filesystem::path config_;
+};
+
+nlohmann::json read_json(const std::filesystem::path& p) { return nlohmann::json::parse(testing::read_file(p)); }
+
+TEST_F(CliRunTest, PruneThenTrainEvalAndPredict) {
+  namespace fs = std::filesystem;
+  const fs::path out = root_ / "out";
+  // prune: the plan and parameter counts, no fine-tuning.
+  auto p = run("prune" + cfg());
+  ASSERT_EQ(p.code, 0) << p.output;
+  EXPECT_TRUE(has(p.output, "plan: ")) << p.output;
+  EXPECT_TRUE(has(p.output, "parameters:   ")) << p.output;
+  EXPECT_TRUE(has(p.output, "RANDOM-INIT")) << p.output;
+  EXPECT_TRUE(fs::exists(out / "prune/pruning_plan.json"));
+  EXPECT_TRUE(fs::exists(out / "estimate/peft_weights.safetensors"));
+  EXPECT_FALSE(fs::exists(out / "finetune"));
+
+  // train goes on from the plan.
+  auto t = run("train" + cfg());
+  ASSERT_EQ(t.code, 0) << t.output;
+  EXPECT_TRUE(has(t.output, "dev accuracy: ")) << t.output;
+  const auto results = read_json(out / "results.json");
+  EXPECT_TRUE(results.contains("peak_cpu_rss_bytes"));
+  EXPECT_TRUE(results.contains("estimate_seconds"));
+
+  // eval reproduces the final dev metrics.
+  auto e = run("eval" + cfg());
+  ASSERT_EQ(e.code, 0) << e.output;
+  const auto evals = read_json(out / "eval_results.json");
+  EXPECT_EQ(evals["dev"], results["dev"]);
+  EXPECT_EQ(evals["headline_value"], results["headline_value"]);
+  EXPECT_TRUE(has(e.output, "dev accuracy: ")) << e.output;
+  EXPECT_EQ(run("eval --checkpoint best" + cfg()).code, 0);
+  EXPECT_NE(run("eval --checkpoint middle" + cfg()).code, 0);
+
+  // predict: a header and one valid label per test row.
+  auto pr = run("predict" + cfg() + " --out " + (root_ / "test.tsv").string());
+  ASSERT_EQ(pr.code, 0) << pr.output;
+  EXPECT_TRUE(has(pr.output, "12 predictions")) << pr.output;
+  std::istringstream lines(testing::read_file(root_ / "test.tsv"));
+  std::string line;
+  std::getline(lines, line);
+  EXPECT_EQ(line, "index\tprediction");
+  int rows = 0;
+  for (; std::getline(lines, line); ++rows) {
+    EXPECT_EQ(line.substr(0, line.find('\t')), std::to_string(rows));
+    const std::string label = line.substr(line.find('\t') + 1);
+    EXPECT_TRUE(label == "neg" || label == "pos") << line;
+  }
+  EXPECT_EQ(rows, 12);
+}
+
+TEST_F(CliRunTest, SetOverridesTakeEffect) {
+  const auto out = root_ / "over";
+  auto t = run("train" + cfg() + " --set method=lora --set training.num_train_epochs=1 --set output_dir=" +
+               out.string() + " --set lora.target_modules=query,value");
+  ASSERT_EQ(t.code, 0) << t.output;
+  const auto results = read_json(out / "results.json");
+  EXPECT_EQ(results["method"], "lora");
+  EXPECT_EQ(results["finetune_steps"], 5);
+  const auto adapter = read_json(out / "finetune/final/adapter_config.json");
+  EXPECT_EQ(adapter["target_modules"].size(), 2u) << adapter.dump();
+  // eval with the same overrides finds that run.
+  auto e = run("eval" + cfg() + " --set method=lora --set training.num_train_epochs=1 --set output_dir=" +
+               out.string() + " --set lora.target_modules=query,value");
+  EXPECT_EQ(e.code, 0) << e.output;
+}
+
+TEST_F(CliRunTest, BadOverridesAreClearErrors) {
+  auto r = run("train" + cfg() + " --set training.lerning_rate=1e-3");
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_TRUE(has(r.output, "--set training.lerning_rate: unknown key 'training.lerning_rate' (did you mean "
+                            "'learning_rate'?)")) << r.output;
+  r = run("prune" + cfg() + " --set light_peft.estimate_steps=none");
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_TRUE(has(r.output, "--set light_peft.estimate_steps: key 'light_peft.estimate_steps': expected a integer"))
+      << r.output;
+  r = run("train" + cfg() + " --set nonsense");
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_TRUE(has(r.output, "expected key=value")) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(root_ / "out"));  // validated before any work
+  // A config with a typo: file, line, key and the suggestion.
+  testing::write_file(root_ / "typo.yaml", testing::read_file(config_) + "light_peft_:\n  l1_lambda: 0.1\n");
+  r = run("train --config " + (root_ / "typo.yaml").string());
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_TRUE(has(r.output, "typo.yaml:")) << r.output;
+  EXPECT_TRUE(has(r.output, "unknown key 'light_peft_' (did you mean 'light_peft'?)")) << r.output;
+}
+
+TEST_F(CliRunTest, PruneRefusesOtherMethodsAndEvalNeedsARun) {
+  auto r = run("prune" + cfg() + " --set method=lora");
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_TRUE(has(r.output, "prune runs the estimate and prune stages of method light-peft")) << r.output;
+  r = run("eval" + cfg());
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_TRUE(has(r.output, "holds no finished run")) << r.output;
+  r = run("predict" + cfg());
+  EXPECT_NE(r.code, 0);
+  EXPECT_TRUE(has(r.output, "--out")) << r.output;
 }
 
 }  // namespace

@@ -25,7 +25,10 @@ std::string error_of(const std::string& yaml) {
 TEST(TrainConfig, DefaultsAreTheSpecs) {
   TrainConfig c = parse_train_config(kMinimal, "cfg.yaml");
   EXPECT_EQ(c.method, Method::light_peft);
-  EXPECT_EQ(c.training.batch_size, 32);
+  EXPECT_EQ(c.training.per_device_train_batch_size, 32);
+  EXPECT_EQ(c.training.per_device_eval_batch_size, 64);
+  EXPECT_DOUBLE_EQ(c.training.num_train_epochs, 3.0);
+  EXPECT_EQ(c.training.lr_scheduler_type, "linear");
   EXPECT_DOUBLE_EQ(c.training.learning_rate, 3e-4);
   EXPECT_EQ(c.lora.r, 8);
   EXPECT_DOUBLE_EQ(c.lora.alpha, 16.0);
@@ -42,25 +45,25 @@ TEST(TrainConfig, DefaultsAreTheSpecs) {
 
 TEST(TrainConfig, ShippedConfigsParse) {
   int n = 0;
-  for (const auto& e : std::filesystem::directory_iterator(testing::source_dir() / "configs")) {
+  for (const auto& e : std::filesystem::recursive_directory_iterator(testing::source_dir() / "configs")) {
     if (e.path().extension() != ".yaml") continue;
     TrainConfig c = load_train_config(e.path());
     EXPECT_FALSE(c.task.empty()) << e.path();
     ++n;
   }
-  EXPECT_GE(n, 1);
+  EXPECT_GE(n, 8);  // the CPU main job and one per GLUE/SuperGLUE task with data in ../shared
 }
 
 TEST(TrainConfig, RoundTripsThroughYaml) {
   std::string y = std::string(kMinimal) +
-                  "method: lora\nlora:\n  r: 4\n  target_modules: [query, value]\ntraining:\n  epochs: 2.5\n";
+                  "method: lora\nlora:\n  r: 4\n  target_modules: [query, value]\ntraining:\n  num_train_epochs: 2.5\n";
   TrainConfig a = parse_train_config(y, "a.yaml");
   TrainConfig b = parse_train_config(train_config_to_yaml(a), "b.yaml");
   EXPECT_EQ(train_config_to_yaml(a), train_config_to_yaml(b));
   EXPECT_EQ(b.method, Method::lora);
   EXPECT_EQ(b.lora.r, 4);
   EXPECT_EQ(b.lora.target_modules, (std::vector<std::string>{"query", "value"}));
-  EXPECT_DOUBLE_EQ(b.training.epochs, 2.5);
+  EXPECT_DOUBLE_EQ(b.training.num_train_epochs, 2.5);
 }
 
 TEST(TrainConfig, ErrorsNameFileLineAndKey) {
@@ -71,7 +74,8 @@ TEST(TrainConfig, ErrorsNameFileLineAndKey) {
   const std::string base = kMinimal;
   const Case cases[] = {
       {base + "training:\n  lerning_rate: 0.1\n", "cfg.yaml:6: unknown key 'training.lerning_rate'"},
-      {base + "training:\n  batch_size: many\n", "cfg.yaml:6: key 'training.batch_size': expected a integer"},
+      {base + "training:\n  per_device_train_batch_size: many\n",
+       "cfg.yaml:6: key 'training.per_device_train_batch_size': expected a integer"},
       {base + "method: magic\n", "key 'method': 'magic' is not one of"},
       {base + "light_peft:\n  head_pruning_ratio: 1.5\n", "key 'light_peft.head_pruning_ratio': expected a ratio"},
       {base + "light_peft:\n  ffn_pruning_scope: local\n", "'local' is not one of: layerwise, global"},
@@ -88,6 +92,110 @@ TEST(TrainConfig, ErrorsNameFileLineAndKey) {
     if (c.expect.empty()) continue;
     EXPECT_NE(msg.find(c.expect), std::string::npos) << "yaml:\n" << c.yaml << "\nmessage: " << msg;
   }
+}
+
+std::string error_of(const std::string& yaml, const ConfigOverrides& sets) {
+  try {
+    parse_train_config(yaml, "cfg.yaml", sets);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(TrainConfig, EditDistance) {
+  EXPECT_EQ(edit_distance("", ""), 0u);
+  EXPECT_EQ(edit_distance("abc", ""), 3u);
+  EXPECT_EQ(edit_distance("lerning_rate", "learning_rate"), 1u);
+  EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);
+  EXPECT_EQ(edit_distance("flaw", "lawn"), 2u);
+}
+
+TEST(TrainConfig, UnknownKeysSuggestTheNearestKnownOne) {
+  const std::string base = kMinimal;
+  struct Case {
+    std::string yaml, expect;
+  };
+  const Case cases[] = {
+      {base + "training:\n  lerning_rate: 0.1\n",
+       "cfg.yaml:6: unknown key 'training.lerning_rate' (did you mean 'learning_rate'?)"},
+      {base + "training:\n  warmup_ration: 0.1\n", "(did you mean 'warmup_ratio'?)"},
+      {base + "lora:\n  rr: 4\n", "unknown key 'lora.rr' (did you mean 'r'?)"},
+      {base + "light_peft:\n  estimate_step: 4\n", "(did you mean 'estimate_steps'?)"},
+      {base + "trainig:\n  learning_rate: 0.1\n", "cfg.yaml:5: unknown key 'trainig' (did you mean 'training'?)"},
+      {base + "mehtod: lora\n", "(did you mean 'method'?)"},
+      // Keys renamed to HF TrainingArguments' names point at the new name.
+      {base + "training:\n  batch_size: 8\n", "(did you mean 'per_device_train_batch_size'?)"},
+      {base + "training:\n  eval_batch_size: 8\n", "(did you mean 'per_device_eval_batch_size'?)"},
+      {base + "training:\n  epochs: 8\n", "(did you mean 'num_train_epochs'?)"},
+      {base + "training:\n  scheduler: cosine\n", "(did you mean 'lr_scheduler_type'?)"},
+      // A section's key at the top level: the section is named.
+      {base + "learning_rate: 0.1\n", "unknown key 'learning_rate' (did you mean 'training.learning_rate'?)"},
+      // Nothing close: the allowed keys are listed.
+      {base + "lora:\n  zzzzzzzz: 1\n", "unknown key 'lora.zzzzzzzz' (expected one of: alpha, dropout, r, target_modules, use_rslora)"},
+  };
+  for (const auto& c : cases) {
+    std::string msg = error_of(c.yaml);
+    EXPECT_NE(msg.find(c.expect), std::string::npos) << "yaml:\n" << c.yaml << "\nmessage: " << msg;
+  }
+}
+
+TEST(TrainConfig, SetOverridesApplyBeforeValidation) {
+  const std::string base = std::string(kMinimal) + "training:\n  learning_rate: 0.1\n";
+  TrainConfig c = parse_train_config(
+      base, "cfg.yaml",
+      {"training.learning_rate=1e-3", "light_peft.estimate_steps=20", "method=lora",
+       "lora.target_modules=[query, value]", "adapter.placement=pfeiffer", "training.group_by_length=true",
+       "seed = 7"});
+  EXPECT_DOUBLE_EQ(c.training.learning_rate, 1e-3);
+  EXPECT_EQ(c.light_peft.estimate_steps, 20);
+  EXPECT_EQ(c.method, Method::lora);
+  EXPECT_EQ(c.lora.target_modules, (std::vector<std::string>{"query", "value"}));
+  EXPECT_EQ(c.adapter.placement, "pfeiffer");
+  EXPECT_TRUE(c.training.group_by_length);
+  EXPECT_EQ(c.seed, 7);
+  // Later overrides win; an empty value restores the default.
+  c = parse_train_config(base, "cfg.yaml", {"training.learning_rate=0.5", "training.learning_rate=0.25"});
+  EXPECT_DOUBLE_EQ(c.training.learning_rate, 0.25);
+  c = parse_train_config(base, "cfg.yaml", {"training.learning_rate="});
+  EXPECT_DOUBLE_EQ(c.training.learning_rate, 3e-4);
+  // A whole config from --set alone.
+  c = parse_train_config("", "cfg.yaml", {"task=rte", "data_dir=d", "model=m", "output_dir=o"});
+  EXPECT_EQ(c.task, "rte");
+  // Round trip: the overridden config is what config.yaml records.
+  c = parse_train_config(base, "cfg.yaml", {"training.num_train_epochs=1.5"});
+  EXPECT_DOUBLE_EQ(parse_train_config(train_config_to_yaml(c), "b.yaml").training.num_train_epochs, 1.5);
+}
+
+TEST(TrainConfig, BadOverridesNameTheOverride) {
+  const std::string base = std::string(kMinimal) + "training:\n  learning_rate: 0.1\n";
+  struct Case {
+    std::vector<std::string> sets;
+    std::string expect;
+  };
+  const Case cases[] = {
+      {{"training.lerning_rate=1e-3"},
+       "--set training.lerning_rate: unknown key 'training.lerning_rate' (did you mean 'learning_rate'?)"},
+      {{"trainig.learning_rate=1e-3"}, "--set trainig.learning_rate: unknown key 'trainig' (did you mean 'training'?)"},
+      {{"learning_rate=1e-3"}, "--set learning_rate: unknown key 'learning_rate' (did you mean 'training.learning_rate'?)"},
+      {{"training.learning_rate=fast"}, "--set training.learning_rate: key 'training.learning_rate': expected a number, got 'fast'"},
+      {{"training.learning_rate=-1"}, "--set training.learning_rate: key 'training.learning_rate': expected > 0"},
+      {{"light_peft.head_pruning_ratio=1.5"}, "--set light_peft.head_pruning_ratio: key 'light_peft.head_pruning_ratio': expected a ratio"},
+      {{"method=magic"}, "--set method: key 'method': 'magic' is not one of"},
+      {{"training.learning_rate"}, "--set training.learning_rate: expected key=value"},
+      {{"=3"}, "expected key=value"},
+      {{"training..learning_rate=1"}, "--set training..learning_rate: an empty name in the dotted key"},
+      {{"task.name=rte"}, "--set task.name: 'task' is not a section"},
+      {{"training=5"}, "--set training: key 'training': expected a mapping"},
+      {{"lora.r=[1"}, "--set lora.r: value '[1' is not valid YAML"},
+  };
+  for (const auto& c : cases) {
+    std::string msg = error_of(base, c.sets);
+    EXPECT_NE(msg.find(c.expect), std::string::npos) << "--set " << c.sets[0] << "\nmessage: " << msg;
+  }
+  // An error in the file itself still names the file and line, overrides or not.
+  EXPECT_NE(error_of(base + "lora:\n  r: 0\n", {"seed=1"}).find("cfg.yaml:8: key 'lora.r'"), std::string::npos)
+      << error_of(base + "lora:\n  r: 0\n", {"seed=1"});
 }
 
 TEST(TrainConfig, UserTaskNeedsFilesAndLabels) {

@@ -12,6 +12,7 @@
 #include "lightpeft/models/hf_checkpoint.h"
 #include "lightpeft/train/trainer.h"
 #include "test_support.h"
+#include "tiny_run.h"
 
 namespace lightpeft {
 namespace {
@@ -19,63 +20,15 @@ namespace {
 namespace fs = std::filesystem;
 using testing::TempDir;
 
-const char* kWords[] = {"good", "great", "fine", "nice", "bad", "awful", "poor", "sad",
-                        "movie", "film", "plot", "cast", "really", "very", "the", "a"};
-
-// A tiny BERT (random init, as init-model writes it) with a WordPiece vocab of the task's words.
-fs::path make_tiny_model(const fs::path& dir) {
-  std::string vocab = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
-  for (const char* w : kWords) vocab += std::string(w) + "\n";
-  ModelConfig c;
-  c.vocab_size = 5 + static_cast<int64_t>(std::size(kWords));
-  c.hidden_size = 16;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.intermediate_size = 24;
-  c.heads_per_layer = {4, 4};
-  c.intermediate_per_layer = {24, 24};
-  c.max_position_embeddings = 32;
-  c.extra_json = R"({"lightpeft_random_init": true})";
-  torch::manual_seed(0);
-  save_pretrained(*make_sequence_classifier(c), dir);
-  testing::write_file(dir / "vocab.txt", vocab);
-  return dir;
-}
-
-// Sentiment-like rows: positive words -> pos, negative -> neg (learnable, so the loss moves).
-void write_task(const fs::path& file, int rows, int offset) {
-  std::string csv = "text,label\n";
-  for (int i = 0; i < rows; ++i) {
-    const bool pos = ((i + offset) % 2) == 0;
-    // Adjective and noun cycle independently of the label's parity, so only the adjective
-    // predicts the label and every adjective occurs in train and dev.
-    const char* adj = kWords[(pos ? 0 : 4) + (i / 2) % 4];
-    csv += std::string("\"the ") + kWords[8 + (i / 2 + 1) % 4] + " was really " + adj + "\"," +
-           (pos ? "pos" : "neg") + "\n";
-  }
-  testing::write_file(file, csv);
-}
-
-std::string config_yaml(const fs::path& root, const std::string& method, const fs::path& out) {
-  return "task: user\nmodel: " + (root / "model").string() + "\noutput_dir: " + out.string() +
-         "\nmethod: " + method + "\nseed: 3\nmax_seq_length: 16\n"
-         "user_task:\n  format: csv\n  train_file: " + (root / "train.csv").string() +
-         "\n  dev_file: " + (root / "dev.csv").string() + "\n  labels: [neg, pos]\n"
-         "training:\n  batch_size: 8\n  eval_batch_size: 8\n  epochs: 2\n  learning_rate: 0.01\n"
-         "  logging_steps: 1\n  save_steps: 2\n  save_total_limit: 2\n"
-         "lora:\n  r: 4\n"
-         "light_peft:\n  estimate_steps: 4\n  l1_lambda: 0.001\n";
-}
+using testing::tiny_config_yaml;
 
 class TrainerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    make_tiny_model(root_ / "model");
-    write_task(root_ / "train.csv", 40, 0);
-    write_task(root_ / "dev.csv", 16, 1);
+    testing::make_tiny_run_files(root_.path());
   }
   TrainResult train(const std::string& method, const fs::path& out, TrainOptions options = {}) {
-    return run_training(parse_train_config(config_yaml(root_.path(), method, out), "test.yaml"), options);
+    return run_training(parse_train_config(tiny_config_yaml(root_.path(), method, out), "test.yaml"), options);
   }
   TempDir root_;
 };
@@ -206,8 +159,8 @@ namespace {
 
 // The loop really optimises: full fine-tuning learns the (trivially separable) tiny task.
 TEST_F(TrainerTest, FullFineTuningLearnsTheTinyTask) {
-  std::string yaml = config_yaml(root_.path(), "full", root_ / "learn");
-  yaml.replace(yaml.find("epochs: 2"), 9, "epochs: 10");
+  std::string yaml = tiny_config_yaml(root_.path(), "full", root_ / "learn");
+  yaml.replace(yaml.find("num_train_epochs: 2"), 19, "num_train_epochs: 10");
     TrainResult r = run_training(parse_train_config(yaml, "test.yaml"));
   EXPECT_GE(r.headline_value, 0.9);
 }

@@ -38,6 +38,15 @@ class AutocastScope {
 
 ModelInputs to_inputs(const Batch& batch, const Runtime& rt);
 
+// Peak memory of the process so far: the CPU's peak resident set (getrusage ru_maxrss) and, when
+// the runtime is on CUDA, the peak bytes allocated through torch's CUDA caching allocator (-1 when
+// not on CUDA).
+struct PeakMemory {
+  int64_t cpu_rss_bytes = 0;
+  int64_t cuda_allocated_bytes = -1;
+};
+PeakMemory peak_memory(const Runtime& rt);
+
 // Logits (N, num_outputs) -> per-item scores: multiple choice reshapes (B*C, 1) to (B, C).
 at::Tensor task_logits(const TaskSpec& spec, const at::Tensor& logits, int64_t batch_items);
 // Cross-entropy on class ids, or MSE for regression (HF's SequenceClassification losses).

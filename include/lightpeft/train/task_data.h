@@ -25,9 +25,20 @@ struct TaskData {
   EncodedSplit dev;
 };
 
+// Which splits load_task_data reads (evaluation needs no training data).
+struct TaskSplits {
+  bool train = true;
+  bool dev = true;
+};
+
 // Loads and tokenizes the train and dev splits the config names (GLUE/SuperGLUE or user files).
 // Checks that every file exists before reading any.
-TaskData load_task_data(const TrainConfig& config, const Tokenizer& tokenizer);
+TaskData load_task_data(const TrainConfig& config, const Tokenizer& tokenizer, TaskSplits splits = {});
+
+// The unlabelled examples to predict, in file order: a GLUE/SuperGLUE test split (`split` is
+// "test", or "test_mismatched" for MNLI; any other split name is read too, its labels ignored by
+// prediction) or, for task: user, user_task.test_file ("test" only).
+std::vector<Example> load_prediction_examples(const TrainConfig& config, const std::string& split = "test");
 
 // Batchers with the config's batch sizes: shuffled (seeded) for training, in order for evaluation.
 Batcher make_train_batcher(const TrainConfig& config, const TaskData& data, int64_t pad_id);

@@ -14,19 +14,19 @@ enum class Method { lora, adapter, light_peft, full };
 std::string to_string(Method method);  // "lora", "adapter", "light-peft", "full"
 
 struct OptimConfig {
-  int64_t batch_size = 32;
-  int64_t eval_batch_size = 64;
+  int64_t per_device_train_batch_size = 32;
+  int64_t per_device_eval_batch_size = 64;
   double learning_rate = 3e-4;
   double weight_decay = 0.0;
   double adam_beta1 = 0.9;
   double adam_beta2 = 0.999;
   double adam_epsilon = 1e-8;
-  double epochs = 3.0;
-  int64_t max_steps = -1;  // > 0 overrides epochs (as HF)
+  double num_train_epochs = 3.0;
+  int64_t max_steps = -1;  // > 0 overrides num_train_epochs (as HF)
   double warmup_ratio = 0.0;
   int64_t warmup_steps = 0;  // > 0 overrides warmup_ratio
-  std::string scheduler = "linear";  // linear | cosine | constant
-  double max_grad_norm = 1.0;        // <= 0: no clipping
+  std::string lr_scheduler_type = "linear";  // linear | cosine | constant
+  double max_grad_norm = 1.0;                // <= 0: no clipping
   int64_t gradient_accumulation_steps = 1;
   bool group_by_length = false;
   int64_t logging_steps = 10;
@@ -103,10 +103,22 @@ struct TrainConfig {
   std::optional<UserTaskSection> user_task;
 };
 
+// Command-line overrides (`--set key=value`, repeated): `key` is a dotted path (`learning_rate`
+// is not top-level: `training.learning_rate`; `light_peft.estimate_steps`, `method`), `value` is
+// read as YAML (`1e-3`, `true`, `[query, value]`). They are applied in order to the YAML tree
+// before validation, so every check applies to them too; an error caused by one names it
+// ("--set training.lerning_rate: unknown key ...").
+using ConfigOverrides = std::vector<std::string>;
+
 // Reads and validates a YAML config. Relative paths stay relative to the working directory (as a
-// user typing them expects); a leading "~/" is the home directory.
-TrainConfig load_train_config(const std::filesystem::path& file);
-TrainConfig parse_train_config(const std::string& yaml_text, const std::string& origin);
+// user typing them expects); a leading "~/" is the home directory. An unknown key is an error that
+// suggests the closest known key of its section (edit distance) or lists the allowed ones.
+TrainConfig load_train_config(const std::filesystem::path& file, const ConfigOverrides& overrides = {});
+TrainConfig parse_train_config(const std::string& yaml_text, const std::string& origin,
+                               const ConfigOverrides& overrides = {});
+
+// The Levenshtein distance between two strings (for did-you-mean suggestions).
+size_t edit_distance(const std::string& a, const std::string& b);
 // The config as YAML (written to output_dir/config.yaml so every run records what it did).
 std::string train_config_to_yaml(const TrainConfig& config);
 

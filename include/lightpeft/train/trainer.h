@@ -7,6 +7,8 @@
 #include <map>
 #include <string>
 
+#include "lightpeft/pruning/apply_plan.h"
+#include "lightpeft/pruning/pruning_plan.h"
 #include "lightpeft/train/train_config.h"
 
 namespace lightpeft {
@@ -28,5 +30,19 @@ struct TrainOptions {
 };
 
 TrainResult run_training(const TrainConfig& config, const TrainOptions& options = {});
+
+// `lightpeft prune`: only the estimate and prune stages of a light-peft config, so that a plan can
+// be inspected before fine-tuning. Writes output_dir/estimate/ and prune/pruning_plan.json as
+// `lightpeft train` does (same output_dir rules); a later `lightpeft train` with the same config
+// reuses them and goes on with the finetune stage.
+struct PruneOnlyResult {
+  PruningPlan plan;
+  PruneReport report;  // parameter counts before/after applying the plan
+  std::filesystem::path plan_file;
+  double estimate_seconds = 0.0;
+  bool estimate_reused = false;
+  bool random_init = false;
+};
+PruneOnlyResult run_estimate_and_prune(const TrainConfig& config, const TrainOptions& options = {});
 
 }  // namespace lightpeft

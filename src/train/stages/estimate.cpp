@@ -1,6 +1,8 @@
 #include "lightpeft/train/stages/estimate.h"
 
+#include <chrono>
 #include <fstream>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 #include <torch/utils.h>
@@ -73,9 +75,15 @@ EstimateResult run_estimate(Session& session) {
                                         (dir / kScoresFile).string());
     result.peft_weights = load_safetensors(dir / kWeightsFile);
     result.reused = true;
+    std::ifstream done(dir / kDoneFile);
+    std::stringstream text;
+    text << done.rdbuf();
+    const auto j = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+    if (j.is_object() && j.contains("seconds")) result.seconds = j["seconds"].get<double>();
     return result;
   }
   fs::create_directories(dir);
+  const auto started = std::chrono::steady_clock::now();
 
   PeftModel peft = make_light_peft_model(session);
   auto& model = *peft.model;
@@ -130,8 +138,11 @@ EstimateResult run_estimate(Session& session) {
 
   save_safetensors(dir / kScoresFile, scores_to_tensors(result.scores));
   save_safetensors(dir / kWeightsFile, result.peft_weights);
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   write_text_atomic(dir / kDoneFile,
-                    nlohmann::json({{"steps", total}, {"recorded_steps", rank_importance.recorded_steps()}})
+                    nlohmann::json({{"steps", total},
+                                    {"recorded_steps", rank_importance.recorded_steps()},
+                                    {"seconds", result.seconds}})
                             .dump() + "\n");
   log::info("estimate: done; scores in ", (dir / kScoresFile).string());
   return result;

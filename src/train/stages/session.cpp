@@ -1,10 +1,39 @@
 #include "lightpeft/train/stages/session.h"
 
+#include <ATen/Parallel.h>
+#include <torch/utils.h>
+
 #include "lightpeft/core/error.h"
 #include "lightpeft/core/log.h"
 #include "lightpeft/models/hf_checkpoint.h"
 
 namespace lightpeft {
+
+bool is_random_init(const std::filesystem::path& model_dir) {
+  return load_model_config(model_dir).extra_json.find("\"lightpeft_random_init\":true") !=
+         std::string::npos;
+}
+
+Session make_session(const TrainConfig& config, const SessionOptions& options) {
+  if (config.threads > 0) at::set_num_threads(static_cast<int>(config.threads));
+  torch::manual_seed(static_cast<uint64_t>(config.seed));
+  Session session;
+  session.config = config;
+  session.runtime = make_runtime(config);
+  session.random_init = is_random_init(config.model);
+  if (session.random_init)
+    log::warn("model ", config.model.string(),
+              " is RANDOM-INIT (lightpeft init-model): results are not those of a pretrained model");
+  session.tokenizer = load_tokenizer(config.model);
+  session.data = load_task_data(config, *session.tokenizer, TaskSplits{options.train, options.dev});
+  const int64_t pad = session.tokenizer->pad_id();
+  if (options.train) session.train = std::make_unique<Batcher>(make_train_batcher(config, session.data, pad));
+  if (options.dev) session.dev = std::make_unique<Batcher>(make_eval_batcher(config, session.data, pad));
+  if (options.metrics_log) session.metrics = std::make_unique<MetricsLog>(config.output_dir / "metrics.jsonl");
+  log::info("device ", session.runtime.device.str(), session.runtime.autocast_bf16 ? " (bf16 autocast)" : "",
+            ", threads ", at::get_num_threads());
+  return session;
+}
 
 SequenceClassifier load_task_model(const Session& session) {
   auto loaded = load_pretrained(session.config.model, session.data.spec.num_outputs());

@@ -16,6 +16,7 @@ struct EstimateResult {
   PruningScores scores;
   StateDict peft_weights;  // trainable tensors of the injected (unpruned) model, by name
   bool reused = false;     // loaded from an earlier run's files
+  double seconds = 0.0;    // wall time of the stage (when reused: as recorded by the run that did it)
 };
 
 // The PEFT model Light-PEFT estimates and prunes: LoRA (or bottleneck adapters) from the config on

@@ -1,6 +1,7 @@
 #pragma once
 // What all stages of one run share: the config, runtime, tokenized data, batchers and the metrics
-// log. Built once by the trainer and handed to each stage.
+// log. Built once by make_session (for `lightpeft train`, `prune`, `eval` and `predict` alike) and
+// handed to each stage.
 #include <filesystem>
 #include <memory>
 
@@ -21,9 +22,9 @@ struct Session {
   Runtime runtime;
   std::unique_ptr<Tokenizer> tokenizer;
   TaskData data;
-  std::unique_ptr<Batcher> train;
-  std::unique_ptr<Batcher> dev;
-  std::unique_ptr<MetricsLog> metrics;
+  std::unique_ptr<Batcher> train;  // null when the session was made without the training split
+  std::unique_ptr<Batcher> dev;    // null without the dev split
+  std::unique_ptr<MetricsLog> metrics;  // null without a metrics log
   bool random_init = false;
 
   LoopContext loop_context() const {
@@ -32,6 +33,19 @@ struct Session {
   }
   std::filesystem::path stage_dir(const std::string& stage) const { return config.output_dir / stage; }
 };
+
+struct SessionOptions {
+  bool train = true;        // load, tokenize and batch the training split
+  bool dev = true;          // and the dev split
+  bool metrics_log = true;  // append to output_dir/metrics.jsonl (output_dir must exist)
+};
+
+// Sets threads and the seed, picks the device, loads the tokenizer and the splits asked for, and
+// makes their batchers. Warns when the model is random-init (lightpeft init-model).
+Session make_session(const TrainConfig& config, const SessionOptions& options = {});
+
+// Whether the model directory was written by `lightpeft init-model` (random weights).
+bool is_random_init(const std::filesystem::path& model_dir);
 
 // Loads the pretrained model of the config with a head for the task, on the session's device,
 // logging the key report.

@@ -1,0 +1,61 @@
+#pragma once
+// Using a finished `lightpeft train` run: `lightpeft eval` (the run's model on the dev split, as
+// the trainer evaluated it at the end) and `lightpeft predict` (labels for unlabelled test rows in
+// GLUE's submission format). The run is the one in the config's output_dir.
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lightpeft/data/batcher.h"
+#include "lightpeft/data/example.h"
+#include "lightpeft/models/sequence_classifier.h"
+#include "lightpeft/train/runtime.h"
+#include "lightpeft/train/train_config.h"
+
+namespace lightpeft {
+
+// The fine-tuned model of the run in config.output_dir, in eval mode on the CPU. `which` is
+// "final" or "best" (output_dir/finetune/<which>): for method full the saved model, otherwise the
+// base model (pruned by the run's plan for light-peft) with the run's adapter (load_finetuned_run).
+SequenceClassifier load_run_model(const TrainConfig& config, const std::string& which = "final");
+
+struct RunEvaluation {
+  std::string task;
+  std::string which;              // final | best
+  std::string headline;           // e.g. "accuracy"
+  double headline_value = 0.0;
+  std::map<std::string, double> metrics;
+  double loss = 0.0;
+  int64_t examples = 0;
+  bool random_init = false;
+  std::filesystem::path results_file;  // output_dir/eval_results.json
+};
+
+// Evaluates the run's model on the dev split of the config's task (with the config's eval batch
+// size, max_eval_samples and device) and writes output_dir/eval_results.json.
+RunEvaluation evaluate_run(const TrainConfig& config, const std::string& which = "final");
+
+// Per-item predictions of `model` over every batch of `batcher` in item order: class ids (as
+// double) or regression values.
+std::vector<double> predict_items(SequenceClassifierImpl& model, const Batcher& batcher, const TaskSpec& spec,
+                                  const Runtime& rt);
+
+// A prediction as a submission writes it: the label name of a class id as the task's files spell
+// it (GLUE RTE: entailment / not_entailment; CoLA: 0 / 1), a regression value as a number.
+std::string format_prediction(const TaskSpec& spec, double value);
+
+struct PredictionSummary {
+  std::filesystem::path file;
+  int64_t rows = 0;
+  std::map<std::string, int64_t> counts;  // classification: rows per predicted label
+};
+
+// Predicts the unlabelled `split` of the config's task ("test"; for MNLI also "test_mismatched";
+// task user: user_task.test_file) and writes `out` as GLUE's submission TSV: a header
+// "index\tprediction", then one line per row: its index and the prediction.
+PredictionSummary predict_run(const TrainConfig& config, const std::filesystem::path& out,
+                              const std::string& which = "final", const std::string& split = "test");
+
+}  // namespace lightpeft

@@ -1,0 +1,137 @@
+#include "lightpeft/train/inference.h"
+
+#include <iomanip>
+#include <sstream>
+
+#include <ATen/core/grad_mode.h>
+#include <nlohmann/json.hpp>
+
+#include "lightpeft/core/error.h"
+#include "lightpeft/core/log.h"
+#include "lightpeft/io/atomic_file.h"
+#include "lightpeft/models/hf_checkpoint.h"
+#include "lightpeft/train/export.h"
+#include "lightpeft/train/stages/session.h"
+#include "lightpeft/train/task_data.h"
+
+namespace lightpeft {
+namespace fs = std::filesystem;
+
+SequenceClassifier load_run_model(const TrainConfig& config, const std::string& which) {
+  LP_CHECK(which == "final" || which == "best", "checkpoint '", which, "': expected final or best");
+  const fs::path run = config.output_dir, dir = run / "finetune" / which;
+  LP_CHECK(fs::is_directory(dir), config.source.string(), ": key 'output_dir': ", run.string(),
+           " holds no finished run (no finetune/", which, "); run `lightpeft train --config ",
+           config.source.string(), "` first");
+  SequenceClassifier model = config.method == Method::full
+                                 ? load_pretrained(dir, /*num_labels=*/0, /*strict=*/true).model
+                                 : load_finetuned_run(run, which).model;
+  model->eval();
+  return model;
+}
+
+std::vector<double> predict_items(SequenceClassifierImpl& model, const Batcher& batcher, const TaskSpec& spec,
+                                  const Runtime& rt) {
+  const bool was_training = model.is_training();
+  model.eval();
+  at::NoGradGuard no_grad;
+  std::vector<double> out(static_cast<size_t>(batcher.num_items()), 0.0);
+  auto stream = batcher.stream(/*epoch=*/0);
+  while (auto batch = stream.next()) {
+    AutocastScope autocast(rt);
+    const int64_t items = static_cast<int64_t>(batch->indices.size());
+    auto logits = task_logits(spec, model.forward(to_inputs(*batch, rt)).logits, items);
+    const auto p = task_predictions(spec, logits);
+    for (size_t i = 0; i < p.size(); ++i) out[static_cast<size_t>(batch->indices[i])] = p[i];
+  }
+  if (was_training) model.train();
+  return out;
+}
+
+std::string format_prediction(const TaskSpec& spec, double value) {
+  if (!spec.regression && !spec.label_names.empty()) {
+    const auto id = static_cast<size_t>(value);
+    LP_CHECK(value >= 0 && id < spec.label_names.size(), spec.name, ": predicted class ", value,
+             " outside the ", spec.label_names.size(), " labels");
+    return spec.label_names[id];
+  }
+  if (spec.multiple_choice) return std::to_string(static_cast<int64_t>(value));
+  std::ostringstream os;
+  os << std::setprecision(6) << value;
+  return os.str();
+}
+
+RunEvaluation evaluate_run(const TrainConfig& config, const std::string& which) {
+  SessionOptions options;
+  options.train = false;
+  options.metrics_log = false;
+  Session session = make_session(config, options);
+  SequenceClassifier model = load_run_model(config, which);
+  model->to(session.runtime.device);
+  const EvalResult r = evaluate(*model, *session.dev, session.data.spec, session.data.dev.groups, session.runtime);
+
+  RunEvaluation e;
+  e.task = session.data.spec.name;
+  e.which = which;
+  e.headline = r.metrics.headline;
+  e.headline_value = r.metrics.headline_value();
+  e.metrics = r.metrics.values;
+  e.loss = r.loss;
+  e.examples = r.examples;
+  e.random_init = session.random_init;
+  e.results_file = config.output_dir / "eval_results.json";
+  const nlohmann::json j = {
+      {"task", e.task},
+      {"method", to_string(config.method)},
+      {"model", config.model.string()},
+      {"random_init", e.random_init},
+      {"checkpoint", which},
+      {"split", "dev"},
+      {"examples", e.examples},
+      {"headline_metric", e.headline},
+      {"headline_value", e.headline_value},
+      {"dev", e.metrics},
+      {"dev_loss", e.loss},
+  };
+  write_text_atomic(e.results_file, j.dump(2) + "\n");
+  log::info("eval (", which, "): ", e.task, " dev ", e.headline, " ", log::fixed(e.headline_value, 4), " on ",
+            e.examples, " examples; ", e.results_file.string());
+  return e;
+}
+
+PredictionSummary predict_run(const TrainConfig& config, const fs::path& out, const std::string& which,
+                              const std::string& split) {
+  SessionOptions options;
+  options.train = false;
+  options.dev = false;
+  options.metrics_log = false;
+  Session session = make_session(config, options);
+  const std::vector<Example> examples = load_prediction_examples(config, split);
+  SequenceClassifier model = load_run_model(config, which);
+  model->to(session.runtime.device);
+
+  TaskData rows;
+  rows.spec = session.data.spec;
+  rows.dev = encode_examples(examples, *session.tokenizer, rows.spec, config.max_seq_length);
+  const Batcher batcher = make_eval_batcher(config, rows, session.tokenizer->pad_id());
+  const std::vector<double> predictions = predict_items(*model, batcher, rows.spec, session.runtime);
+  LP_CHECK(predictions.size() == examples.size(), "predict: ", predictions.size(), " predictions for ",
+           examples.size(), " rows");
+
+  PredictionSummary summary;
+  summary.file = out;
+  summary.rows = static_cast<int64_t>(examples.size());
+  std::string tsv = "index\tprediction\n";
+  for (size_t i = 0; i < examples.size(); ++i) {
+    const std::string label = format_prediction(rows.spec, predictions[i]);
+    if (!rows.spec.regression && !rows.spec.label_names.empty()) ++summary.counts[label];
+    tsv += std::to_string(examples[i].index) + "\t" + label + "\n";
+  }
+  if (out.has_parent_path()) fs::create_directories(out.parent_path());
+  write_text_atomic(out, tsv);
+  log::info("predict (", which, "): ", summary.rows, " rows of ", rows.spec.name, " ", split, " -> ",
+            out.string());
+  return summary;
+}
+
+}  // namespace lightpeft

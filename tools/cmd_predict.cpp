@@ -1,0 +1,37 @@
+// `lightpeft predict --config CONFIG.yaml --out FILE.tsv [--split test] [--checkpoint final|best]`:
+// predictions of the finished run for the unlabelled test rows, in GLUE's submission format.
+#include <iostream>
+
+#include "commands.h"
+#include "config_options.h"
+#include "lightpeft/train/inference.h"
+
+namespace lightpeft::cli {
+
+Runner add_predict(CLI::App& app) {
+  struct Args {
+    std::string out, split = "test", which = "final";
+  };
+  auto config = add_config_options(app);
+  auto a = std::make_shared<Args>();
+  app.add_option("--out", a->out, "the TSV to write (index<TAB>prediction per row)")->required();
+  app.add_option("--split", a->split, "test (MNLI: test or test_mismatched; task user: user_task.test_file)")
+      ->capture_default_str();
+  app.add_option("--checkpoint", a->which, "final or best (output_dir/finetune/<which>)")
+      ->check(CLI::IsMember({"final", "best"}))
+      ->capture_default_str();
+  return [config, a]() {
+    const PredictionSummary s = predict_run(config->load(), a->out, a->which, a->split);
+    std::cout << s.rows << " predictions -> " << s.file.string();
+    if (!s.counts.empty()) {
+      std::cout << " (";
+      bool first = true;
+      for (const auto& [label, n] : s.counts) std::cout << (first ? "" : ", ") << label << " " << n, first = false;
+      std::cout << ")";
+    }
+    std::cout << "\n";
+    return 0;
+  };
+}
+
+}  // namespace lightpeft::cli
