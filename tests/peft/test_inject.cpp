@@ -258,8 +258,13 @@ TEST(Inject, UnloadRestoresTheBaseComputation) {
   auto in = random_inputs();
   auto base = model->forward(in).logits;
   auto peft = inject_adapters(model, houlsby_adapter_config());
-  for (auto& kv : peft.adapters) kv.second->adapter_up->weight.normal_(0.0, 0.5);
-  EXPECT_GT(max_abs_diff(peft.forward(in).logits, base), 1e-6);
+  // Both projections large: with N(0, 0.02) down-projections the adapters' effect on the logits
+  // can fall below any fixed threshold, which would make this check meaningless.
+  for (auto& kv : peft.adapters) {
+    kv.second->adapter_down->weight.normal_(0.0, 0.5);
+    kv.second->adapter_up->weight.normal_(0.0, 0.5);
+  }
+  EXPECT_GT(max_abs_diff(peft.forward(in).logits, base), 1e-4);
   unload(peft);
   EXPECT_TRUE(peft.adapters.empty());
   EXPECT_TRUE(at::equal(model->forward(in).logits, base));
