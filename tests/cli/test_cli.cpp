@@ -16,30 +16,14 @@
 namespace lightpeft {
 namespace {
 
-struct Result {
-  int code;
-  std::string output;  // stdout and stderr
-};
-
-Result run(const std::string& args) {
-  std::string cmd = testing::cli_path().string() + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (!pipe) return {-1, "popen failed"};
-  std::string out;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
-  int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using testing::contains;
+using testing::run_cli;
 
 TEST(Cli, HelpListsSubcommands) {
-  auto r = run("--help");
+  auto r = run_cli("--help");
   EXPECT_EQ(r.code, 0) << r.output;
   for (const char* sub : {"train", "eval", "predict", "prune", "export", "info", "init-model"})
-    EXPECT_TRUE(has(r.output, sub)) << r.output;
+    EXPECT_TRUE(contains(r.output, sub)) << r.output;
 }
 
 TEST(Cli, InitModelWritesAModelThatLoadsBackBitExactly) {
@@ -47,11 +31,11 @@ TEST(Cli, InitModelWritesAModelThatLoadsBackBitExactly) {
   testing::TempDir dir;
   auto src = shared / "models/google-bert-uncased-L-4_H-256_A-4-config-vocab-only";
   auto out = dir / "mini";
-  auto r = run("init-model --arch bert --config " + (src / "bert_config.json").string() +
+  auto r = run_cli("init-model --arch bert --config " + (src / "bert_config.json").string() +
                " --vocab " + (src / "vocab.txt").string() + " --seed 7 --num-labels 3 --out " +
                out.string());
   ASSERT_EQ(r.code, 0) << r.output;
-  EXPECT_TRUE(has(r.output, "random init")) << r.output;
+  EXPECT_TRUE(contains(r.output, "random init")) << r.output;
   for (const char* f : {"config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"})
     EXPECT_TRUE(std::filesystem::exists(out / f)) << f;
 
@@ -64,39 +48,39 @@ TEST(Cli, InitModelWritesAModelThatLoadsBackBitExactly) {
   ASSERT_EQ(on_disk.size(), in_model.size());
   for (const auto& [k, v] : on_disk) EXPECT_TRUE(v.equal(in_model.at(k))) << k;
 
-  auto info = run("info " + out.string() + " --strict");
+  auto info = run_cli("info " + out.string() + " --strict");
   EXPECT_EQ(info.code, 0) << info.output;
-  EXPECT_TRUE(has(info.output, "RANDOM-INIT")) << info.output;
-  EXPECT_TRUE(has(info.output, "heads:       4 4 4 4")) << info.output;
+  EXPECT_TRUE(contains(info.output, "RANDOM-INIT")) << info.output;
+  EXPECT_TRUE(contains(info.output, "heads:       4 4 4 4")) << info.output;
 
   // Same seed, same weights: init-model is reproducible.
   auto again = dir / "again";
-  ASSERT_EQ(run("init-model --arch bert --config " + (src / "bert_config.json").string() +
+  ASSERT_EQ(run_cli("init-model --arch bert --config " + (src / "bert_config.json").string() +
                 " --vocab " + (src / "vocab.txt").string() + " --seed 7 --num-labels 3 --out " +
                 again.string()).code, 0);
   EXPECT_EQ(testing::read_file(out / "model.safetensors"), testing::read_file(again / "model.safetensors"));
 }
 
 TEST(Cli, InfoOnAMissingDirectoryIsAClearError) {
-  auto r = run("info /nonexistent/model");
+  auto r = run_cli("info /nonexistent/model");
   EXPECT_EQ(r.code, 2) << r.output;
-  EXPECT_TRUE(has(r.output, "/nonexistent/model")) << r.output;
+  EXPECT_TRUE(contains(r.output, "/nonexistent/model")) << r.output;
 }
 
 TEST(Cli, InitModelRejectsABadConfig) {
   testing::TempDir dir;
   testing::write_file(dir / "config.json", R"({"model_type": "bert", "vocab_size": 10})");
   testing::write_file(dir / "vocab.txt", "[PAD]\n[UNK]\n");
-  auto r = run("init-model --config " + (dir / "config.json").string() + " --vocab " +
+  auto r = run_cli("init-model --config " + (dir / "config.json").string() + " --vocab " +
                (dir / "vocab.txt").string() + " --out " + (dir / "m").string());
   EXPECT_EQ(r.code, 2) << r.output;
-  EXPECT_TRUE(has(r.output, "config.json: missing key 'hidden_size'")) << r.output;
+  EXPECT_TRUE(contains(r.output, "config.json: missing key 'hidden_size'")) << r.output;
 }
 
 TEST(Cli, UnknownOptionFailsWithUsage) {
-  auto r = run("info --bogus x");
+  auto r = run_cli("info --bogus x");
   EXPECT_NE(r.code, 0);
-  EXPECT_TRUE(has(r.output, "bogus")) << r.output;
+  EXPECT_TRUE(contains(r.output, "bogus")) << r.output;
 }
 
 // The config-driven subcommands on a tiny random-init model and a tiny user task: what a user runs.
@@ -118,37 +102,37 @@ TEST_F(CliRunTest, PruneThenTrainEvalAndPredict) {
   namespace fs = std::filesystem;
   const fs::path out = root_ / "out";
   // prune: the plan and parameter counts, no fine-tuning.
-  auto p = run("prune" + cfg());
+  auto p = run_cli("prune" + cfg());
   ASSERT_EQ(p.code, 0) << p.output;
-  EXPECT_TRUE(has(p.output, "plan: ")) << p.output;
-  EXPECT_TRUE(has(p.output, "parameters:   ")) << p.output;
-  EXPECT_TRUE(has(p.output, "RANDOM-INIT")) << p.output;
+  EXPECT_TRUE(contains(p.output, "plan: ")) << p.output;
+  EXPECT_TRUE(contains(p.output, "parameters:   ")) << p.output;
+  EXPECT_TRUE(contains(p.output, "RANDOM-INIT")) << p.output;
   EXPECT_TRUE(fs::exists(out / "prune/pruning_plan.json"));
   EXPECT_TRUE(fs::exists(out / "estimate/peft_weights.safetensors"));
   EXPECT_FALSE(fs::exists(out / "finetune"));
 
   // train goes on from the plan.
-  auto t = run("train" + cfg());
+  auto t = run_cli("train" + cfg());
   ASSERT_EQ(t.code, 0) << t.output;
-  EXPECT_TRUE(has(t.output, "dev accuracy: ")) << t.output;
+  EXPECT_TRUE(contains(t.output, "dev accuracy: ")) << t.output;
   const auto results = read_json(out / "results.json");
   EXPECT_TRUE(results.contains("peak_cpu_rss_bytes"));
   EXPECT_TRUE(results.contains("estimate_seconds"));
 
   // eval reproduces the final dev metrics.
-  auto e = run("eval" + cfg());
+  auto e = run_cli("eval" + cfg());
   ASSERT_EQ(e.code, 0) << e.output;
   const auto evals = read_json(out / "eval_results.json");
   EXPECT_EQ(evals["dev"], results["dev"]);
   EXPECT_EQ(evals["headline_value"], results["headline_value"]);
-  EXPECT_TRUE(has(e.output, "dev accuracy: ")) << e.output;
-  EXPECT_EQ(run("eval --checkpoint best" + cfg()).code, 0);
-  EXPECT_NE(run("eval --checkpoint middle" + cfg()).code, 0);
+  EXPECT_TRUE(contains(e.output, "dev accuracy: ")) << e.output;
+  EXPECT_EQ(run_cli("eval --checkpoint best" + cfg()).code, 0);
+  EXPECT_NE(run_cli("eval --checkpoint middle" + cfg()).code, 0);
 
   // predict: a header and one valid label per test row.
-  auto pr = run("predict" + cfg() + " --out " + (root_ / "test.tsv").string());
+  auto pr = run_cli("predict" + cfg() + " --out " + (root_ / "test.tsv").string());
   ASSERT_EQ(pr.code, 0) << pr.output;
-  EXPECT_TRUE(has(pr.output, "12 predictions")) << pr.output;
+  EXPECT_TRUE(contains(pr.output, "12 predictions")) << pr.output;
   std::istringstream lines(testing::read_file(root_ / "test.tsv"));
   std::string line;
   std::getline(lines, line);
@@ -164,7 +148,7 @@ TEST_F(CliRunTest, PruneThenTrainEvalAndPredict) {
 
 TEST_F(CliRunTest, SetOverridesTakeEffect) {
   const auto out = root_ / "over";
-  auto t = run("train" + cfg() + " --set method=lora --set training.num_train_epochs=1 --set output_dir=" +
+  auto t = run_cli("train" + cfg() + " --set method=lora --set training.num_train_epochs=1 --set output_dir=" +
                out.string() + " --set lora.target_modules=query,value");
   ASSERT_EQ(t.code, 0) << t.output;
   const auto results = read_json(out / "results.json");
@@ -173,42 +157,42 @@ TEST_F(CliRunTest, SetOverridesTakeEffect) {
   const auto adapter = read_json(out / "finetune/final/adapter_config.json");
   EXPECT_EQ(adapter["target_modules"].size(), 2u) << adapter.dump();
   // eval with the same overrides finds that run.
-  auto e = run("eval" + cfg() + " --set method=lora --set training.num_train_epochs=1 --set output_dir=" +
+  auto e = run_cli("eval" + cfg() + " --set method=lora --set training.num_train_epochs=1 --set output_dir=" +
                out.string() + " --set lora.target_modules=query,value");
   EXPECT_EQ(e.code, 0) << e.output;
 }
 
 TEST_F(CliRunTest, BadOverridesAreClearErrors) {
-  auto r = run("train" + cfg() + " --set training.lerning_rate=1e-3");
+  auto r = run_cli("train" + cfg() + " --set training.lerning_rate=1e-3");
   EXPECT_EQ(r.code, 2) << r.output;
-  EXPECT_TRUE(has(r.output, "--set training.lerning_rate: unknown key 'training.lerning_rate' (did you mean "
+  EXPECT_TRUE(contains(r.output, "--set training.lerning_rate: unknown key 'training.lerning_rate' (did you mean "
                             "'learning_rate'?)")) << r.output;
-  r = run("prune" + cfg() + " --set light_peft.estimate_steps=none");
+  r = run_cli("prune" + cfg() + " --set light_peft.estimate_steps=none");
   EXPECT_EQ(r.code, 2) << r.output;
-  EXPECT_TRUE(has(r.output, "--set light_peft.estimate_steps: key 'light_peft.estimate_steps': expected a integer"))
+  EXPECT_TRUE(contains(r.output, "--set light_peft.estimate_steps: key 'light_peft.estimate_steps': expected a integer"))
       << r.output;
-  r = run("train" + cfg() + " --set nonsense");
+  r = run_cli("train" + cfg() + " --set nonsense");
   EXPECT_EQ(r.code, 2) << r.output;
-  EXPECT_TRUE(has(r.output, "expected key=value")) << r.output;
+  EXPECT_TRUE(contains(r.output, "expected key=value")) << r.output;
   EXPECT_FALSE(std::filesystem::exists(root_ / "out"));  // validated before any work
   // A config with a typo: file, line, key and the suggestion.
   testing::write_file(root_ / "typo.yaml", testing::read_file(config_) + "light_peft_:\n  l1_lambda: 0.1\n");
-  r = run("train --config " + (root_ / "typo.yaml").string());
+  r = run_cli("train --config " + (root_ / "typo.yaml").string());
   EXPECT_EQ(r.code, 2) << r.output;
-  EXPECT_TRUE(has(r.output, "typo.yaml:")) << r.output;
-  EXPECT_TRUE(has(r.output, "unknown key 'light_peft_' (did you mean 'light_peft'?)")) << r.output;
+  EXPECT_TRUE(contains(r.output, "typo.yaml:")) << r.output;
+  EXPECT_TRUE(contains(r.output, "unknown key 'light_peft_' (did you mean 'light_peft'?)")) << r.output;
 }
 
 TEST_F(CliRunTest, PruneRefusesOtherMethodsAndEvalNeedsARun) {
-  auto r = run("prune" + cfg() + " --set method=lora");
+  auto r = run_cli("prune" + cfg() + " --set method=lora");
   EXPECT_EQ(r.code, 2) << r.output;
-  EXPECT_TRUE(has(r.output, "prune runs the estimate and prune stages of method light-peft")) << r.output;
-  r = run("eval" + cfg());
+  EXPECT_TRUE(contains(r.output, "prune runs the estimate and prune stages of method light-peft")) << r.output;
+  r = run_cli("eval" + cfg());
   EXPECT_EQ(r.code, 2) << r.output;
-  EXPECT_TRUE(has(r.output, "holds no finished run")) << r.output;
-  r = run("predict" + cfg());
+  EXPECT_TRUE(contains(r.output, "holds no finished run")) << r.output;
+  r = run_cli("predict" + cfg());
   EXPECT_NE(r.code, 0);
-  EXPECT_TRUE(has(r.output, "--out")) << r.output;
+  EXPECT_TRUE(contains(r.output, "--out")) << r.output;
 }
 
 }  // namespace

@@ -21,24 +21,8 @@ using testing::TempDir;
 
 // ---- running the CLI ----
 
-struct Result {
-  int code;
-  std::string output;  // stdout and stderr
-};
-
-Result run_cli(const std::string& args) {
-  std::string cmd = testing::cli_path().string() + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (!pipe) return {-1, "popen failed"};
-  std::string out;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
-  int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using testing::contains;
+using testing::run_cli;
 
 // Empty when the venv python can plot, else why not.
 std::string why_no_matplotlib() {
@@ -96,7 +80,7 @@ TEST_F(ReportTest, LightPeftRunGetsEveryFigureAndAnIndex) {
   auto r = run_cli("report " + run.string());
   ASSERT_EQ(r.code, 0) << r.output;
   const fs::path report = run / "report";
-  EXPECT_TRUE(has(r.output, (report / "index.md").string())) << r.output;
+  EXPECT_TRUE(contains(r.output, (report / "index.md").string())) << r.output;
 
   std::vector<std::string> expected = kCommonFigures;
   expected.insert(expected.end(), kPruningFigures.begin(), kPruningFigures.end());
@@ -105,12 +89,12 @@ TEST_F(ReportTest, LightPeftRunGetsEveryFigureAndAnIndex) {
   const std::string index = testing::read_file(report / "index.md");
   for (const auto& png : expected) {
     expect_png(report / png);
-    EXPECT_TRUE(has(index, "](" + png + ")")) << png << " not linked from index.md:\n" << index;
+    EXPECT_TRUE(contains(index, "](" + png + ")")) << png << " not linked from index.md:\n" << index;
   }
   // The final dev metrics as a table, the method and the pruning summary.
-  EXPECT_TRUE(has(index, "| accuracy")) << index;
-  EXPECT_TRUE(has(index, "light-peft")) << index;
-  EXPECT_TRUE(has(index, "random-init")) << index;
+  EXPECT_TRUE(contains(index, "| accuracy")) << index;
+  EXPECT_TRUE(contains(index, "light-peft")) << index;
+  EXPECT_TRUE(contains(index, "random-init")) << index;
 
   // Running it again replaces the pictures (no error for an existing report/).
   auto again = run_cli("report " + run.string());
@@ -127,24 +111,24 @@ TEST_F(ReportTest, LoraRunGetsCurvesAndParametersOnlyAndTheIndexSaysWhy) {
   const std::string index = testing::read_file(report / "index.md");
   for (const auto& png : kCommonFigures) {
     expect_png(report / png);
-    EXPECT_TRUE(has(index, "](" + png + ")")) << png;
+    EXPECT_TRUE(contains(index, "](" + png + ")")) << png;
   }
-  for (const auto& png : kPruningFigures) EXPECT_FALSE(has(index, png)) << png;
-  EXPECT_TRUE(has(index, "no pruning")) << index;
-  EXPECT_TRUE(has(index, "| accuracy")) << index;
+  for (const auto& png : kPruningFigures) EXPECT_FALSE(contains(index, png)) << png;
+  EXPECT_TRUE(contains(index, "no pruning")) << index;
+  EXPECT_TRUE(contains(index, "| accuracy")) << index;
 }
 
 TEST(Report, DirectoryWithoutARunIsAClearError) {
   TempDir dir;
   auto r = run_cli("report " + dir.path().string());
   EXPECT_EQ(r.code, 2) << r.output;
-  EXPECT_TRUE(has(r.output, "not a lightpeft run")) << r.output;
-  EXPECT_TRUE(has(r.output, dir.path().string())) << r.output;
+  EXPECT_TRUE(contains(r.output, "not a lightpeft run")) << r.output;
+  EXPECT_TRUE(contains(r.output, dir.path().string())) << r.output;
   EXPECT_FALSE(fs::exists(dir / "report"));
 
   auto missing = run_cli("report " + (dir / "nope").string());
   EXPECT_EQ(missing.code, 2) << missing.output;
-  EXPECT_TRUE(has(missing.output, "no such directory")) << missing.output;
+  EXPECT_TRUE(contains(missing.output, "no such directory")) << missing.output;
 }
 
 TEST(Report, MissingPythonIsAClearError) {
@@ -152,8 +136,8 @@ TEST(Report, MissingPythonIsAClearError) {
   testing::write_file(dir / "results.json", "{}");
   auto r = run_cli("report " + dir.path().string() + " --python /nonexistent/bin/python");
   EXPECT_EQ(r.code, 2) << r.output;
-  EXPECT_TRUE(has(r.output, "/nonexistent/bin/python")) << r.output;
-  EXPECT_TRUE(has(r.output, "does not exist")) << r.output;
+  EXPECT_TRUE(contains(r.output, "/nonexistent/bin/python")) << r.output;
+  EXPECT_TRUE(contains(r.output, "does not exist")) << r.output;
 }
 
 TEST(Report, PythonWithoutMatplotlibIsAClearError) {
@@ -166,7 +150,7 @@ TEST(Report, PythonWithoutMatplotlibIsAClearError) {
   testing::write_file(dir / "results.json", "{}");
   auto r = run_cli("report " + dir.path().string() + " --python " + py.string());
   EXPECT_EQ(r.code, 2) << r.output;
-  EXPECT_TRUE(has(r.output, "cannot import matplotlib")) << r.output;
+  EXPECT_TRUE(contains(r.output, "cannot import matplotlib")) << r.output;
 }
 
 }  // namespace

@@ -25,6 +25,17 @@ std::string python_path();
 std::string read_file(const fs::path& path);
 void write_file(const fs::path& path, const std::string& bytes);
 
+// Runs the `lightpeft` CLI with `args` (shell words) and returns its exit code and its stdout and
+// stderr together, as a user would see them.
+struct CliResult {
+  int code;
+  std::string output;
+};
+CliResult run_cli(const std::string& args);
+inline bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
 // A fresh empty directory removed on destruction.
 class TempDir {
  public:
