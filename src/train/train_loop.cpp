@@ -81,7 +81,7 @@ LoopResult run_train_loop(SequenceClassifierImpl& model, Optimizer& optimizer, c
   TrainerState state;
   state.stage = spec.stage;
   LoopResult result;
-  if (auto ckpt = load_latest_checkpoint(spec.dir, &optimizer)) {
+  if (auto ckpt = spec.checkpoints ? load_latest_checkpoint(spec.dir, &optimizer) : std::nullopt) {
     state = ckpt->state;
     if (hooks.restore) hooks.restore(ckpt->tensors);
     if (hooks.restore_extra) hooks.restore_extra(state.extra_json);
@@ -93,6 +93,7 @@ LoopResult run_train_loop(SequenceClassifierImpl& model, Optimizer& optimizer, c
   result.best_step = state.best_step;
 
   auto checkpoint = [&]() {
+    if (!spec.checkpoints) return;
     if (hooks.extra_state) state.extra_json = hooks.extra_state();
     save_checkpoint(spec.dir, state, hooks.state ? hooks.state() : StateDict{}, optimizer,
                     o.save_total_limit);

@@ -109,6 +109,34 @@ TEST_F(TrainerTest, InterruptedRunResumesToTheSameWeights) {
   }
 }
 
+// Interrupted inside the estimate stage (before its outputs were complete) or between prune and
+// finetune: the estimate stage restarts from its beginning with the same seed, the plan is made
+// again, and the run still ends bit-identical to an uninterrupted one.
+TEST_F(TrainerTest, RunInterruptedInEstimateOrPruneEndsTheSame) {
+  const fs::path a = root_ / "a", b = root_ / "b", c = root_ / "c";
+  TrainResult ra = train("light-peft", a);
+  train("light-peft", b);
+  train("light-peft", c);
+  // b: killed mid-estimate -> no done marker, nothing of prune/finetune.
+  fs::remove(b / "estimate/done.json");
+  fs::remove(b / "estimate/importance.safetensors");
+  for (const char* d : {"prune", "finetune"}) fs::remove_all(b / d);
+  fs::remove(b / "results.json");
+  // c: killed after the estimate stage, before the plan was written.
+  for (const char* d : {"prune", "finetune"}) fs::remove_all(c / d);
+  fs::remove(c / "results.json");
+  TrainResult rb = train("light-peft", b), rc = train("light-peft", c);
+  for (const fs::path& run : {b, c}) {
+    EXPECT_EQ(testing::read_file(a / "prune/pruning_plan.json"), testing::read_file(run / "prune/pruning_plan.json"))
+        << run;
+    EXPECT_EQ(testing::read_file(a / "finetune/final/adapter_model.safetensors"),
+              testing::read_file(run / "finetune/final/adapter_model.safetensors"))
+        << run;
+  }
+  EXPECT_DOUBLE_EQ(ra.headline_value, rb.headline_value);
+  EXPECT_DOUBLE_EQ(ra.headline_value, rc.headline_value);
+}
+
 TEST_F(TrainerTest, CorruptCheckpointFallsBackToThePreviousOne) {
   const fs::path a = root_ / "a", b = root_ / "b";
   train("lora", a);

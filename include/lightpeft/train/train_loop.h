@@ -50,6 +50,7 @@ struct LoopSpec {
   int64_t total_steps = 0;               // optimizer steps
   bool evaluate = true;                  // evaluate on dev (every eval_steps, and at the end)
   int64_t save_every = 0;                // 0: the config's save_steps (or each evaluation)
+  bool checkpoints = true;               // false: neither resume from nor write checkpoints
 };
 
 struct LoopResult {

@@ -126,8 +126,9 @@ EstimateResult run_estimate(Session& session) {
   spec.dir = dir;
   spec.total_steps = total;
   spec.evaluate = false;
-  spec.save_every = total + 1;  // importance statistics are not checkpointed: no mid-stage saves
-  // The loop would resume from a checkpoint; the estimate stage never leaves one before it is done.
+  // Importance statistics are not checkpointed, so the stage neither saves nor resumes mid-way: an
+  // interrupted estimate starts again from step 0 (same seed, same data order, same result).
+  spec.checkpoints = false;
   run_train_loop(model, optimizer, session.loop_context(), spec, hooks);
   module_importance.detach();
 
