@@ -54,11 +54,16 @@ double Optimizer::lr(size_t group) const {
   return static_cast<const torch::optim::AdamWOptions&>(adamw_->param_groups().at(group).options()).lr();
 }
 
+std::vector<torch::Tensor> Optimizer::parameters() const {
+  std::vector<torch::Tensor> out;
+  for (const auto& g : groups_) out.insert(out.end(), g.params.begin(), g.params.end());
+  return out;
+}
+
 double Optimizer::clip_grad_norm(double max_norm) {
   std::vector<torch::Tensor> params;
-  for (const auto& g : groups_)
-    for (const auto& p : g.params)
-      if (p.grad().defined()) params.push_back(p);
+  for (const auto& p : parameters())
+    if (p.grad().defined()) params.push_back(p);
   if (params.empty()) return 0.0;
   if (max_norm <= 0) max_norm = std::numeric_limits<double>::infinity();
   return torch::nn::utils::clip_grad_norm_(params, max_norm);

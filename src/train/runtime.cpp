@@ -31,20 +31,18 @@ Runtime make_runtime(const TrainConfig& config) {
              ": key 'device': '", config.device, "' but only ", torch::cuda::device_count(),
              " CUDA devices exist");
   }
-  if (config.dtype == "bf16") {
-    LP_CHECK(rt.device.is_cuda(), origin,
-             ": key 'dtype': bf16 autocast is for CUDA devices; on the CPU use fp32");
-    rt.autocast_bf16 = true;
+  if (config.dtype == "bf16" || config.dtype == "fp16") {
+    LP_CHECK(rt.device.is_cuda(), origin, ": key 'dtype': ", config.dtype,
+             " autocast is for CUDA devices; on the CPU use fp32");
+    rt.autocast_dtype = config.dtype == "bf16" ? c10::kBFloat16 : c10::kHalf;
   }
-  LP_CHECK(config.dtype != "fp16", origin,
-           ": key 'dtype': fp16 needs dynamic loss scaling, which lightpeft does not have yet; use bf16");
   return rt;
 }
 
-AutocastScope::AutocastScope(const Runtime& rt) : enabled_(rt.autocast_bf16) {
+AutocastScope::AutocastScope(const Runtime& rt) : enabled_(rt.autocast()) {
   if (!enabled_) return;
   previous_ = at::autocast::is_autocast_enabled(at::kCUDA);
-  at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+  at::autocast::set_autocast_dtype(at::kCUDA, rt.autocast_dtype);
   at::autocast::set_autocast_enabled(at::kCUDA, true);
 }
 

@@ -8,6 +8,7 @@
 
 #include "lightpeft/core/error.h"
 #include "lightpeft/core/log.h"
+#include "lightpeft/train/loss_scaler.h"
 
 namespace lightpeft {
 namespace fs = std::filesystem;
@@ -122,6 +123,9 @@ LoopResult run_train_loop(SequenceClassifierImpl& model, Optimizer& optimizer, c
   Progress progress(spec.stage, total, state.global_step, o.logging_steps);
   const auto started = std::chrono::steady_clock::now();
 
+  std::optional<DynamicLossScaler> scaler;
+  if (ctx.rt.loss_scaling()) scaler.emplace();
+
   double loss_window = 0.0;
   int64_t loss_count = 0;
   while (state.global_step < total) {
@@ -142,7 +146,9 @@ LoopResult run_train_loop(SequenceClassifierImpl& model, Optimizer& optimizer, c
         loss = task_loss(ctx.spec, task_logits(ctx.spec, out.logits, items), batch->labels);
         if (hooks.extra_loss) loss = loss + hooks.extra_loss();
       }
-      (loss / static_cast<double>(accumulation)).backward();
+      at::Tensor to_backward = loss / static_cast<double>(accumulation);
+      if (scaler) to_backward = scaler->scale(to_backward);
+      to_backward.backward();
       step_loss += loss.item<double>();  // one sync per micro-batch: the progress line needs it
       step_examples += items;
       ++micro;
@@ -150,11 +156,20 @@ LoopResult run_train_loop(SequenceClassifierImpl& model, Optimizer& optimizer, c
       const bool epoch_done = state.batch_in_epoch >= ctx.train.num_batches();
       if (micro < accumulation && !epoch_done) continue;
 
-      if (hooks.after_backward) hooks.after_backward(state.global_step);
+      // fp16: gradients back to their true size; a step with an inf/NaN gradient is skipped (the
+      // schedule still advances, as with torch's GradScaler).
+      const bool finite = scaler ? scaler->unscale(optimizer.parameters()) : true;
       optimizer.set_lr_multiplier(lr_multiplier(o.lr_scheduler_type, state.global_step, total, warmup));
-      optimizer.clip_grad_norm(o.max_grad_norm);
       const double lr = optimizer.lr();
-      optimizer.step();
+      if (finite) {
+        if (hooks.after_backward) hooks.after_backward(state.global_step);
+        optimizer.clip_grad_norm(o.max_grad_norm);
+        optimizer.step();
+      } else {
+        log::warn(spec.stage, ": step ", state.global_step + 1, " skipped: fp16 gradients overflowed at loss scale ",
+                  scaler->value());
+      }
+      if (scaler) scaler->update(finite);
       optimizer.zero_grad();
       ++state.global_step;
       const double mean_loss = step_loss / micro;

@@ -39,6 +39,8 @@ class Optimizer {
   void zero_grad() { adamw_->zero_grad(/*set_to_none=*/true); }
   torch::optim::AdamW& adamw() { return *adamw_; }
   const std::vector<ParamGroup>& groups() const { return groups_; }
+  // Every parameter of every group.
+  std::vector<torch::Tensor> parameters() const;
 
  private:
   std::vector<ParamGroup> groups_;

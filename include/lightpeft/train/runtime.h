@@ -16,11 +16,14 @@ namespace lightpeft {
 
 struct Runtime {
   c10::Device device = c10::Device(c10::kCPU);
-  bool autocast_bf16 = false;
+  // Autocast dtype on CUDA: kFloat means no autocast; kBFloat16 or kHalf (fp16 also scales the
+  // loss, see loss_scaler.h).
+  c10::ScalarType autocast_dtype = c10::kFloat;
+  bool autocast() const { return autocast_dtype != c10::kFloat; }
+  bool loss_scaling() const { return autocast_dtype == c10::kHalf; }
 };
 
-// Throws lightpeft::Error for a CUDA device on a machine without one, or fp16 (needs a loss scaler
-// we do not have yet) or bf16 on the CPU.
+// Throws lightpeft::Error for a CUDA device on a machine without one, or bf16/fp16 on the CPU.
 Runtime make_runtime(const TrainConfig& config);
 
 // Enables autocast for the scope when the runtime asks for it.

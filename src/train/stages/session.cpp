@@ -30,7 +30,9 @@ Session make_session(const TrainConfig& config, const SessionOptions& options) {
   if (options.train) session.train = std::make_unique<Batcher>(make_train_batcher(config, session.data, pad));
   if (options.dev) session.dev = std::make_unique<Batcher>(make_eval_batcher(config, session.data, pad));
   if (options.metrics_log) session.metrics = std::make_unique<MetricsLog>(config.output_dir / "metrics.jsonl");
-  log::info("device ", session.runtime.device.str(), session.runtime.autocast_bf16 ? " (bf16 autocast)" : "",
+  log::info("device ", session.runtime.device.str(), session.runtime.autocast_dtype == c10::kBFloat16 ? " (bf16 autocast)"
+            : session.runtime.autocast_dtype == c10::kHalf          ? " (fp16 autocast, loss scaling)"
+                                                                     : "",
             ", threads ", at::get_num_threads());
   return session;
 }

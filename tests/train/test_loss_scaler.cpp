@@ -1,0 +1,67 @@
+// Dynamic loss scaling (fp16): GradScaler's rule, checked on CPU tensors.
+#include <cmath>
+#include <limits>
+
+#include <gtest/gtest.h>
+#include <ATen/ops/ones.h>
+#include <ATen/ops/tensor.h>
+
+#include "lightpeft/core/error.h"
+#include "lightpeft/train/loss_scaler.h"
+#include "lightpeft/train/runtime.h"
+
+namespace lightpeft {
+namespace {
+
+TEST(LossScaler, ScalesLossAndUnscalesGradients) {
+  DynamicLossScaler scaler(1024.0);
+  auto p = at::ones({3}).set_requires_grad(true);
+  scaler.scale((p * at::tensor({1.0f, 2.0f, 3.0f})).sum()).backward();
+  EXPECT_FLOAT_EQ(p.grad()[2].item<float>(), 3.0f * 1024.0f);
+  EXPECT_TRUE(scaler.unscale({p}));
+  EXPECT_FLOAT_EQ(p.grad()[0].item<float>(), 1.0f);
+  EXPECT_FLOAT_EQ(p.grad()[2].item<float>(), 3.0f);
+}
+
+TEST(LossScaler, OverflowSkipsAndBacksOffCleanStepsGrow) {
+  DynamicLossScaler scaler(8.0, 2.0, 0.5, /*growth_interval=*/2);
+  auto p = at::ones({2}).set_requires_grad(true);
+  p.mutable_grad() = at::tensor({1.0f, std::numeric_limits<float>::infinity()});
+  EXPECT_FALSE(scaler.unscale({p}));
+  scaler.update(false);
+  EXPECT_DOUBLE_EQ(scaler.value(), 4.0);
+  p.mutable_grad() = at::tensor({1.0f, std::nanf("")});
+  EXPECT_FALSE(scaler.unscale({p}));
+  scaler.update(false);
+  EXPECT_DOUBLE_EQ(scaler.value(), 2.0);
+  scaler.update(true);
+  EXPECT_DOUBLE_EQ(scaler.value(), 2.0);
+  scaler.update(true);  // two clean steps in a row
+  EXPECT_DOUBLE_EQ(scaler.value(), 4.0);
+}
+
+TEST(LossScaler, RejectsBadSettings) {
+  EXPECT_THROW(DynamicLossScaler(0.0), Error);
+  EXPECT_THROW(DynamicLossScaler(1.0, 1.0), Error);
+  EXPECT_THROW(DynamicLossScaler(1.0, 2.0, 1.5), Error);
+}
+
+TEST(Runtime, HalfPrecisionIsForCudaOnly) {
+  TrainConfig c;
+  c.source = "cfg.yaml";
+  c.device = "cpu";
+  for (const char* dtype : {"fp16", "bf16"}) {
+    c.dtype = dtype;
+    try {
+      make_runtime(c);
+      FAIL() << dtype;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("autocast is for CUDA devices"), std::string::npos) << e.what();
+    }
+  }
+  c.dtype = "fp32";
+  EXPECT_FALSE(make_runtime(c).autocast());
+}
+
+}  // namespace
+}  // namespace lightpeft
