@@ -51,4 +51,23 @@ std::optional<int64_t> parse_int(const std::string& text) {
   return static_cast<int64_t>(value);
 }
 
+std::optional<nlohmann::json> parse_jsonl_object(const TextLine& line, BadRows& bad) {
+  if (!is_valid_utf8(line.text)) {
+    bad.bad(line.number, "invalid UTF-8");
+    return std::nullopt;
+  }
+  nlohmann::json obj;
+  try {
+    obj = nlohmann::json::parse(line.text);
+  } catch (const nlohmann::json::exception& e) {
+    bad.bad(line.number, std::string("invalid JSON: ") + e.what());
+    return std::nullopt;
+  }
+  if (!obj.is_object()) {
+    bad.bad(line.number, "expected a JSON object");
+    return std::nullopt;
+  }
+  return obj;
+}
+
 }  // namespace lightpeft::data_detail

@@ -6,8 +6,11 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "lightpeft/data/example.h"
 #include "lightpeft/data/load_options.h"
+#include "lightpeft/data/text_file.h"
 
 namespace lightpeft::data_detail {
 
@@ -28,6 +31,10 @@ std::optional<int64_t> parse_int(const std::string& text);
 inline bool reached_limit(const std::vector<Example>& out, const LoadOptions& options) {
   return options.max_examples > 0 && static_cast<int64_t>(out.size()) >= options.max_examples;
 }
+
+// One JSONL line as a JSON object; a line that is not valid UTF-8, not JSON or not an object is
+// reported to `bad` (which throws or counts it) and gives nullopt.
+std::optional<nlohmann::json> parse_jsonl_object(const TextLine& line, BadRows& bad);
 
 // Format readers (glue.cpp, superglue.cpp); `labelled` is false for test splits.
 std::vector<Example> read_glue_tsv(const TaskSpec& spec, const std::filesystem::path& file,

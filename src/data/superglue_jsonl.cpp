@@ -119,23 +119,10 @@ std::vector<Example> read_superglue_jsonl(const TaskSpec& spec, const std::files
   for (const TextLine& line : split_lines(content)) {
     if (reached_limit(out, options)) break;
     if (line.text.find_first_not_of(" \t") == std::string_view::npos) continue;
-    if (!is_valid_utf8(line.text)) {
-      bad.bad(line.number, "invalid UTF-8");
-      continue;
-    }
-    json obj;
+    std::optional<json> obj = parse_jsonl_object(line, bad);
+    if (!obj) continue;
     try {
-      obj = json::parse(line.text);
-    } catch (const json::exception& e) {
-      bad.bad(line.number, std::string("invalid JSON: ") + e.what());
-      continue;
-    }
-    if (!obj.is_object()) {
-      bad.bad(line.number, "expected a JSON object");
-      continue;
-    }
-    try {
-      convert(spec, obj, labelled, line.number, out);
+      convert(spec, *obj, labelled, line.number, out);
     } catch (const RowError& e) {
       bad.bad(line.number, e.message);
     }

@@ -138,23 +138,10 @@ std::vector<Example> load_jsonl(const fs::path& file, const UserTaskSpec& spec,
   for (const TextLine& line : split_lines(content)) {
     if (line.text.find_first_not_of(" \t") == std::string_view::npos) continue;
     const int64_t this_row = row++;
-    if (!is_valid_utf8(line.text)) {
-      bad.bad(line.number, "invalid UTF-8");
-      continue;
-    }
-    json obj;
-    try {
-      obj = json::parse(line.text);
-    } catch (const json::exception& e) {
-      bad.bad(line.number, std::string("invalid JSON: ") + e.what());
-      continue;
-    }
-    if (!obj.is_object()) {
-      bad.bad(line.number, "expected a JSON object");
-      continue;
-    }
-    any_label = any_label || obj.contains(spec.label_column);
-    rows.push_back({line.number, this_row, std::move(obj)});
+    std::optional<json> obj = data_detail::parse_jsonl_object(line, bad);
+    if (!obj) continue;
+    any_label = any_label || obj->contains(spec.label_column);
+    rows.push_back({line.number, this_row, std::move(*obj)});
   }
   for (const JsonRow& r : rows) {
     if (data_detail::reached_limit(out, options)) break;
