@@ -27,7 +27,12 @@ Runner add_train(CLI::App& app) {
       if (k != r.headline) std::cout << ", " << k << " " << log::fixed(v, 4);
     std::cout << "; " << r.trainable_parameters << " trainable of " << r.total_parameters
               << " parameters" << (r.random_init ? "; RANDOM-INIT model, not pretrained" : "")
-              << ")\n"
+              << ")\n";
+    if (r.total_parameters_before_pruning > 0)
+      std::cout << "pruning: parameters " << r.total_parameters_before_pruning << " -> "
+                << r.total_parameters << ", trainable " << r.trainable_parameters_before_pruning
+                << " -> " << r.trainable_parameters << "\n";
+    std::cout
               << "results: " << r.results_file.string() << "\n";
     return 0;
   };

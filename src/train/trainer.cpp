@@ -93,6 +93,7 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options)
   Session session = make_session(config);
 
   FinetuneResult finetune;
+  TrainResult r;
   nlohmann::json extra = nlohmann::json::object();
   switch (config.method) {
     case Method::full: {
@@ -119,12 +120,13 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options)
           {"parameters", {pruned.report.before.total, pruned.report.after.total}},
           {"peft_parameters", {pruned.report.before.peft, pruned.report.after.peft}},
           {"estimate_steps", config.light_peft.estimate_steps}};
+      r.total_parameters_before_pruning = pruned.report.before.total;
+      r.trainable_parameters_before_pruning = pruned.report.before.trainable;
       finetune = run_finetune(session, pruned.model.model, &pruned.model);
       break;
     }
   }
 
-  TrainResult r;
   r.task = session.data.spec.name;
   r.headline = finetune.final_eval.metrics.headline;
   r.headline_value = finetune.final_eval.metrics.headline_value();

@@ -20,6 +20,9 @@ struct TrainResult {
   std::map<std::string, double> dev_metrics;
   int64_t total_parameters = 0;      // of the model that was fine-tuned (after pruning)
   int64_t trainable_parameters = 0;
+  // light-peft: the model's and the PEFT's parameter counts before the prune stage (0 otherwise).
+  int64_t total_parameters_before_pruning = 0;
+  int64_t trainable_parameters_before_pruning = 0;
   bool random_init = false;          // the model was written by init-model, not pretrained
   std::filesystem::path results_file;
 };
