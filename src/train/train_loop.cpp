@@ -90,9 +90,6 @@ LoopResult run_train_loop(SequenceClassifierImpl& model, Optimizer& optimizer, c
     log::info(spec.stage, ": resuming from ", ckpt->dir.string(), " (step ", state.global_step, "/",
               total, ")");
   }
-  result.best_metric = state.best_metric;
-  result.best_step = state.best_step;
-
   auto checkpoint = [&]() {
     if (!spec.checkpoints) return;
     if (hooks.extra_state) state.extra_json = hooks.extra_state();
@@ -201,12 +198,6 @@ LoopResult run_train_loop(SequenceClassifierImpl& model, Optimizer& optimizer, c
       }
       if (state.global_step % save_every == 0 || last) checkpoint();
       if (epoch_done) break;
-    }
-    if (state.batch_in_epoch == 0 || state.batch_in_epoch >= ctx.train.num_batches()) {
-      if (state.batch_in_epoch != 0) {
-        ++state.epoch;
-        state.batch_in_epoch = 0;
-      }
     }
   }
   progress.finish();

@@ -5,11 +5,10 @@
 #include <torch/utils.h>
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
 
 #include "lightpeft/core/error.h"
 #include "lightpeft/core/log.h"
+#include "lightpeft/data/text_file.h"
 #include "lightpeft/io/atomic_file.h"
 #include "lightpeft/models/model_config.h"
 #include "lightpeft/train/stages/estimate.h"
@@ -23,13 +22,6 @@ namespace {
 
 const char* kConfigCopy = "config.yaml";
 
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // An output_dir holds one run: the same config resumes it, another one is refused (results of
 // two different configs must never mix), unless the user asks to start afresh.
 void prepare_output_dir(const TrainConfig& config, const TrainOptions& options) {
@@ -40,7 +32,7 @@ void prepare_output_dir(const TrainConfig& config, const TrainOptions& options) 
       log::warn("--overwrite: removing the earlier run in ", out.string());
       fs::remove_all(out);
     } else {
-      LP_CHECK(read_text(out / kConfigCopy) == yaml, config.source.string(), ": output_dir ",
+      LP_CHECK(read_text_file(out / kConfigCopy) == yaml, config.source.string(), ": output_dir ",
                out.string(), " holds a run with a different config (", (out / kConfigCopy).string(),
                "); use another output_dir, or --overwrite to start afresh");
       LP_CHECK(options.resume, "output_dir ", out.string(),

@@ -65,12 +65,10 @@ EstimateResult run_estimate(Session& session) {
   const TrainConfig& c = session.config;
   const LightPeftSection& lp = c.light_peft;
   const fs::path dir = session.stage_dir("estimate");
-  const int64_t layers = [&] {
-    return load_model_config(c.model).num_hidden_layers;
-  }();
   EstimateResult result;
   if (fs::exists(dir / kDoneFile)) {
     log::info("estimate: already done in ", dir.string(), "; reusing its scores and weights");
+    const int64_t layers = load_model_config(c.model).num_hidden_layers;
     result.scores = scores_from_tensors(load_safetensors(dir / kScoresFile), layers,
                                         (dir / kScoresFile).string());
     result.peft_weights = load_safetensors(dir / kWeightsFile);
