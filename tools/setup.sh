@@ -23,6 +23,7 @@ APT_PACKAGES=(
   python3 python3-venv python3-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libyaml-cpp-dev libgtest-dev libbenchmark-dev
   libutf8proc-dev libsentencepiece-dev
+  libgloo-dev  # headers only: torch's ProcessGroupGloo.hpp includes them (src/distributed)
 )
 
 install_debian_packages() {
