@@ -66,6 +66,8 @@ void write_results(const TrainConfig& c, const Runtime& rt, const TrainResult& r
       {"finetune_steps", f.loop.steps},
       {"finetune_seconds", f.loop.train_seconds},
       {"finetune_samples_per_second", f.loop.samples_per_second},
+      {"eval_seconds", f.final_eval.seconds},
+      {"eval_samples_per_second", f.final_eval.seconds > 0 ? f.final_eval.examples / f.final_eval.seconds : 0.0},
   };
   const PeakMemory peak = peak_memory(rt);
   j["peak_cpu_rss_bytes"] = peak.cpu_rss_bytes;

@@ -3,7 +3,10 @@
 #include <limits>
 
 #include <gtest/gtest.h>
+#include <ATen/autocast_mode.h>
+#include <ATen/ops/mm.h>
 #include <ATen/ops/ones.h>
+#include <ATen/ops/randn.h>
 #include <ATen/ops/tensor.h>
 
 #include "lightpeft/core/error.h"
@@ -46,21 +49,38 @@ TEST(LossScaler, RejectsBadSettings) {
   EXPECT_THROW(DynamicLossScaler(1.0, 2.0, 1.5), Error);
 }
 
-TEST(Runtime, HalfPrecisionIsForCudaOnly) {
+TEST(Runtime, Fp16IsForCudaOnly) {
   TrainConfig c;
   c.source = "cfg.yaml";
   c.device = "cpu";
-  for (const char* dtype : {"fp16", "bf16"}) {
-    c.dtype = dtype;
-    try {
-      make_runtime(c);
-      FAIL() << dtype;
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find("autocast is for CUDA devices"), std::string::npos) << e.what();
-    }
+  c.dtype = "fp16";
+  try {
+    make_runtime(c);
+    FAIL() << "fp16 on the CPU was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("fp16 autocast is for CUDA devices"), std::string::npos) << e.what();
   }
   c.dtype = "fp32";
   EXPECT_FALSE(make_runtime(c).autocast());
+}
+
+// bf16 autocast runs on the CPU too: matmuls inside the scope compute in bf16, and the scope
+// restores the previous state when it ends.
+TEST(Runtime, Bf16AutocastOnTheCpu) {
+  TrainConfig c;
+  c.source = "cfg.yaml";
+  c.device = "cpu";
+  c.dtype = "bf16";
+  Runtime rt = make_runtime(c);
+  ASSERT_TRUE(rt.autocast());
+  EXPECT_FALSE(rt.loss_scaling());
+  auto a = at::randn({4, 8}), b = at::randn({8, 3});
+  {
+    AutocastScope scope(rt);
+    EXPECT_EQ(at::mm(a, b).scalar_type(), at::kBFloat16);
+  }
+  EXPECT_EQ(at::mm(a, b).scalar_type(), at::kFloat);
+  EXPECT_FALSE(at::autocast::is_autocast_enabled(at::kCPU));
 }
 
 }  // namespace

@@ -189,8 +189,19 @@ namespace {
 TEST_F(TrainerTest, FullFineTuningLearnsTheTinyTask) {
   std::string yaml = tiny_config_yaml(root_.path(), "full", root_ / "learn");
   yaml.replace(yaml.find("num_train_epochs: 2"), 19, "num_train_epochs: 10");
-    TrainResult r = run_training(parse_train_config(yaml, "test.yaml"));
+  TrainResult r = run_training(parse_train_config(yaml, "test.yaml"));
   EXPECT_GE(r.headline_value, 0.9);
+}
+
+// bf16 autocast on the CPU trains as well (the precision the accuracy study runs in on CPUs).
+TEST_F(TrainerTest, Bf16AutocastOnTheCpuLearnsTheTinyTask) {
+  std::string yaml = tiny_config_yaml(root_.path(), "full", root_ / "learn-bf16");
+  yaml.replace(yaml.find("num_train_epochs: 2"), 19, "num_train_epochs: 10");
+  yaml += "dtype: bf16\ndevice: cpu\n";
+  TrainResult r = run_training(parse_train_config(yaml, "test.yaml"));
+  EXPECT_GE(r.headline_value, 0.9);
+  auto results = read_json(root_ / "learn-bf16/results.json");
+  EXPECT_GT(results["eval_samples_per_second"].get<double>(), 0.0);
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 #pragma once
 // Where and in which precision training runs: the device from the config ("auto" picks CUDA when
-// there is one), bf16 autocast on CUDA, and the task's loss and predictions from logits (including
+// there is one), bf16 autocast (CUDA or CPU) and fp16 autocast (CUDA), and the task's loss and predictions from logits (including
 // multiple choice, where the model scores each choice and the batch holds B x C rows).
 #include <string>
 
@@ -16,14 +16,14 @@ namespace lightpeft {
 
 struct Runtime {
   c10::Device device = c10::Device(c10::kCPU);
-  // Autocast dtype on CUDA: kFloat means no autocast; kBFloat16 or kHalf (fp16 also scales the
-  // loss, see loss_scaler.h).
+  // Autocast dtype: kFloat means no autocast; kBFloat16 (CUDA or CPU) or kHalf (CUDA only; fp16
+  // also scales the loss, see loss_scaler.h).
   c10::ScalarType autocast_dtype = c10::kFloat;
   bool autocast() const { return autocast_dtype != c10::kFloat; }
   bool loss_scaling() const { return autocast_dtype == c10::kHalf; }
 };
 
-// Throws lightpeft::Error for a CUDA device on a machine without one, or bf16/fp16 on the CPU.
+// Throws lightpeft::Error for a CUDA device on a machine without one, or fp16 on the CPU.
 Runtime make_runtime(const TrainConfig& config);
 
 // Enables autocast for the scope when the runtime asks for it.
@@ -36,6 +36,7 @@ class AutocastScope {
 
  private:
   bool enabled_;
+  c10::DeviceType device_type_;
   bool previous_ = false;
 };
 

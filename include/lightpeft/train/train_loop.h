@@ -24,6 +24,7 @@ struct EvalResult {
   MetricResult metrics;
   double loss = 0.0;
   int64_t examples = 0;
+  double seconds = 0.0;  // wall time of the pass (inference speed = examples / seconds)
 };
 
 // Dev-set evaluation in eval mode, no gradients. `groups` are MultiRC question ids (or empty).
