@@ -1,0 +1,214 @@
+#include "lightpeft/train/train_loop.h"
+
+#include <chrono>
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+#include <torch/utils.h>
+
+#include "lightpeft/core/error.h"
+#include "lightpeft/core/log.h"
+#include "lightpeft/train/loss_scaler.h"
+
+namespace lightpeft {
+namespace fs = std::filesystem;
+
+EvalResult evaluate(SequenceClassifierImpl& model, const Batcher& batcher, const TaskSpec& spec,
+                    const std::vector<int64_t>& groups, const Runtime& rt,
+                    const std::vector<LayerMasks>& masks) {
+  const auto started = std::chrono::steady_clock::now();
+  const bool was_training = model.is_training();
+  model.eval();
+  torch::NoGradGuard no_grad;
+  std::vector<double> predictions, labels;
+  double loss_sum = 0.0;
+  int64_t n = 0;
+  auto stream = batcher.stream(/*epoch=*/0);
+  while (auto batch = stream.next()) {
+    AutocastScope autocast(rt);
+    const int64_t items = batch->labels.size(0);
+    auto logits = task_logits(spec, model.forward(to_inputs(*batch, rt), masks).logits, items);
+    loss_sum += task_loss(spec, logits, batch->labels).item<double>() * items;
+    n += items;
+    auto p = task_predictions(spec, logits);
+    predictions.insert(predictions.end(), p.begin(), p.end());
+    auto l = batch->labels.to(at::kDouble).contiguous();
+    labels.insert(labels.end(), l.data_ptr<double>(), l.data_ptr<double>() + l.numel());
+  }
+  if (was_training) model.train();
+  EvalResult out;
+  out.metrics = compute_metrics(spec, predictions, labels, groups);
+  out.loss = n ? loss_sum / n : 0.0;
+  out.examples = n;
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return out;
+}
+
+int64_t steps_per_epoch(const Batcher& train, int64_t accumulation) {
+  return (train.num_batches() + accumulation - 1) / accumulation;
+}
+
+int64_t total_training_steps(const OptimConfig& optim, const Batcher& train) {
+  if (optim.max_steps > 0) return optim.max_steps;
+  return static_cast<int64_t>(
+      std::ceil(optim.num_train_epochs * static_cast<double>(steps_per_epoch(train, optim.gradient_accumulation_steps))));
+}
+
+namespace {
+
+std::map<std::string, double> eval_fields(const EvalResult& r) {
+  std::map<std::string, double> f;
+  for (const auto& [k, v] : r.metrics.values) f["eval_" + k] = v;
+  f["eval_loss"] = r.loss;
+  return f;
+}
+
+std::string describe(const EvalResult& r) {
+  std::string s = r.metrics.headline + " " + log::fixed(r.metrics.headline_value(), 4);
+  for (const auto& [k, v] : r.metrics.values)
+    if (k != r.metrics.headline) s += ", " + k + " " + log::fixed(v, 4);
+  return s + ", loss " + log::fixed(r.loss, 4) + " (" + std::to_string(r.examples) + " examples)";
+}
+
+}  // namespace
+
+LoopResult run_train_loop(SequenceClassifierImpl& model, Optimizer& optimizer, const LoopContext& ctx,
+                          const LoopSpec& spec, const LoopHooks& hooks) {
+  const OptimConfig& o = ctx.optim;
+  const int64_t accumulation = o.gradient_accumulation_steps;
+  const int64_t total = spec.total_steps;
+  const int64_t warmup = warmup_steps_for(o, total);
+  LP_CHECK(total > 0, spec.stage, ": nothing to train (0 steps)");
+  fs::create_directories(spec.dir);
+
+  TrainerState state;
+  state.stage = spec.stage;
+  LoopResult result;
+  if (auto ckpt = spec.checkpoints ? load_latest_checkpoint(spec.dir, &optimizer) : std::nullopt) {
+    state = ckpt->state;
+    if (hooks.restore) hooks.restore(ckpt->tensors);
+    if (hooks.restore_extra) hooks.restore_extra(state.extra_json);
+    result.resumed = true;
+    log::info(spec.stage, ": resuming from ", ckpt->dir.string(), " (step ", state.global_step, "/",
+              total, ")");
+  }
+  auto checkpoint = [&]() {
+    if (!spec.checkpoints) return;
+    if (hooks.extra_state) state.extra_json = hooks.extra_state();
+    save_checkpoint(spec.dir, state, hooks.state ? hooks.state() : StateDict{}, optimizer,
+                    o.save_total_limit);
+  };
+  auto run_eval = [&]() {
+    if (!spec.evaluate || ctx.dev == nullptr) return;
+    static const std::vector<int64_t> no_groups;
+    EvalResult r = evaluate(model, *ctx.dev, ctx.spec, ctx.dev_groups ? *ctx.dev_groups : no_groups,
+                            ctx.rt, hooks.masks ? hooks.masks() : std::vector<LayerMasks>{});
+    log::info(spec.stage, " step ", state.global_step, " dev: ", describe(r));
+    if (ctx.metrics) ctx.metrics->write(spec.stage, state.global_step, eval_fields(r));
+    const double headline = r.metrics.headline_value();
+    if (headline > state.best_metric) {
+      state.best_metric = headline;
+      state.best_step = state.global_step;
+      if (hooks.save_best) hooks.save_best(spec.dir / "best");
+    }
+    result.last_eval = r;
+  };
+
+  model.train();
+  const int64_t eval_every = o.eval_steps > 0 ? o.eval_steps : steps_per_epoch(ctx.train, accumulation);
+  const int64_t save_every = spec.save_every > 0 ? spec.save_every
+                             : o.save_steps > 0  ? o.save_steps
+                                                 : eval_every;
+  Progress progress(spec.stage, total, state.global_step, o.logging_steps);
+  const auto started = std::chrono::steady_clock::now();
+
+  std::optional<DynamicLossScaler> scaler;
+  if (ctx.rt.loss_scaling()) scaler.emplace();
+
+  double loss_window = 0.0;
+  int64_t loss_count = 0;
+  while (state.global_step < total) {
+    auto stream = ctx.train.stream(state.epoch, state.batch_in_epoch);
+    int64_t micro = 0, step_examples = 0;
+    double step_loss = 0.0;
+    optimizer.zero_grad();
+    while (state.global_step < total) {
+      auto batch = stream.next();
+      if (!batch) break;
+      const int64_t items = batch->labels.size(0);
+      at::Tensor loss;
+      {
+        AutocastScope autocast(ctx.rt);
+        const ModelInputs inputs = to_inputs(*batch, ctx.rt);
+        if (hooks.before_forward) hooks.before_forward(state.global_step, micro, inputs);
+        auto out = model.forward(inputs, hooks.masks ? hooks.masks() : std::vector<LayerMasks>{});
+        loss = task_loss(ctx.spec, task_logits(ctx.spec, out.logits, items), batch->labels);
+        if (hooks.extra_loss) loss = loss + hooks.extra_loss();
+      }
+      at::Tensor to_backward = loss / static_cast<double>(accumulation);
+      if (scaler) to_backward = scaler->scale(to_backward);
+      to_backward.backward();
+      step_loss += loss.item<double>();  // one sync per micro-batch: the progress line needs it
+      step_examples += items;
+      ++micro;
+      state.batch_in_epoch = stream.position();
+      const bool epoch_done = state.batch_in_epoch >= ctx.train.num_batches();
+      if (micro < accumulation && !epoch_done) continue;
+
+      // fp16: gradients back to their true size; a step with an inf/NaN gradient is skipped (the
+      // schedule still advances, as with torch's GradScaler).
+      const bool finite = scaler ? scaler->unscale(optimizer.parameters()) : true;
+      optimizer.set_lr_multiplier(lr_multiplier(o.lr_scheduler_type, state.global_step, total, warmup));
+      const double lr = optimizer.lr();
+      if (finite) {
+        if (hooks.after_backward) hooks.after_backward(state.global_step);
+        optimizer.clip_grad_norm(o.max_grad_norm);
+        optimizer.step();
+      } else {
+        log::warn(spec.stage, ": step ", state.global_step + 1, " skipped: fp16 gradients overflowed at loss scale ",
+                  scaler->value());
+      }
+      if (scaler) scaler->update(finite);
+      optimizer.zero_grad();
+      ++state.global_step;
+      const double mean_loss = step_loss / micro;
+      LP_CHECK(std::isfinite(mean_loss), spec.stage, ": the loss became ", mean_loss, " at step ",
+               state.global_step, "; stopping (the last good checkpoint is kept in ", spec.dir.string(), ")");
+      loss_window += mean_loss;
+      ++loss_count;
+      progress.step(state.global_step, mean_loss, lr, step_examples);
+      if (state.global_step % o.logging_steps == 0 && ctx.metrics) {
+        ctx.metrics->write(spec.stage, state.global_step,
+                           {{"loss", loss_window / loss_count}, {"learning_rate", lr},
+                            {"epoch", state.epoch + static_cast<double>(state.batch_in_epoch) /
+                                                        ctx.train.num_batches()},
+                            {"samples_per_second", progress.samples_per_second()}});
+        loss_window = 0.0;
+        loss_count = 0;
+      }
+      micro = 0;
+      step_loss = 0.0;
+      step_examples = 0;
+      if (epoch_done) {
+        ++state.epoch;
+        state.batch_in_epoch = 0;
+      }
+      const bool last = state.global_step == total;
+      if (spec.evaluate && ctx.dev && (state.global_step % eval_every == 0 || last)) {
+        progress.note(spec.stage + ": evaluating at step " + std::to_string(state.global_step));
+        run_eval();
+      }
+      if (state.global_step % save_every == 0 || last) checkpoint();
+      if (epoch_done) break;
+    }
+  }
+  progress.finish();
+  result.steps = state.global_step;
+  result.best_metric = state.best_metric;
+  result.best_step = state.best_step;
+  result.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  result.samples_per_second = progress.samples_per_second();
+  return result;
+}
+
+}  // namespace lightpeft
