@@ -178,8 +178,15 @@ void ModuleImportance::end_step() {
   if (!recording_) return;
   recording_ = false;
   ++recorded_steps_;
-  if (!step_sum_.defined()) return;  // no forward observed: the step's values count as 0
   torch::NoGradGuard no_grad;
+  if (step_reducer_) {  // every rank joins, also one that observed no forward yet
+    if (!step_sum_.defined()) ensure_buffers(peft_.model->parameters().front());
+    std::vector<torch::Tensor> sums{step_sum_, step_tokens_};
+    step_reducer_(sums);
+    step_sum_.copy_(sums[0]);
+    step_tokens_.copy_(sums[1]);
+  }
+  if (!step_sum_.defined()) return;  // no forward observed: the step's values count as 0
   // A module with no token this step gives 0/0 = NaN -> 0, as the official NaN/Inf -> 0.
   total_.add_(at::nan_to_num(step_sum_ / step_tokens_, 0.0, 0.0, 0.0));
 }

@@ -59,6 +59,7 @@ std::vector<std::pair<int64_t, fs::path>> list_checkpoints(const fs::path& stage
 nlohmann::json state_to_json(const TrainerState& s) {
   return {{"stage", s.stage},           {"global_step", s.global_step},
           {"epoch", s.epoch},           {"batch_in_epoch", s.batch_in_epoch},
+          {"global_batch_size", s.global_batch_size},
           {"best_metric", s.best_metric}, {"best_step", s.best_step},
           {"extra", nlohmann::json::parse(s.extra_json)}};
 }
@@ -69,6 +70,7 @@ TrainerState state_from_json(const nlohmann::json& j) {
   s.global_step = j.at("global_step").get<int64_t>();
   s.epoch = j.at("epoch").get<int64_t>();
   s.batch_in_epoch = j.at("batch_in_epoch").get<int64_t>();
+  s.global_batch_size = j.value("global_batch_size", int64_t{0});
   s.best_metric = j.at("best_metric").get<double>();
   s.best_step = j.at("best_step").get<int64_t>();
   s.extra_json = j.at("extra").dump();
@@ -76,6 +78,20 @@ TrainerState state_from_json(const nlohmann::json& j) {
 }
 
 }  // namespace
+
+void convert_position_for_batch_size(TrainerState& state, int64_t global_batch_size,
+                                     const std::string& stage) {
+  if (state.global_batch_size > 0 && state.global_batch_size != global_batch_size) {
+    const int64_t samples = state.batch_in_epoch * state.global_batch_size;
+    const int64_t batch = samples / global_batch_size;
+    log::warn(stage, ": the checkpoint counted global batches of ", state.global_batch_size,
+              " items, this run has ", global_batch_size, " (another world size or batch size); ",
+              "continuing epoch ", state.epoch, " at sample ", batch * global_batch_size, " of the same seeded order",
+              batch * global_batch_size == samples ? "" : " (a partly seen batch is seen again)");
+    state.batch_in_epoch = batch;
+  }
+  state.global_batch_size = global_batch_size;
+}
 
 std::string file_checksum(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);

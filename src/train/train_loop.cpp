@@ -8,6 +8,7 @@
 
 #include "lightpeft/core/error.h"
 #include "lightpeft/core/log.h"
+#include "lightpeft/distributed/grad_sync.h"
 #include "lightpeft/train/loss_scaler.h"
 
 namespace lightpeft {
@@ -91,27 +92,41 @@ LoopResult run_train_loop(SequenceClassifierImpl& model, Optimizer& optimizer, c
     result.resumed = true;
     log::info(spec.stage, ": resuming from ", ckpt->dir.string(), " (step ", state.global_step, "/",
               total, ")");
+    convert_position_for_batch_size(state, ctx.train.options().batch_size, spec.stage);
   }
+  state.global_batch_size = ctx.train.options().batch_size;
+  // Data parallel (distributed/): every rank starts from rank 0's trainable parameters, gradients
+  // are averaged over ranks before each step; rank 0 alone logs, evaluates and checkpoints.
+  std::optional<dist::GradientSync> grad_sync;
+  if (auto* group = dist::default_group()) {
+    grad_sync.emplace(*group, optimizer.parameters());
+    grad_sync->broadcast_parameters(0);
+  }
+  const bool main_process = dist::is_main_process();
   auto checkpoint = [&]() {
     if (!spec.checkpoints) return;
     if (hooks.extra_state) state.extra_json = hooks.extra_state();
-    save_checkpoint(spec.dir, state, hooks.state ? hooks.state() : StateDict{}, optimizer,
-                    o.save_total_limit);
+    dist::run_on_main_process(spec.stage + "'s checkpoint", [&] {
+      save_checkpoint(spec.dir, state, hooks.state ? hooks.state() : StateDict{}, optimizer,
+                      o.save_total_limit);
+    });
   };
   auto run_eval = [&]() {
     if (!spec.evaluate || ctx.dev == nullptr) return;
-    static const std::vector<int64_t> no_groups;
-    EvalResult r = evaluate(model, *ctx.dev, ctx.spec, ctx.dev_groups ? *ctx.dev_groups : no_groups,
-                            ctx.rt, hooks.masks ? hooks.masks() : std::vector<LayerMasks>{});
-    log::info(spec.stage, " step ", state.global_step, " dev: ", describe(r));
-    if (ctx.metrics) ctx.metrics->write(spec.stage, state.global_step, eval_fields(r));
-    const double headline = r.metrics.headline_value();
-    if (headline > state.best_metric) {
-      state.best_metric = headline;
-      state.best_step = state.global_step;
-      if (hooks.save_best) hooks.save_best(spec.dir / "best");
-    }
-    result.last_eval = r;
+    dist::run_on_main_process(spec.stage + "'s evaluation", [&] {
+      static const std::vector<int64_t> no_groups;
+      EvalResult r = evaluate(model, *ctx.dev, ctx.spec, ctx.dev_groups ? *ctx.dev_groups : no_groups,
+                              ctx.rt, hooks.masks ? hooks.masks() : std::vector<LayerMasks>{});
+      log::info(spec.stage, " step ", state.global_step, " dev: ", describe(r));
+      if (ctx.metrics) ctx.metrics->write(spec.stage, state.global_step, eval_fields(r));
+      const double headline = r.metrics.headline_value();
+      if (headline > state.best_metric) {
+        state.best_metric = headline;
+        state.best_step = state.global_step;
+        if (hooks.save_best) hooks.save_best(spec.dir / "best");
+      }
+      result.last_eval = r;
+    });
   };
 
   model.train();
@@ -135,9 +150,15 @@ LoopResult run_train_loop(SequenceClassifierImpl& model, Optimizer& optimizer, c
     while (state.global_step < total) {
       auto batch = stream.next();
       if (!batch) break;
-      const int64_t items = batch->labels.size(0);
+      const int64_t items = static_cast<int64_t>(batch->indices.size());
+      // This rank's share of the global micro-batch: the task loss is a mean over the batch, so
+      // with ranks averaging gradients each rank weighs its mean by items * world / global items.
+      const double share = static_cast<double>(items) / static_cast<double>(batch->global_items);
+      const double weight = share * dist::world_size();
       at::Tensor loss;
-      {
+      if (batch->empty()) {  // a short last batch left this rank nothing: it still joins the sync
+        if (hooks.before_forward) hooks.before_forward(state.global_step, micro, ModelInputs{});
+      } else {
         AutocastScope autocast(ctx.rt);
         const ModelInputs inputs = to_inputs(*batch, ctx.rt);
         if (hooks.before_forward) hooks.before_forward(state.global_step, micro, inputs);
@@ -145,15 +166,23 @@ LoopResult run_train_loop(SequenceClassifierImpl& model, Optimizer& optimizer, c
         loss = task_loss(ctx.spec, task_logits(ctx.spec, out.logits, items), batch->labels);
         if (hooks.extra_loss) loss = loss + hooks.extra_loss();
       }
-      at::Tensor to_backward = loss / static_cast<double>(accumulation);
-      if (scaler) to_backward = scaler->scale(to_backward);
-      to_backward.backward();
-      step_loss += loss.item<double>();  // one sync per micro-batch: the progress line needs it
+      if (loss.defined()) {
+        at::Tensor to_backward = (weight == 1.0 ? loss : loss * weight) / static_cast<double>(accumulation);
+        if (scaler) to_backward = scaler->scale(to_backward);
+        to_backward.backward();
+        step_loss += loss.item<double>() * share;  // one sync per micro-batch: the progress line needs it
+      }
       step_examples += items;
       ++micro;
       state.batch_in_epoch = stream.position();
       const bool epoch_done = state.batch_in_epoch >= ctx.train.num_batches();
       if (micro < accumulation && !epoch_done) continue;
+      if (grad_sync) {  // mean gradients; the step's loss and examples summed over ranks
+        std::vector<double> sums{step_loss, static_cast<double>(step_examples)};
+        grad_sync->average_gradients(&sums);
+        step_loss = sums[0];
+        step_examples = static_cast<int64_t>(sums[1]);
+      }
 
       // fp16: gradients back to their true size; a step with an inf/NaN gradient is skipped (the
       // schedule still advances, as with torch's GradScaler).
@@ -176,8 +205,8 @@ LoopResult run_train_loop(SequenceClassifierImpl& model, Optimizer& optimizer, c
                state.global_step, "; stopping (the last good checkpoint is kept in ", spec.dir.string(), ")");
       loss_window += mean_loss;
       ++loss_count;
-      progress.step(state.global_step, mean_loss, lr, step_examples);
-      if (state.global_step % o.logging_steps == 0 && ctx.metrics) {
+      if (main_process) progress.step(state.global_step, mean_loss, lr, step_examples);
+      if (state.global_step % o.logging_steps == 0 && ctx.metrics && main_process) {
         ctx.metrics->write(spec.stage, state.global_step,
                            {{"loss", loss_window / loss_count}, {"learning_rate", lr},
                             {"epoch", state.epoch + static_cast<double>(state.batch_in_epoch) /
@@ -195,14 +224,22 @@ LoopResult run_train_loop(SequenceClassifierImpl& model, Optimizer& optimizer, c
       }
       const bool last = state.global_step == total;
       if (spec.evaluate && ctx.dev && (state.global_step % eval_every == 0 || last)) {
-        progress.note(spec.stage + ": evaluating at step " + std::to_string(state.global_step));
+        if (main_process) progress.note(spec.stage + ": evaluating at step " + std::to_string(state.global_step));
         run_eval();
       }
       if (state.global_step % save_every == 0 || last) checkpoint();
       if (epoch_done) break;
     }
   }
-  progress.finish();
+  if (main_process) progress.finish();
+  if (grad_sync) {
+    const double diff = grad_sync->max_replica_difference(0);
+    if (diff == 0.0)
+      log::info(spec.stage, ": the trainable parameters of all ", dist::world_size(), " ranks are identical");
+    else
+      log::warn(spec.stage, ": the ranks' trainable parameters differ by up to ", diff,
+                " (max |difference| from rank 0's)");
+  }
   result.steps = state.global_step;
   result.best_metric = state.best_metric;
   result.best_step = state.best_step;

@@ -9,6 +9,7 @@
 #include "lightpeft/core/error.h"
 #include "lightpeft/core/log.h"
 #include "lightpeft/data/text_file.h"
+#include "lightpeft/distributed/process_group.h"
 #include "lightpeft/io/atomic_file.h"
 #include "lightpeft/models/model_config.h"
 #include "lightpeft/train/stages/estimate.h"
@@ -79,8 +80,9 @@ void write_results(const TrainConfig& c, const Runtime& rt, const TrainResult& r
 }  // namespace
 
 TrainResult run_training(const TrainConfig& config, const TrainOptions& options) {
-  prepare_output_dir(config, options);
-  log::add_file_sink((config.output_dir / "train.log").string());
+  // Data parallel: rank 0 alone owns output_dir (files, train.log, results.json); see distributed/.
+  dist::run_on_main_process("preparing output_dir", [&] { prepare_output_dir(config, options); });
+  if (dist::is_main_process()) log::add_file_sink((config.output_dir / "train.log").string());
   log::info("lightpeft train: task ", config.task, ", method ", to_string(config.method), ", model ",
             config.model.string(), ", output ", config.output_dir.string());
   const auto started = std::chrono::steady_clock::now();
@@ -130,6 +132,7 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options)
   r.random_init = session.random_init;
   r.results_file = config.output_dir / "results.json";
   extra["total_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!dist::is_main_process()) return r;
   write_results(config, session.runtime, r, finetune, extra);
   session.metrics->write("final", finetune.loop.steps, [&] {
     std::map<std::string, double> f;
@@ -142,8 +145,8 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options)
 PruneOnlyResult run_estimate_and_prune(const TrainConfig& config, const TrainOptions& options) {
   LP_CHECK(config.method == Method::light_peft, config.source.string(), ": key 'method': prune runs the estimate and "
            "prune stages of method light-peft, not '", to_string(config.method), "'");
-  prepare_output_dir(config, options);
-  log::add_file_sink((config.output_dir / "train.log").string());
+  dist::run_on_main_process("preparing output_dir", [&] { prepare_output_dir(config, options); });
+  if (dist::is_main_process()) log::add_file_sink((config.output_dir / "train.log").string());
   log::info("lightpeft prune: task ", config.task, ", model ", config.model.string(), ", output ",
             config.output_dir.string());
   SessionOptions session_options;

@@ -15,6 +15,7 @@
 // and .to() are unchanged; it computes the same output, recording the norms on the way. detach()
 // (or the destructor) puts the original modules back. Attach after moving the model to its device.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -51,6 +52,13 @@ class ModuleImportance {
   // forwards, NaN/Inf -> 0, added to the running sum when the step is in the recorded half.
   void end_step();
 
+  // Data parallelism: end_step hands the step's per-module (sum of token ratios, token count) of
+  // this process to `sum_over_ranks`, which must replace them in place by their sums over ranks, so
+  // that every rank records the value of the global batch (as one process with that batch would).
+  void set_step_reducer(std::function<void(std::vector<torch::Tensor>&)> sum_over_ranks) {
+    step_reducer_ = std::move(sum_over_ranks);
+  }
+
   // Module paths in recording order (PeftModel::injected_paths()).
   const std::vector<std::string>& paths() const { return paths_; }
   int64_t recorded_steps() const { return recorded_steps_; }
@@ -76,6 +84,7 @@ class ModuleImportance {
   torch::Tensor step_sum_;     // (M) sum of per-token ratios this step
   torch::Tensor step_tokens_;  // (M) tokens seen this step
   torch::Tensor total_;        // (M) sum of step values over recorded steps
+  std::function<void(std::vector<torch::Tensor>&)> step_reducer_;
 };
 
 }  // namespace lightpeft

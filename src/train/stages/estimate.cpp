@@ -9,6 +9,7 @@
 
 #include "lightpeft/core/error.h"
 #include "lightpeft/core/log.h"
+#include "lightpeft/distributed/process_group.h"
 #include "lightpeft/io/atomic_file.h"
 #include "lightpeft/io/safetensors.h"
 #include "lightpeft/pruning/foundation_importance.h"
@@ -104,6 +105,8 @@ EstimateResult run_estimate(Session& session) {
   check_foundation_importance(lp.importance);
   if (lp.importance == "taylor") taylor.emplace(masks);
   module_importance.attach();
+  if (auto* group = dist::default_group())  // the step values of the global batch on every rank
+    module_importance.set_step_reducer([group](std::vector<torch::Tensor>& t) { group->all_reduce_sum(t); });
 
   LoopHooks hooks;
   hooks.masks = [&] { return masks->layer_masks(); };
@@ -135,14 +138,16 @@ EstimateResult run_estimate(Session& session) {
   result.scores.peft.ranks = rank_importance.scores();
   for (const auto& [k, v] : trainable_state(model)) result.peft_weights.emplace(k, v.detach().to(at::kCPU));
 
-  save_safetensors(dir / kScoresFile, scores_to_tensors(result.scores));
-  save_safetensors(dir / kWeightsFile, result.peft_weights);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  write_text_atomic(dir / kDoneFile,
-                    nlohmann::json({{"steps", total},
-                                    {"recorded_steps", rank_importance.recorded_steps()},
-                                    {"seconds", result.seconds}})
-                            .dump() + "\n");
+  dist::run_on_main_process("writing the estimate stage's scores", [&] {
+    save_safetensors(dir / kScoresFile, scores_to_tensors(result.scores));
+    save_safetensors(dir / kWeightsFile, result.peft_weights);
+    write_text_atomic(dir / kDoneFile,
+                      nlohmann::json({{"steps", total},
+                                      {"recorded_steps", rank_importance.recorded_steps()},
+                                      {"seconds", result.seconds}})
+                              .dump() + "\n");
+  });
   log::info("estimate: done; scores in ", (dir / kScoresFile).string());
   return result;
 }

@@ -1,6 +1,7 @@
 #include "lightpeft/train/stages/finetune.h"
 
 #include "lightpeft/core/log.h"
+#include "lightpeft/distributed/process_group.h"
 #include "lightpeft/models/hf_checkpoint.h"
 #include "lightpeft/peft/adapter_io.h"
 
@@ -33,9 +34,11 @@ FinetuneResult run_finetune(Session& session, SequenceClassifier model, PeftMode
 
   FinetuneResult result;
   result.loop = run_train_loop(*model, optimizer, session.loop_context(), spec, hooks);
-  save_outputs(dir / "final");
-  result.final_eval = evaluate(*model, *session.dev, session.data.spec, session.data.dev.groups,
-                               session.runtime);
+  dist::run_on_main_process("the final outputs and evaluation", [&] {  // rank 0 alone
+    save_outputs(dir / "final");
+    result.final_eval = evaluate(*model, *session.dev, session.data.spec, session.data.dev.groups,
+                                 session.runtime);
+  });
   result.total_parameters = count_parameters(*model);
   result.trainable_parameters = 0;
   for (const auto& p : model->parameters())

@@ -1,6 +1,7 @@
 #include "lightpeft/train/stages/prune.h"
 
 #include "lightpeft/core/log.h"
+#include "lightpeft/distributed/process_group.h"
 #include "lightpeft/models/hf_checkpoint.h"
 
 namespace lightpeft {
@@ -25,12 +26,32 @@ PruneResult run_prune(Session& session, const EstimateResult& estimate) {
   fs::create_directories(dir);
   const fs::path plan_file = dir / kPruningPlanFile;
   PruningPlan plan;
-  if (fs::exists(plan_file)) {
-    plan = load_pruning_plan(plan_file);
-    log::info("prune: reusing ", plan_file.string());
-  } else {
-    plan = make_plan(estimate.scores, pruning_options(session.config));
-    save_pruning_plan(plan, plan_file);
+  // Rank 0 makes (or reuses) the plan and broadcasts it; every rank applies rank 0's plan.
+  std::string plan_json;
+  dist::run_on_main_process("making the pruning plan", [&] {
+    if (fs::exists(plan_file)) {
+      plan = load_pruning_plan(plan_file);
+      log::info("prune: reusing ", plan_file.string());
+    } else {
+      plan = make_plan(estimate.scores, pruning_options(session.config));
+      save_pruning_plan(plan, plan_file);
+    }
+    plan_json = pruning_plan_to_json(plan);
+  });
+  if (dist::is_distributed()) {
+    dist::broadcast_string(plan_json);
+    if (!dist::is_main_process()) plan = parse_pruning_plan(plan_json, "the pruning plan from rank 0");
+    // The importance statistics were all-reduced, so each rank's own plan must equal rank 0's; one
+    // that does not means the ranks diverged (it still applies rank 0's plan).
+    const bool own_differs =
+        pruning_plan_to_json(make_plan(estimate.scores, pruning_options(session.config))) != plan_json;
+    const double differing = dist::all_reduce_sum(own_differs ? 1.0 : 0.0);
+    if (differing == 0)
+      log::info("prune: the plans made on all ", dist::world_size(), " ranks are identical to rank 0's");
+    else
+      log::warn("prune: ", differing, " of ", dist::world_size(),
+                " ranks made a plan that differs from rank 0's (their importance statistics diverged); "
+                "every rank applies rank 0's plan");
   }
   log::info("prune: ", plan.summary());
 
@@ -42,7 +63,8 @@ PruneResult run_prune(Session& session, const EstimateResult& estimate) {
   log::info("prune: parameters ", report.before.total, " -> ", report.after.total, " (foundation ",
             report.before.foundation, " -> ", report.after.foundation, ", PEFT ", report.before.peft,
             " -> ", report.after.peft, ")");
-  save_model_config(peft.model->config(), dir / "pruned_config.json");
+  dist::run_on_main_process("writing pruned_config.json",
+                            [&] { save_model_config(peft.model->config(), dir / "pruned_config.json"); });
   return PruneResult{std::move(peft), std::move(plan), report};
 }
 

@@ -5,6 +5,7 @@
 
 #include "lightpeft/core/error.h"
 #include "lightpeft/core/log.h"
+#include "lightpeft/distributed/process_group.h"
 #include "lightpeft/models/hf_checkpoint.h"
 
 namespace lightpeft {
@@ -29,7 +30,7 @@ Session make_session(const TrainConfig& config, const SessionOptions& options) {
   const int64_t pad = session.tokenizer->pad_id();
   if (options.train) session.train = std::make_unique<Batcher>(make_train_batcher(config, session.data, pad));
   if (options.dev) session.dev = std::make_unique<Batcher>(make_eval_batcher(config, session.data, pad));
-  if (options.metrics_log) session.metrics = std::make_unique<MetricsLog>(config.output_dir / "metrics.jsonl");
+  if (options.metrics_log && dist::is_main_process()) session.metrics = std::make_unique<MetricsLog>(config.output_dir / "metrics.jsonl");
   log::info("device ", session.runtime.device.str(), session.runtime.autocast_dtype == c10::kBFloat16 ? " (bf16 autocast)"
             : session.runtime.autocast_dtype == c10::kHalf          ? " (fp16 autocast, loss scaling)"
                                                                      : "",
