@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""Writes the committed HF reference goldens in tests/golden/data (read by tests/parity).
+
+For a tiny random-init BERT (3-way classification) and RoBERTa (regression), odd sizes, built by
+tests/golden/hf_common.py, it writes into tests/golden/data/<arch>/:
+  model/      the base model as HF save_pretrained writes it (config.json, model.safetensors, fp32)
+  adapter/    a LoRA adapter saved by HF PEFT (PeftModel.save_pretrained), lora_B and the classifier
+              copy perturbed so that every part matters
+  expected.safetensors, for fixed padded inputs (eval mode, so no dropout):
+    input_ids, attention_mask, token_type_ids, labels
+    hidden_states.<i>, logits           the base model, every layer's hidden states
+    lora.logits                         base + the PEFT adapter
+    mask.<layer>.early_attn_mask/early_ffn_mask   Light-PEFT foundation masks (seeded, not all 1)
+    masked.logits, masked.loss          base + adapter with the masks applied where lightpeft applies
+                                        them (hf_common.light_peft_masks)
+    grad.<adapter key>, grad.<mask key> gradients of masked.loss + l1_lambda * sum|masks|
+    step<k>.loss, after.<adapter key>   3 AdamW steps on base + adapter (no masks), as lightpeft's
+                                        trainer steps: lr * schedule multiplier, clip the global
+                                        grad norm, AdamW with decay / no_decay groups
+  golden.json   the LoRA and optimiser settings used (the C++ test reads them from here)
+
+Deterministic (fixed seeds, CPU fp32). Regenerate, after changing this file or hf_common.py, with
+  ~/.cache/lightpeft/venv/bin/python tools/make_golden.py
+and commit tests/golden/data. The whole folder is a few hundred KB.
+"""
+import argparse
+import copy
+import json
+import pathlib
+import shutil
+import sys
+
+import torch
+from peft import LoraConfig, PeftModel, TaskType, get_peft_model
+from safetensors.torch import save_file
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "golden"))
+import hf_common  # noqa: E402
+
+OPTIM = dict(learning_rate=1e-2, weight_decay=0.05, adam_beta1=0.9, adam_beta2=0.98, adam_epsilon=1e-6,
+             max_grad_norm=0.5, lr_scheduler_type="linear", warmup_steps=0, total_steps=4, steps=3)
+L1_LAMBDA = 0.01
+
+
+def adapter_key(name: str) -> str:
+    """peft's parameter name -> the key peft writes to adapter_model.safetensors (and lightpeft's
+    adapter_state_dict uses)."""
+    return name.replace(".default", "").replace("modules_to_save.", "")
+
+
+def lora_config(arch: str) -> LoraConfig:
+    # Per-module rank and alpha patterns so that scaling differs between modules.
+    return LoraConfig(task_type=TaskType.SEQ_CLS, r=4, lora_alpha=8, lora_dropout=0.0,
+                      target_modules=["query", "value", "intermediate.dense", "output.dense"],
+                      rank_pattern={"layer.1.attention.self.value": 3},
+                      alpha_pattern={"layer.2.output.dense": 5})
+
+
+def perturb(peft_model, seed: int):
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in peft_model.named_parameters():
+            if "lora_B" in name or "modules_to_save" in name:
+                p.copy_(torch.randn(p.shape, generator=g) * 0.3)
+
+
+def trainable(peft_model):
+    return [(adapter_key(n), p) for n, p in peft_model.named_parameters() if p.requires_grad]
+
+
+def linear_multiplier(step: int) -> float:
+    """HF get_linear_schedule_with_warmup (lightpeft's lr_multiplier)."""
+    warm, total = OPTIM["warmup_steps"], OPTIM["total_steps"]
+    if step < warm:
+        return step / max(1, warm)
+    return max(0.0, 1.0 - (step - warm) / max(1, total - warm))
+
+
+def adamw_steps(peft_model, kwargs, labels, out: dict):
+    params = trainable(peft_model)
+    # lightpeft's default_param_groups: ".bias" and LayerNorm do not decay.
+    decay = [p for n, p in params if not (n.endswith(".bias") or "LayerNorm" in n)]
+    no_decay = [p for n, p in params if n.endswith(".bias") or "LayerNorm" in n]
+    lr = OPTIM["learning_rate"]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": OPTIM["weight_decay"]},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=lr,
+                            betas=(OPTIM["adam_beta1"], OPTIM["adam_beta2"]), eps=OPTIM["adam_epsilon"],
+                            foreach=False)
+    for step in range(OPTIM["steps"]):
+        loss = peft_model(**kwargs, labels=labels).loss
+        loss.backward()
+        for group in opt.param_groups:
+            group["lr"] = lr * linear_multiplier(step)
+        torch.nn.utils.clip_grad_norm_([p for _, p in params], OPTIM["max_grad_norm"])
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        out[f"step{step}.loss"] = loss.detach().reshape(1)
+    for n, p in params:
+        out[f"after.{n}"] = p.detach().clone()
+
+
+def make(arch: str, seed: int, out: pathlib.Path):
+    roberta = arch == "roberta"
+    cfg = hf_common.ROBERTA_CONFIG if roberta else hf_common.BERT_CONFIG
+    if out.exists():
+        shutil.rmtree(out)
+    base = hf_common.tiny_model(arch, seed)
+    base.eval()
+    base.save_pretrained(out / "model", safe_serialization=True)
+    pad = cfg.get("pad_token_id", 0)
+    ids, mask, types = hf_common.fixed_inputs(cfg["vocab_size"], pad, seed + 1, roberta)
+    kwargs = hf_common.model_kwargs(ids, mask, types, roberta)
+    g = torch.Generator().manual_seed(seed + 2)
+    if cfg["num_labels"] == 1:
+        labels = torch.randn(ids.size(0), generator=g)
+    else:
+        labels = torch.randint(0, cfg["num_labels"], (ids.size(0),), generator=g)
+    t = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types, "labels": labels}
+
+    with torch.no_grad():
+        res = base(**kwargs, output_hidden_states=True)
+    t["logits"] = res.logits
+    for i, h in enumerate(res.hidden_states):
+        t[f"hidden_states.{i}"] = h
+
+    peft_model = get_peft_model(copy.deepcopy(base), lora_config(arch))
+    perturb(peft_model, seed + 3)
+    peft_model.save_pretrained(out / "adapter")
+    (out / "adapter" / "README.md").unlink(missing_ok=True)  # peft's model-card stub
+    # peft writes target_modules from a set (order varies with the hash seed): sort it.
+    cfg_file = out / "adapter" / "adapter_config.json"
+    adapter_cfg = json.loads(cfg_file.read_text())
+    adapter_cfg["target_modules"] = sorted(adapter_cfg["target_modules"])
+    cfg_file.write_text(json.dumps(adapter_cfg, indent=2, sort_keys=True) + "\n")
+    peft_model.eval()
+    with torch.no_grad():
+        t["lora.logits"] = peft_model(**kwargs).logits
+
+    heads, d_ff = cfg["num_attention_heads"], cfg["intermediate_size"]
+    head_masks, neuron_masks = [], []
+    for layer in range(cfg["num_hidden_layers"]):
+        hm = (1.0 + 0.2 * torch.randn(1, heads, 1, 1, generator=g)).requires_grad_()
+        nm = (1.0 + 0.2 * torch.randn(1, d_ff, generator=g)).requires_grad_()
+        head_masks.append(hm)
+        neuron_masks.append(nm)
+        t[f"mask.layer.{layer}.early_attn_mask"] = hm.detach().clone()
+        t[f"mask.layer.{layer}.early_ffn_mask"] = nm.detach().clone()
+    hf_model = peft_model.base_model.model
+    with hf_common.light_peft_masks(hf_model, head_masks, neuron_masks):
+        res = peft_model(**kwargs, labels=labels)
+    l1 = sum(m.abs().sum() for m in head_masks + neuron_masks)
+    (res.loss + L1_LAMBDA * l1).backward()
+    t["masked.logits"] = res.logits.detach()
+    t["masked.loss"] = res.loss.detach().reshape(1)
+    for n, p in trainable(peft_model):
+        t[f"grad.{n}"] = p.grad.clone()
+    for layer, (hm, nm) in enumerate(zip(head_masks, neuron_masks)):
+        t[f"grad.layer.{layer}.early_attn_mask"] = hm.grad.clone()
+        t[f"grad.layer.{layer}.early_ffn_mask"] = nm.grad.clone()
+
+    # The finetune stage: the adapter as lightpeft loads it (from the peft files), 3 AdamW steps.
+    trained = PeftModel.from_pretrained(copy.deepcopy(base), out / "adapter", is_trainable=True)
+    trained.eval()  # no dropout, so both sides compute the same function
+    adamw_steps(trained, kwargs, labels, t)
+
+    save_file({k: v.contiguous() for k, v in t.items()}, str(out / "expected.safetensors"))
+    (out / "golden.json").write_text(json.dumps(
+        {"arch": arch, "l1_lambda": L1_LAMBDA, "optim": OPTIM,
+         "trainable": [n for n, _ in trainable(trained)]}, indent=1) + "\n")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=pathlib.Path, default=ROOT / "tests" / "golden" / "data")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    for arch, seed in (("bert", 8), ("roberta", 9)):
+        make(arch, seed, args.out / arch)
+        print(f"make_golden: wrote {args.out / arch}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
