@@ -1,77 +1,36 @@
 """Reference outputs of HF transformers for the model tests (tests/models).
 
-Tiny random-init BERT and RoBERTa classifiers with odd sizes, saved in HF layout (safetensors, and a
-torch.save .bin copy), with eval-mode logits and per-layer hidden states for fixed padded inputs;
-and, where the setup installed it, the real all-MiniLM-L6-v2 with hidden states for real sentences.
+The committed tiny BERT/RoBERTa (tests/golden/data, tools/make_golden.py) as HF loads them: their
+state-dict keys and a torch.save .bin copy; and, where the setup installed it, the real
+all-MiniLM-L6-v2 with hidden states for real sentences (nothing of it is committed).
 """
 import json
 import pathlib
 
 import torch
 from safetensors.torch import save_file
-from transformers import (BertConfig, BertForSequenceClassification, BertModel, BertTokenizerFast,
-                          RobertaConfig, RobertaForSequenceClassification)
+from transformers import AutoModelForSequenceClassification, BertModel, BertTokenizerFast
 
-
-def _inputs(vocab: int, pad: int, seed: int, roberta: bool):
-    g = torch.Generator().manual_seed(seed)
-    batch, seq = 3, 11
-    ids = torch.randint(pad + 2 if roberta else 1, vocab, (batch, seq), generator=g)
-    mask = torch.ones(batch, seq, dtype=torch.long)
-    for b, length in enumerate([seq, 7, 4]):  # right padding, as our tokenizers produce
-        mask[b, length:] = 0
-        ids[b, length:] = pad
-    types = torch.zeros(batch, seq, dtype=torch.long)
-    if not roberta:
-        types[:, 5:] = 1
-        types = types * mask
-    return ids, mask, types
-
-
-def _dump(model, ids, mask, types, out: pathlib.Path, roberta: bool):
-    model.eval()
-    with torch.no_grad():
-        kwargs = dict(input_ids=ids, attention_mask=mask, output_hidden_states=True)
-        if not roberta:
-            kwargs["token_type_ids"] = types
-        res = model(**kwargs)
-    tensors = {"logits": res.logits.contiguous()}
-    for i, h in enumerate(res.hidden_states):
-        tensors[f"hidden_states.{i}"] = h.contiguous()
-    tensors["input_ids"] = ids
-    tensors["attention_mask"] = mask
-    tensors["token_type_ids"] = types
-    save_file(tensors, str(out / "expected.safetensors"))
-    keys = {k: list(v.shape) for k, v in model.state_dict().items()}
-    (out / "keys.json").write_text(json.dumps(keys, indent=1))
+COMMITTED = pathlib.Path(__file__).resolve().parent / "data"
 
 
 def _tiny(out_dir: pathlib.Path):
-    torch.manual_seed(1234)
-    bert_cfg = BertConfig(vocab_size=101, hidden_size=40, num_hidden_layers=3, num_attention_heads=4,
-                          intermediate_size=52, max_position_embeddings=64, type_vocab_size=2,
-                          num_labels=3, attn_implementation="eager")
-    bert = BertForSequenceClassification(bert_cfg)
-    d = out_dir / "bert_tiny"
-    bert.save_pretrained(d, safe_serialization=True)
-    ids, mask, types = _inputs(101, 0, 1, roberta=False)
-    _dump(bert, ids, mask, types, d, roberta=False)
-    # The same weights as a torch.save .bin (HF's legacy format).
-    # (transformers 5 always writes safetensors, so torch.save the state dict as HF 4 did).
+    """The tiny BERT/RoBERTa of the committed goldens (tools/make_golden.py writes them and their
+    logits and hidden states into tests/golden/data, read by tests/parity): here only their HF
+    state-dict keys and a torch.save .bin copy of the BERT (HF's legacy format: transformers 5
+    always writes safetensors, so torch.save the state dict as HF 4 did)."""
+    for arch in ("bert", "roberta"):
+        model = AutoModelForSequenceClassification.from_pretrained(
+            str(COMMITTED / arch / "model"), attn_implementation="eager")
+        d = out_dir / f"{arch}_tiny"
+        d.mkdir(parents=True, exist_ok=True)
+        keys = {k: list(v.shape) for k, v in model.state_dict().items()}
+        (d / "keys.json").write_text(json.dumps(keys, indent=1))
     dbin = out_dir / "bert_tiny_bin"
     dbin.mkdir(parents=True, exist_ok=True)
-    (dbin / "config.json").write_text((d / "config.json").read_text())
+    (dbin / "config.json").write_text((COMMITTED / "bert" / "model" / "config.json").read_text())
+    bert = AutoModelForSequenceClassification.from_pretrained(str(COMMITTED / "bert" / "model"))
     torch.save(bert.state_dict(), dbin / "pytorch_model.bin")
-
-    torch.manual_seed(4321)
-    rob_cfg = RobertaConfig(vocab_size=120, hidden_size=36, num_hidden_layers=2, num_attention_heads=3,
-                            intermediate_size=50, max_position_embeddings=40, type_vocab_size=1,
-                            pad_token_id=1, num_labels=1, attn_implementation="eager")
-    rob = RobertaForSequenceClassification(rob_cfg)
-    d = out_dir / "roberta_tiny"
-    rob.save_pretrained(d, safe_serialization=True)
-    ids, mask, types = _inputs(120, 1, 2, roberta=True)
-    _dump(rob, ids, mask, types, d, roberta=True)
 
 
 def _minilm(out_dir: pathlib.Path, shared_dir):

@@ -10,6 +10,7 @@ import copy
 import pathlib
 
 import torch
+import hf_common
 from peft import LoraConfig, TaskType, get_peft_model
 from safetensors.torch import save_file
 from transformers import (BertConfig, BertForSequenceClassification, RobertaConfig,
@@ -17,18 +18,7 @@ from transformers import (BertConfig, BertForSequenceClassification, RobertaConf
 
 
 def _inputs(vocab: int, pad: int, seed: int, roberta: bool):
-    g = torch.Generator().manual_seed(seed)
-    batch, seq = 3, 10
-    ids = torch.randint(pad + 2 if roberta else 1, vocab, (batch, seq), generator=g)
-    mask = torch.ones(batch, seq, dtype=torch.long)
-    for b, length in enumerate([seq, 6, 3]):
-        mask[b, length:] = 0
-        ids[b, length:] = pad
-    types = torch.zeros(batch, seq, dtype=torch.long)
-    if not roberta:
-        types[:, 4:] = 1
-        types = types * mask
-    return ids, mask, types
+    return hf_common.fixed_inputs(vocab, pad, seed, roberta, seq=10, lengths=(10, 6, 3))
 
 
 def _perturb(peft_model, seed: int):

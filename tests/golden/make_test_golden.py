@@ -21,6 +21,7 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     shared = args.shared if args.shared and args.shared.is_dir() else None
     here = pathlib.Path(__file__).resolve().parent
+    sys.path.insert(0, str(here))  # hf_common.py, shared with tools/make_golden.py
     for path in sorted(here.glob("gen_*.py")):
         name = path.stem[len("gen_"):]
         if args.only and name != args.only:

@@ -1,5 +1,6 @@
-// BERT and RoBERTa against HF transformers: logits and every hidden state for padded inputs, from
-// checkpoints HF wrote (tests/golden/gen_models.py); module keys equal HF's state-dict keys.
+// BERT and RoBERTa against HF transformers: module keys equal HF's state-dict keys, a torch.save .bin
+// loads the same weights, and the real all-MiniLM-L6-v2 gives HF's hidden states for real sentences
+// (reference outputs written at test time by tests/golden/gen_models.py).
 #include <fstream>
 #include <string>
 
@@ -19,6 +20,10 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path golden(const std::string& name) { return testing::golden_dir() / "models" / name; }
+// The tiny models of the committed goldens (tools/make_golden.py), as HF saved them.
+fs::path committed_model(const std::string& arch) {
+  return testing::source_dir() / "tests" / "golden" / "data" / arch / "model";
+}
 
 // max |a - b| <= atol + rtol * |b|, with a readable failure.
 void expect_close(const at::Tensor& actual, const at::Tensor& expected, double rtol, double atol,
@@ -38,31 +43,15 @@ ModelInputs inputs_of(const StateDict& expected, bool with_types) {
   return in;
 }
 
-void check_against_hf(const std::string& name, bool with_types) {
-  auto loaded = load_pretrained(golden(name), 0, /*strict=*/true);
-  EXPECT_TRUE(loaded.report.clean()) << loaded.report.summary();
-  loaded.model->eval();
-  torch::NoGradGuard no_grad;
-  auto expected = load_safetensors(golden(name) / "expected.safetensors");
-  auto out = loaded.model->forward(inputs_of(expected, with_types), {}, /*hidden=*/true);
-  expect_close(out.logits, expected.at("logits"), 1e-5, 1e-6, name + " logits");
-  ASSERT_EQ(out.hidden_states.size(), static_cast<size_t>(loaded.model->config().num_hidden_layers + 1));
-  for (size_t i = 0; i < out.hidden_states.size(); ++i) {
-    // Padding rows are compared too: HF computes them the same way.
-    expect_close(out.hidden_states[i], expected.at("hidden_states." + std::to_string(i)), 1e-5,
-                 1e-5, name + " hidden_states." + std::to_string(i));
-  }
-}
-
-TEST(ModelNumerics, BertMatchesHfTransformers) { check_against_hf("bert_tiny", true); }
-TEST(ModelNumerics, RobertaRegressionMatchesHfTransformers) { check_against_hf("roberta_tiny", false); }
+// Logits and hidden states of the tiny models against HF: tests/parity (committed goldens).
 
 TEST(ModelNumerics, ModuleKeysEqualHfStateDictKeys) {
-  for (const char* name : {"bert_tiny", "roberta_tiny"}) {
+  for (const std::string arch : {"bert", "roberta"}) {
+    const std::string name = arch + "_tiny";
     std::ifstream in(golden(name) / "keys.json");
     ASSERT_TRUE(in.good()) << "golden keys missing for " << name;
     auto hf = nlohmann::json::parse(in);
-    auto model = make_sequence_classifier(load_model_config(golden(name)));
+    auto model = make_sequence_classifier(load_model_config(committed_model(arch)));
     auto ours = module_state_dict(*model);
     EXPECT_EQ(ours.size(), hf.size()) << name;
     for (auto it = hf.begin(); it != hf.end(); ++it) {
@@ -75,7 +64,7 @@ TEST(ModelNumerics, ModuleKeysEqualHfStateDictKeys) {
 
 TEST(ModelNumerics, TorchBinCheckpointLoadsTheSameWeights) {
   auto from_bin = load_pretrained(golden("bert_tiny_bin"), 0, /*strict=*/true);
-  auto from_st = load_pretrained(golden("bert_tiny"), 0, /*strict=*/true);
+  auto from_st = load_pretrained(committed_model("bert"), 0, /*strict=*/true);
   auto a = module_state_dict(*from_bin.model), b = module_state_dict(*from_st.model);
   ASSERT_EQ(a.size(), b.size());
   for (const auto& [k, v] : a) EXPECT_TRUE(v.equal(b.at(k))) << k;
