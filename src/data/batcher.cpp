@@ -51,6 +51,8 @@ Batcher::Batcher(std::vector<EncodedExample> examples, BatcherOptions options)
            options_.batch_size);
   LP_CHECK(options_.choices_per_example > 0, "batcher: choices_per_example must be positive");
   LP_CHECK(options_.mega_batch_mult > 0, "batcher: mega_batch_mult must be positive");
+  LP_CHECK(options_.num_shards > 0 && options_.shard >= 0 && options_.shard < options_.num_shards,
+           "batcher: shard ", options_.shard, " of ", options_.num_shards, " shards is out of range");
   const auto n = static_cast<int64_t>(examples_.size());
   LP_CHECK(n % options_.choices_per_example == 0, "batcher: ", n, " encodings are not a multiple of ",
            options_.choices_per_example, " choices per example");
@@ -161,9 +163,27 @@ Batcher::Stream Batcher::stream(int64_t epoch, int64_t start_batch) const {
   return Stream(this, std::move(plan), static_cast<size_t>(start_batch));
 }
 
+std::pair<int64_t, int64_t> shard_range(int64_t n, int64_t shard, int64_t num_shards) {
+  const int64_t base = n / num_shards, extra = n % num_shards;
+  const int64_t begin = shard * base + std::min(shard, extra);
+  return {begin, begin + base + (shard < extra ? 1 : 0)};
+}
+
 std::optional<Batch> Batcher::Stream::next() {
   if (next_ >= plan_.size()) return std::nullopt;
-  return owner_->collate(plan_[next_++]);
+  const std::vector<int64_t>& global = plan_[next_++];
+  const auto n = static_cast<int64_t>(global.size());
+  const BatcherOptions& o = owner_->options_;
+  if (o.num_shards == 1) {
+    Batch b = owner_->collate(global);
+    b.global_items = n;
+    return b;
+  }
+  const auto [begin, end] = shard_range(n, o.shard, o.num_shards);
+  Batch b;
+  if (end > begin) b = owner_->collate(std::vector<int64_t>(global.begin() + begin, global.begin() + end));
+  b.global_items = n;
+  return b;
 }
 
 }  // namespace lightpeft

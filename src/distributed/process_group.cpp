@@ -181,6 +181,24 @@ void barrier(const std::string& what) {
   if (auto* g = default_group()) g->barrier(what);
 }
 
+void run_on_main_process(const std::string& what, const std::function<void()>& fn) {
+  if (!default_group()) return fn();
+  std::string error;
+  std::exception_ptr failure;
+  if (is_main_process()) {
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      failure = std::current_exception();
+      error = e.what();
+      if (error.empty()) error = "unknown error";
+    }
+  }
+  broadcast_string(error);
+  if (failure) std::rethrow_exception(failure);
+  LP_CHECK(error.empty(), "distributed: rank 0 failed ", what, ": ", error);
+}
+
 void broadcast_string(std::string& text, int root) {
   auto* g = default_group();
   if (!g) return;

@@ -1,6 +1,7 @@
 #include "lightpeft/train/task_data.h"
 
 #include "lightpeft/core/error.h"
+#include "lightpeft/distributed/process_group.h"
 #include "lightpeft/core/log.h"
 #include "lightpeft/data/glue.h"
 #include "lightpeft/data/user_task.h"
@@ -127,7 +128,10 @@ BatcherOptions batcher_options(const TrainConfig& config, const TaskData& data, 
 
 Batcher make_train_batcher(const TrainConfig& config, const TaskData& data, int64_t pad_id) {
   BatcherOptions o = batcher_options(config, data, pad_id);
-  o.batch_size = config.training.per_device_train_batch_size;
+  // Data parallel: the global micro-batch, of which this rank takes its shard (batcher.h).
+  o.num_shards = dist::world_size();
+  o.shard = dist::rank();
+  o.batch_size = config.training.per_device_train_batch_size * o.num_shards;
   o.shuffle = true;
   o.group_by_length = config.training.group_by_length;
   return Batcher(data.train.examples, o);

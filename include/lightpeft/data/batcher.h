@@ -12,10 +12,17 @@
 //   at step 0.
 // - Resume: batches(epoch) is a pure function, so starting at batch k of an epoch is just skipping
 //   k entries (stream(epoch, k)).
+// - Data parallelism (a distributed sampler): with num_shards = world size, batch_size is the global
+//   micro-batch (per-device batch x world size) and batches(epoch) the same seeded global batches on
+//   every rank; the stream hands rank `shard` its contiguous share of each (sizes differ by at most
+//   one; a rank may get none of a short last batch). The ranks together see exactly the batches a
+//   single process with that batch size sees, so results match it and positions (epoch, batch) mean
+//   the same for any world size.
 // - Multiple choice (COPA): with choices_per_example = C, examples come in groups of C consecutive
 //   encodings (one per choice, label on the first); a batch of B items has (B*C, T) inputs and B labels.
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
@@ -34,6 +41,10 @@ struct Batch {
   at::Tensor token_type_ids;  // int64 (N, T): 0 on padding
   at::Tensor labels;          // int64 (B) for classification, float32 (B) for regression
   std::vector<int64_t> indices;  // the items in this batch (positions in the batcher's input)
+  // Items of the whole global batch this shard belongs to (= indices.size() without sharding). A
+  // shard with no items has empty indices and undefined tensors.
+  int64_t global_items = 0;
+  bool empty() const { return indices.empty(); }
 };
 
 struct BatcherOptions {
@@ -46,7 +57,12 @@ struct BatcherOptions {
   bool regression = false;
   int64_t choices_per_example = 1;
   int64_t mega_batch_mult = 50;
+  int64_t num_shards = 1;  // data-parallel world size
+  int64_t shard = 0;       // this rank
 };
+
+// The contiguous share [begin, end) of `n` items that shard `shard` of `num_shards` takes.
+std::pair<int64_t, int64_t> shard_range(int64_t n, int64_t shard, int64_t num_shards);
 
 class Batcher {
  public:
@@ -66,6 +82,7 @@ class Batcher {
   // Iterates the batches of one epoch starting at batch `start` (resume).
   class Stream {
    public:
+    // The next batch (this shard's part of it when sharded), or nullopt at the end of the epoch.
     std::optional<Batch> next();
     int64_t position() const { return static_cast<int64_t>(next_); }  // batches handed out so far
 

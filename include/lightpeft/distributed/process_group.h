@@ -12,6 +12,7 @@
 // there is none, so single-process code needs no special case.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -84,6 +85,11 @@ inline bool is_distributed() { return world_size() > 1; }
 inline bool is_main_process() { return rank() == 0; }
 // Waits for every rank (no-op without a group); `what` names the point in error messages.
 void barrier(const std::string& what);
+
+// Runs `fn` on rank 0 only (writing files, evaluating) while the other ranks wait; a failure on rank 0
+// is rethrown there and reported on every other rank too ("rank 0 failed <what>: ..."), so no rank
+// is left waiting for a collective that will never come. Without a group: just runs `fn`.
+void run_on_main_process(const std::string& what, const std::function<void()>& fn);
 
 // Broadcast helpers on the default group (no-ops without one).
 void broadcast_string(std::string& text, int root = 0);
