@@ -1,0 +1,149 @@
+// One process, one measurement: lightpeft's LoRA train step (forward + backward + clip + AdamW, as
+// run_train_loop takes it) or inference forward, on a BERT classifier, with times per step and the
+// process's peak RSS printed as one JSON line. benchmarks/hf_step.py is its HF transformers + peft
+// twin; benchmarks/bench_vs_hf.py runs both, interleaved, and prints the ratios.
+//
+//   bench_step --mode train|infer [--model DIR] [--batch 8] [--seq 128] [--threads 2]
+//              [--warmup 2] [--steps 10]
+// Model: DIR (HF layout, e.g. ~/.cache/lightpeft/models/all-MiniLM-L6-v2) or, when DIR is absent,
+// a random-init model of all-MiniLM-L6-v2's shape ("random_init": true in the output).
+// LoRA: the Light-PEFT spec's defaults, r 8, alpha 16, dropout 0.05 on query, key, value and the
+// three dense layers; the classifier trainable. Train mode (dropout on) for train, eval for infer.
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <ATen/Parallel.h>
+#include <ATen/ops/ones.h>
+#include <ATen/ops/randint.h>
+#include <nlohmann/json.hpp>
+#include <torch/utils.h>
+
+#include "lightpeft/models/hf_checkpoint.h"
+#include "lightpeft/models/sequence_classifier.h"
+#include "lightpeft/peft/inject.h"
+#include "lightpeft/train/optimizer.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace lightpeft;
+
+int64_t peak_rss_bytes() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<int64_t>(u.ru_maxrss) * 1024;  // Linux: KiB
+}
+
+ModelConfig minilm_shape() {
+  ModelConfig c;
+  c.model_type = ModelType::bert;
+  c.vocab_size = 30522;
+  c.hidden_size = 384;
+  c.num_hidden_layers = 6;
+  c.num_attention_heads = 12;
+  c.intermediate_size = 1536;
+  c.max_position_embeddings = 512;
+  c.num_labels = 2;
+  c.heads_per_layer.assign(6, 12);
+  c.intermediate_per_layer.assign(6, 1536);
+  return c;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string mode = "train";
+  fs::path model_dir;
+  int64_t batch = 8, seq = 128, threads = 2, warmup = 2, steps = 10;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string k = argv[i], v = argv[i + 1];
+    if (k == "--mode") mode = v;
+    else if (k == "--model") model_dir = v;
+    else if (k == "--batch") batch = std::stoll(v);
+    else if (k == "--seq") seq = std::stoll(v);
+    else if (k == "--threads") threads = std::stoll(v);
+    else if (k == "--warmup") warmup = std::stoll(v);
+    else if (k == "--steps") steps = std::stoll(v);
+    else {
+      std::cerr << "bench_step: unknown option " << k << "\n";
+      return 2;
+    }
+  }
+  if (mode != "train" && mode != "infer") {
+    std::cerr << "bench_step: --mode must be train or infer\n";
+    return 2;
+  }
+  at::set_num_threads(static_cast<int>(threads));
+  at::set_num_interop_threads(1);
+  torch::manual_seed(0);
+
+  const bool random_init = model_dir.empty() || !fs::exists(model_dir / "config.json");
+  SequenceClassifier model = random_init ? make_sequence_classifier(minilm_shape())
+                                         : load_pretrained(model_dir, /*num_labels=*/2).model;
+  LoraConfig lora;
+  lora.r = 8;
+  lora.lora_alpha = 16;
+  lora.lora_dropout = 0.05;
+  lora.target_modules = TargetModules::list(
+      {"query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense"});
+  PeftModel peft = inject_lora(model, lora);
+
+  ModelInputs in;
+  in.input_ids = at::randint(1000, 30000, {batch, seq}, at::kLong);
+  in.attention_mask = at::ones({batch, seq}, at::kLong);
+  in.token_type_ids = at::zeros({batch, seq}, at::kLong);
+  auto labels = at::randint(0, 2, {batch}, at::kLong);
+
+  OptimConfig optim;
+  optim.learning_rate = 1e-4;
+  optim.weight_decay = 0.01;
+  std::unique_ptr<Optimizer> optimizer;
+  if (mode == "train") {
+    peft.model->train();
+    optimizer = std::make_unique<Optimizer>(default_param_groups(*peft.model, optim), optim);
+  } else {
+    peft.model->eval();
+  }
+  const int64_t rss_before = peak_rss_bytes();
+
+  std::vector<double> times;
+  for (int64_t s = 0; s < warmup + steps; ++s) {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (mode == "train") {
+      auto logits = peft.forward(in).logits;
+      auto loss = sequence_classification_loss(peft.model->config(), logits, labels);
+      loss.backward();
+      optimizer->clip_grad_norm(optim.max_grad_norm);
+      optimizer->step();
+      optimizer->zero_grad();
+    } else {
+      torch::NoGradGuard no_grad;
+      auto logits = peft.forward(in).logits;
+      (void)logits.sum().item<float>();
+    }
+    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (s >= warmup) times.push_back(dt);
+  }
+  int64_t trainable = 0;
+  for (const auto& p : peft.model->parameters())
+    if (p.requires_grad()) trainable += p.numel();
+  nlohmann::json out = {{"impl", "lightpeft"},
+                        {"mode", mode},
+                        {"batch", batch},
+                        {"seq", seq},
+                        {"threads", threads},
+                        {"random_init", random_init},
+                        {"step_seconds", times},
+                        {"rss_before_steps_bytes", rss_before},
+                        {"peak_rss_bytes", peak_rss_bytes()},
+                        {"total_parameters", count_parameters(*peft.model)},
+                        {"trainable_parameters", trainable}};
+  std::cout << out.dump() << std::endl;
+  return 0;
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# All benchmarks, one command, markdown tables of ratios on stdout (progress on stderr):
+#   benchmarks/run.sh [BUILD_DIR]          (default: build; needs the setup's venv)
+# Light-PEFT vs LoRA (lightpeft CLI), lightpeft vs HF transformers + peft (CPU), micro benchmarks.
+# Threads pinned to LIGHTPEFT_BENCH_THREADS (default 2); set BENCH_REPEATS for more repeats.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+build="${1:-$here/../build}"
+py="${LIGHTPEFT_PYTHON:-$HOME/.cache/lightpeft/venv/bin/python}"
+threads="${LIGHTPEFT_BENCH_THREADS:-2}"
+repeats="${BENCH_REPEATS:-3}"
+export OMP_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads"
+echo "# lightpeft benchmarks, $(date -u +%Y-%m-%d), $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "# commit $(git -C "$here/.." rev-parse --short HEAD 2>/dev/null || echo '?'), build $build"
+"$py" "$here/bench_lightpeft_vs_lora.py" --build "$build" --threads "$threads" --repeats "$repeats"
+"$py" "$here/bench_vs_hf.py" --build "$build" --threads "$threads" --repeats "$repeats"
+"$py" "$here/micro_ratios.py" --build "$build" --threads "$threads"
