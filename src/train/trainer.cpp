@@ -123,6 +123,7 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options)
     }
   }
 
+  if (!dist::is_main_process()) return r;  // rank 0 alone evaluated and reports
   r.task = session.data.spec.name;
   r.headline = finetune.final_eval.metrics.headline;
   r.headline_value = finetune.final_eval.metrics.headline_value();
@@ -132,7 +133,6 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options)
   r.random_init = session.random_init;
   r.results_file = config.output_dir / "results.json";
   extra["total_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  if (!dist::is_main_process()) return r;
   write_results(config, session.runtime, r, finetune, extra);
   session.metrics->write("final", finetune.loop.steps, [&] {
     std::map<std::string, double> f;
