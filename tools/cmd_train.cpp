@@ -1,10 +1,14 @@
 // `lightpeft train --config CONFIG.yaml [--set key=value ...]`: the whole job a config describes,
 // ending with the dev metric on stdout and results.json in output_dir.
+#include <cstdlib>
 #include <iostream>
 
 #include "commands.h"
 #include "config_options.h"
 #include "lightpeft/core/log.h"
+#include "lightpeft/distributed/local_launcher.h"
+#include "lightpeft/distributed/process_group.h"
+#include "lightpeft/train/runtime.h"
 #include "lightpeft/train/trainer.h"
 
 namespace lightpeft::cli {
@@ -13,14 +17,28 @@ Runner add_train(CLI::App& app) {
   auto config = add_config_options(app);
   auto options = std::make_shared<TrainOptions>();
   auto no_resume = std::make_shared<bool>(false);
+  auto nproc = std::make_shared<int>(0);
+  app.add_option("--nproc", *nproc,
+                 "data-parallel workers on this machine (Gloo on the CPU, NCCL on GPUs); a launcher "
+                 "such as torchrun or srun sets RANK/WORLD_SIZE instead (docs/distributed.md)");
   app.add_flag("--overwrite", options->overwrite, "delete an earlier run in output_dir and start afresh");
   app.add_flag("--no-resume", *no_resume,
                "refuse to continue an earlier run in output_dir (by default a run with the same "
                "config resumes from its last checkpoint)");
-  return [config, options, no_resume]() {
+  return [config, options, no_resume, nproc]() {
     options->resume = !*no_resume;
+    if (*nproc > 0 && !std::getenv("RANK"))  // the launcher: N copies of this command, one per rank
+      return dist::run_local_workers(*nproc, dist::without_nproc(dist::own_command_line()));
     TrainConfig c = config->load();
+    // A worker of a data-parallel job (RANK/WORLD_SIZE or SLURM's variables): join the group; only
+    // rank 0 logs at info level and prints the result.
+    dist::init_default_group(make_runtime(c).device);
+    if (!dist::is_main_process() && log::level() < log::Level::warn) log::set_level(log::Level::warn);
     TrainResult r = run_training(c, *options);
+    dist::barrier("the end of training");  // rank 0 has written results.json
+    const bool main_process = dist::is_main_process();
+    dist::set_default_group(nullptr);
+    if (!main_process) return 0;
     std::cout << "dev " << r.headline << ": " << log::fixed(r.headline_value, 4) << "  (" << r.task
               << ", " << to_string(c.method);
     for (const auto& [k, v] : r.dev_metrics)

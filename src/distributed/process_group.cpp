@@ -51,7 +51,8 @@ struct ProcessGroup::Impl {
 };
 
 struct ProcessGroup::Pending::Impl {
-  c10::intrusive_ptr<c10d::Work> work;
+  std::vector<c10::intrusive_ptr<c10d::Work>> works;
+  std::vector<std::vector<at::Tensor>> inputs;  // c10d takes a vector per call (kept alive here)
   std::string what;
   int rank = 0, size = 1;
   std::chrono::milliseconds timeout{0};
@@ -60,7 +61,7 @@ struct ProcessGroup::Pending::Impl {
 void ProcessGroup::Pending::wait() {
   if (!impl_) return;
   try {
-    impl_->work->wait(impl_->timeout);
+    for (auto& w : impl_->works) w->wait(impl_->timeout);
   } catch (const std::exception& e) {
     fail(impl_->what, impl_->rank, impl_->size, impl_->timeout, e);
   }
@@ -115,10 +116,16 @@ ProcessGroup::Pending ProcessGroup::all_reduce_sum_async(std::vector<at::Tensor>
   p.impl_->size = size_;
   p.impl_->timeout = timeout_;
   try {
+    // One collective per tensor: c10d reads several tensors in one call as one tensor's replicas on
+    // several devices of this process, and sums them together.
     c10d::AllreduceOptions o;
     o.reduceOp = c10d::ReduceOp::SUM;
     o.timeout = timeout_;
-    p.impl_->work = impl_->backend->allreduce(tensors, o);
+    p.impl_->inputs.reserve(tensors.size());
+    for (auto& t : tensors) {
+      p.impl_->inputs.push_back({t});
+      p.impl_->works.push_back(impl_->backend->allreduce(p.impl_->inputs.back(), o));
+    }
   } catch (const std::exception& e) {
     fail(what, rank_, size_, timeout_, e);
   }
@@ -130,7 +137,10 @@ void ProcessGroup::all_reduce_max(std::vector<at::Tensor>& tensors) {
     c10d::AllreduceOptions o;
     o.reduceOp = c10d::ReduceOp::MAX;
     o.timeout = timeout_;
-    impl_->backend->allreduce(tensors, o)->wait(timeout_);
+    for (auto& t : tensors) {  // one collective per tensor (see all_reduce_sum_async)
+      std::vector<at::Tensor> one{t};
+      impl_->backend->allreduce(one, o)->wait(timeout_);
+    }
   } catch (const std::exception& e) {
     fail("all_reduce(max)", rank_, size_, timeout_, e);
   }

@@ -54,7 +54,8 @@ class ProcessGroup {
   c10::Device device() const { return device_; }           // where its tensors must live
   std::chrono::milliseconds timeout() const { return timeout_; }
 
-  // In place: every tensor becomes the sum over ranks (same shapes and dtypes on every rank).
+  // In place: every tensor becomes the sum over ranks (same shapes and dtypes on every rank); one
+  // collective per tensor, all in flight at once.
   void all_reduce_sum(std::vector<at::Tensor>& tensors);
   Pending all_reduce_sum_async(std::vector<at::Tensor>& tensors, const std::string& what);
   void all_reduce_max(std::vector<at::Tensor>& tensors);
