@@ -24,6 +24,7 @@ APT_PACKAGES=(
   nlohmann-json3-dev libcli11-dev libspdlog-dev libyaml-cpp-dev libgtest-dev libbenchmark-dev
   libutf8proc-dev libsentencepiece-dev
   libgloo-dev  # headers only: torch's ProcessGroupGloo.hpp includes them (src/distributed)
+  clang libclang-rt-14-dev  # the sanitizer and fuzz configuration (tools/ci_sanitize.sh)
 )
 
 install_debian_packages() {

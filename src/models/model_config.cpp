@@ -104,7 +104,7 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
   json j;
   try {
     j = json::parse(json_text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
     throw_error(origin, ": not valid JSON: ", e.what());
   }
   LP_CHECK(j.is_object(), origin, ": expected a JSON object at the top level, got ", type_name(j));
@@ -161,6 +161,10 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
   }
   if (!c.id2label.empty() && static_cast<int64_t>(c.id2label.size()) != c.num_labels) c.id2label.clear();
 
+  // Checked before the per-layer tables below are sized by it.
+  constexpr int64_t kMaxLayers = 1024;
+  LP_CHECK(c.num_hidden_layers <= kMaxLayers, origin, ": key 'num_hidden_layers': ", c.num_hidden_layers,
+           " layers is beyond the supported ", kMaxLayers);
   c.heads_per_layer = j.contains("num_attention_heads_per_layer")
                           ? get_int_list(j, "num_attention_heads_per_layer", origin)
                           : std::vector<int64_t>(std::max<int64_t>(c.num_hidden_layers, 0),

@@ -61,7 +61,7 @@ void validate_common(const TargetModules& targets, const TargetModules& exclude,
 Json parse_json(const std::string& text, const std::string& origin) {
   try {
     return Json::parse(text);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
     throw_error(origin, ": not valid JSON: ", e.what());
   }
 }

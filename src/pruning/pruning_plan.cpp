@@ -340,7 +340,7 @@ PruningPlan parse_pruning_plan(const std::string& text, const std::string& origi
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
     throw_error(origin, ": not valid JSON: ", e.what());
   }
   Reader root(j, origin, "");

@@ -74,7 +74,7 @@ json parse_file(const std::filesystem::path& path) {
     json doc = json::parse(buffer.str());
     LP_CHECK(doc.is_object(), path.string(), ": expected a JSON object at the top level");
     return doc;
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
     throw_error(path.string(), ": not valid JSON (", e.what(), ")");
   }
 }

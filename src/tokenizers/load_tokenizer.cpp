@@ -23,7 +23,7 @@ nlohmann::json read_tokenizer_config(const fs::path& dir) {
     nlohmann::json doc = nlohmann::json::parse(in);
     LP_CHECK(doc.is_object(), path.string(), ": expected a JSON object");
     return doc;
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
     throw_error(path.string(), ": not valid JSON (", e.what(), ")");
   }
 }

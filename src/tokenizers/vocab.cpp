@@ -6,11 +6,18 @@
 #include <nlohmann/json.hpp>
 
 #include "lightpeft/core/error.h"
+#include "lightpeft/tokenizers/unicode.h"
 
 namespace lightpeft {
 
+// Ids index a dense table, so a stray huge id in a vocabulary file would allocate gigabytes; the
+// largest real vocabularies have a few hundred thousand entries.
+constexpr int64_t kMaxTokenId = (int64_t{1} << 24) - 1;
+
 void Vocab::set(const std::string& token, int64_t id) {
   LP_CHECK(id >= 0, "vocabulary token '", token, "': expected a non-negative id, got ", id);
+  LP_CHECK(id <= kMaxTokenId, "vocabulary token '", token, "': id ", id, " is beyond the largest supported id ",
+           kMaxTokenId);
   ids_[token] = id;
   if (id >= id_bound()) {
     tokens_.resize(static_cast<size_t>(id) + 1);
@@ -51,7 +58,13 @@ Vocab read_vocab_txt(const std::filesystem::path& path) {
   while (start < text.size()) {
     size_t end = text.find('\n', start);
     if (end == std::string::npos) end = text.size();
-    vocab.set(text.substr(start, end - start), id++);
+    const std::string token = text.substr(start, end - start);
+    try {
+      unicode::decode_utf8(token);  // as HF, which reads the file as UTF-8 text
+    } catch (const Error& e) {
+      throw_error(path.string(), ":", id + 1, ": the token is not valid UTF-8 (", e.what(), ")");
+    }
+    vocab.set(token, id++);
     start = end + 1;
   }
   LP_CHECK(vocab.size() > 0, path.string(), ": empty vocabulary (expected one token per line)");
@@ -63,7 +76,7 @@ Vocab read_vocab_json(const std::filesystem::path& path) {
   nlohmann::json doc;
   try {
     doc = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
     throw_error(path.string(), ": not valid JSON (", e.what(), ")");
   }
   LP_CHECK(doc.is_object(), path.string(), ": expected a JSON object {token: id}, got ",
@@ -72,7 +85,11 @@ Vocab read_vocab_json(const std::filesystem::path& path) {
   for (const auto& [token, id] : doc.items()) {
     LP_CHECK(id.is_number_integer(), path.string(), ": key '", token,
              "': expected an integer id, got ", id.type_name());
-    vocab.set(token, id.get<int64_t>());
+    try {
+      vocab.set(token, id.get<int64_t>());
+    } catch (const Error& e) {
+      throw_error(path.string(), ": ", e.what());
+    }
   }
   return vocab;
 }

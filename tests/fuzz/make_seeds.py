@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""Seed corpora for the fuzz targets in tests/fuzz: tiny valid files of every format a target reads
+(written at test time, so nothing binary is committed). Run with the project venv's python (torch
+and tokenizers make the .bin and tokenizer.json seeds).
+
+    make_seeds.py --out DIR      ->  DIR/<target>/<seed files>
+"""
+import argparse
+import io
+import json
+import pathlib
+import struct
+from collections import OrderedDict
+
+
+def safetensors_bytes(tensors, metadata=None):
+    """tensors: name -> (dtype, shape, raw bytes); the format written by hand (8-byte length, JSON, data)."""
+    header, data = {}, b""
+    for name, (dtype, shape, raw) in tensors.items():
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    if metadata:
+        header["__metadata__"] = metadata
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + data
+
+
+def seeds_safetensors():
+    f32 = struct.pack("<6f", 0.5, -1.0, 2.0, 3.25, 0.0, -0.125)
+    yield "two_tensors", safetensors_bytes(
+        {"w": ("F32", [2, 3], f32), "ids": ("I64", [2], struct.pack("<2q", 7, -1))}, {"format": "pt"})
+    yield "scalar_and_empty", safetensors_bytes(
+        {"s": ("F64", [], struct.pack("<d", 1.5)), "e": ("BF16", [0, 4], b""), "b": ("BOOL", [3], b"\x01\x00\x01")})
+    yield "f16_u8", safetensors_bytes({"h": ("F16", [2], b"\x00\x3c\x00\xc0"), "u": ("U8", [1, 1], b"\xff")})
+
+
+def seeds_torch_bin():
+    import torch
+    sd = OrderedDict()
+    sd["encoder.weight"] = torch.arange(6, dtype=torch.float32).reshape(2, 3)
+    sd["encoder.bias"] = torch.tensor([1.0, -2.0])
+    sd["ids"] = torch.tensor([3, 4], dtype=torch.int64)
+    sd["half"] = torch.tensor([0.5], dtype=torch.float16)
+    base = torch.arange(8, dtype=torch.float32)
+    sd["view"] = base[2:6]  # a tensor sharing storage, at an offset
+    sd["t"] = torch.arange(4, dtype=torch.float32).reshape(2, 2).t()  # non-contiguous strides
+    for name, obj in (("state_dict", sd), ("one_tensor", OrderedDict(x=torch.ones(3)))):
+        buf = io.BytesIO()
+        torch.save(obj, buf)
+        yield name, buf.getvalue()
+
+
+def seeds_model_config():
+    bert = {"architectures": ["BertForSequenceClassification"], "model_type": "bert", "vocab_size": 30,
+            "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 24,
+            "hidden_act": "gelu", "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1,
+            "max_position_embeddings": 32, "type_vocab_size": 2, "initializer_range": 0.02,
+            "layer_norm_eps": 1e-12, "pad_token_id": 0, "id2label": {"0": "neg", "1": "pos"},
+            "label2id": {"neg": 0, "pos": 1}}
+    yield "bert", json.dumps(bert, indent=1)
+    roberta = dict(bert, model_type="roberta", pad_token_id=1, type_vocab_size=1, max_position_embeddings=34,
+                   hidden_act="gelu_new", problem_type="regression", num_labels=1)
+    del roberta["id2label"], roberta["label2id"]
+    yield "roberta", json.dumps(roberta, indent=1)
+    pruned = dict(bert, num_attention_heads_per_layer=[4, 2], intermediate_size_per_layer=[24, 10])
+    yield "pruned", json.dumps(pruned, indent=1)
+
+
+def seeds_train_config():
+    yield "user_lora", """task: user
+model: model
+output_dir: out
+method: lora
+seed: 3
+max_seq_length: 16
+user_task:
+  format: csv
+  train_file: train.csv
+  dev_file: dev.csv
+  labels: [neg, pos]
+training:
+  per_device_train_batch_size: 8
+  num_train_epochs: 2
+  learning_rate: 0.01
+  logging_steps: 1
+  save_steps: 2
+lora:
+  r: 4
+  target_modules: [query, value]
+"""
+    yield "glue_light_peft", """task: rte
+data_dir: ../shared/data
+model: ~/.cache/lightpeft/models/all-MiniLM-L6-v2
+output_dir: runs/x
+method: light-peft
+dtype: fp32
+training: {learning_rate: 1.0e-3, num_train_epochs: 3, lr_scheduler_type: cosine, warmup_ratio: 0.1}
+light_peft:
+  estimate_steps: 20
+  head_pruning_ratio: 0.25
+  head_pruning_scope: global
+  importance: taylor
+adapter: {bottleneck_size: 8, placement: pfeiffer}
+"""
+
+
+VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello", "world", "un", "##aff", "##able", "##a",
+         ",", "!", "w", "##ö", "##rld", "東", "京"]
+
+
+def seeds_vocab_txt():
+    yield "bert_vocab", "\n".join(VOCAB) + "\n"
+    yield "crlf_vocab", "\r\n".join(VOCAB[:6]) + "\r\n"
+
+
+BPE_VOCAB = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3, "<mask>": 4, "l": 5, "o": 6, "w": 7, "e": 8,
+             "r": 9, "n": 10, "s": 11, "t": 12, "Ġ": 13, "lo": 14, "low": 15, "er": 16, "Ġlow": 17,
+             "est": 18, "es": 19, "Ġn": 20, "Ġl": 21}
+BPE_MERGES = ["l o", "lo w", "e r", "Ġ l", "Ġ low", "e s", "es t", "Ġ n"]
+
+
+def seeds_bpe_files():
+    merges = "#version: 0.2\n" + "\n".join(BPE_MERGES) + "\n"
+    yield "roberta_like", json.dumps(BPE_VOCAB) + "\0" + merges
+    yield "no_merges", json.dumps(BPE_VOCAB) + "\0#version: 0.2\n"
+
+
+def seeds_tokenizer_json():
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, decoders
+    wp = Tokenizer(models.WordPiece({t: i for i, t in enumerate(VOCAB)}, unk_token="[UNK]"))
+    wp.normalizer = normalizers.BertNormalizer(lowercase=True)
+    wp.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    wp.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
+    wp.add_special_tokens(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
+    wp.enable_padding(pad_id=0, pad_token="[PAD]")
+    yield "wordpiece", wp.to_str(pretty=True)
+
+    bpe = Tokenizer(models.BPE(BPE_VOCAB, [tuple(m.split()) for m in BPE_MERGES], unk_token="<unk>"))
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    bpe.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0))
+    bpe.add_special_tokens(["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+    yield "byte_bpe", bpe.to_str(pretty=True)
+
+
+GLUE_TSV = {  # task -> (labelled file, test file)
+    "cola": ("gj04\t1\t\tOur friends won't buy this analysis.\ngj04\t0\t*\tThey drank the pub.\n",
+             "index\tsentence\n0\tBill whistled past the house.\n"),
+    "sst2": ("sentence\tlabel\nit 's a charming journey . \t1\nunflinchingly bleak \t0\n",
+             "index\tsentence\n0\tuneasy mishmash of styles\n"),
+    "mrpc": ("Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n1\t1\t2\tHe said so .\tHe told so .\n",
+             "index\t#1 ID\t#2 ID\t#1 String\t#2 String\n0\t1\t2\tA b .\tC d .\n"),
+    "stsb": ("index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n"
+             "0\tmain-captions\tMSRvid\t2012test\t0001\tnone\tnone\tA plane is taking off.\tAn air plane is taking off.\t5.000\n",
+             "index\tsentence1\tsentence2\n0\tA girl sings.\tA girl is singing.\n"),
+    "qqp": ("id\tqid1\tqid2\tquestion1\tquestion2\tis_duplicate\n1\t2\t3\tHow?\tWhy?\t0\n",
+            "id\tquestion1\tquestion2\n0\tWhat?\tWhich?\n"),
+    "mnli": ("index\tpromptID\tpairID\tgenre\tsentence1\tsentence2\tgold_label\n0\t1\t2\tgov\tA b.\tC d.\tneutral\n",
+             "index\tsentence1\tsentence2\n0\tA.\tB.\n"),
+    "qnli": ("index\tquestion\tsentence\tlabel\n0\tWhen?\tThen.\tentailment\n1\tWho?\tNo one.\tnot_entailment\n",
+             "index\tquestion\tsentence\n0\tWhere?\tHere.\n"),
+    "rte": ("index\tsentence1\tsentence2\tlabel\n0\tDana Reeve died.\tChristopher Reeve had an accident.\tnot_entailment\n",
+            "index\tsentence1\tsentence2\n0\tA man.\tA person.\n"),
+    "wnli": ("index\tsentence1\tsentence2\tlabel\n0\tI stuck a pin.\tI stuck it.\t1\n",
+             "index\tsentence1\tsentence2\n0\tX.\tY.\n"),
+}
+GLUE_TASKS = ["cola", "sst2", "mrpc", "stsb", "qqp", "mnli", "qnli", "rte", "wnli"]
+
+
+def seeds_glue_tsv():
+    # The first byte picks the task (low 6 bits mod 9), the test split (0x40), skip_bad_rows (0x80).
+    for i, task in enumerate(GLUE_TASKS):
+        labelled, test = GLUE_TSV[task]
+        yield f"{task}_dev", bytes([i]) + labelled.encode()
+        yield f"{task}_test", bytes([i | 0x40]) + test.encode()
+        yield f"{task}_skip", bytes([i | 0x80]) + (labelled + "broken row\n").encode()
+
+
+SUPERGLUE = [  # in the order of fuzz_jsonl.cpp's kTasks
+    ("boolq", {"question": "is it?", "passage": "It is.", "idx": 0, "label": True}),
+    ("cb", {"premise": "A b.", "hypothesis": "C d.", "label": "neutral", "idx": 0}),
+    ("copa", {"premise": "It rained.", "choice1": "Wet.", "choice2": "Dry.", "question": "effect", "idx": 0,
+              "label": 0}),
+    ("superglue-rte", {"premise": "A.", "hypothesis": "B.", "label": "entailment", "idx": 0}),
+    ("wic", {"word": "bank", "sentence1": "A bank.", "sentence2": "The bank.", "idx": 0, "label": False,
+             "start1": 2, "start2": 4, "end1": 6, "end2": 8}),
+    ("wsc", {"text": "Mark told Pete he was late.", "target": {"span1_text": "Pete", "span2_text": "he",
+             "span1_index": 2, "span2_index": 3}, "idx": 0, "label": True}),
+    ("multirc", {"idx": 0, "passage": {"text": "Sent 1. Sent 2.", "questions": [
+        {"question": "Q?", "idx": 0, "answers": [{"text": "A", "idx": 0, "label": 1},
+                                                 {"text": "B", "idx": 1, "label": 0}]}]}}),
+]
+
+
+def seeds_jsonl():
+    for i, (task, row) in enumerate(SUPERGLUE):
+        text = json.dumps(row) + "\n" + json.dumps(row) + "\n"
+        yield f"{task}_dev", bytes([i]) + text.encode()
+        yield f"{task}_skip", bytes([i | 0x80]) + (text + "{not json\n").encode()
+    user = "\n".join(json.dumps(r) for r in [{"text": "good", "text2": "x", "label": "pos"},
+                                             {"text": "bad", "text2": "y", "label": "neg"}]) + "\n"
+    yield "user_labels", bytes([7 | 0x40]) + user.encode()
+    reg = '{"text": "a", "label": 0.5}\n{"text": "b", "label": 2}\n'
+    yield "user_regression", bytes([8]) + reg.encode()
+
+
+def seeds_user_csv():
+    # First byte: 1 tsv, 2 pair column, 4 regression, 8 skip_bad_rows.
+    yield "csv", bytes([0]) + b'text,label\n"the film, really good",pos\nbad,neg\n'
+    yield "csv_pair", bytes([2]) + b'text,text2,label\na,"b ""quoted""",pos\nc,d,neg\n'
+    yield "tsv_regression", bytes([1 | 4]) + b"text\tlabel\nfine\t0.5\nawful\t-1e3\n"
+    yield "csv_skip", bytes([8]) + b'text,label\ngood,pos\n"unterminated,neg\n'
+
+
+def seeds_adapter_config():
+    lora = {"peft_type": "LORA", "r": 8, "lora_alpha": 16, "lora_dropout": 0.05, "bias": "none",
+            "target_modules": ["query", "value"], "task_type": "SEQ_CLS", "use_rslora": False,
+            "rank_pattern": {"layer.0.attention.self.query": 4}, "alpha_pattern": {},
+            "layers_to_transform": None, "modules_to_save": ["classifier"], "fan_in_fan_out": False,
+            "base_model_name_or_path": "model", "inference_mode": True}
+    yield "lora", json.dumps(lora, indent=2)
+    yield "lora_regex", json.dumps(dict(lora, target_modules=".*attention.*(query|key)$", rank_pattern={}))
+    adapter = {"peft_type": "BOTTLENECK", "bottleneck_size": 8, "non_linearity": "relu", "adapter_dropout": 0.1,
+               "scaling": 1.0, "init_weights": "bert", "target_modules": ["attention.output", "output"],
+               "use_parallel_adapter": False, "task_type": "SEQ_CLS"}
+    yield "bottleneck", json.dumps(adapter, indent=2)
+
+
+def seeds_pruning_plan():
+    plan = {
+        "format": "lightpeft-pruning-plan", "version": 1,
+        "options": {"head_ratio": 0.25, "head_scope": "layerwise", "neuron_ratio": 0.5, "neuron_scope": "global",
+                    "module_ratio": 0.5, "rank_ratio": 0.5, "importance": "mask"},
+        "summary": {},
+        "layers": [{"heads": {"scores": [0.1, 0.4, 0.3, 0.2], "threshold": 0.15, "kept": [1, 2, 3]},
+                    "neurons": {"scores": [0.5, 0.1, 0.9, 0.2], "threshold": 0.3, "kept": [0, 2]}},
+                   {"heads": {"scores": [0.3, 0.2, 0.1, 0.4], "threshold": 0.15, "kept": [0, 1, 3]},
+                    "neurons": {"scores": [0.05, 0.6, 0.7, 0.8], "threshold": 0.3, "kept": [1, 2, 3]}}],
+        "module_threshold": 0.5, "rank_threshold": 0.2,
+        "modules": [{"path": "bert.encoder.layer.0.attention.self.query", "score": 0.9, "kept": True,
+                     "rank_scores": [0.3, 0.1, 0.25, 0.05], "kept_ranks": [0, 2]},
+                    {"path": "bert.encoder.layer.1.attention.self.value", "score": 0.2, "kept": False,
+                     "rank_scores": [0.4, 0.3], "kept_ranks": []}],
+    }
+    yield "plan", json.dumps(plan, indent=1)
+    yield "no_thresholds", json.dumps(dict(plan, module_threshold=None, rank_threshold=None, modules=[]))
+
+
+TARGETS = {
+    "safetensors": seeds_safetensors, "torch_bin": seeds_torch_bin, "model_config": seeds_model_config,
+    "train_config": seeds_train_config, "vocab_txt": seeds_vocab_txt, "bpe_files": seeds_bpe_files,
+    "tokenizer_json": seeds_tokenizer_json, "glue_tsv": seeds_glue_tsv, "jsonl": seeds_jsonl,
+    "user_csv": seeds_user_csv, "adapter_config": seeds_adapter_config, "pruning_plan": seeds_pruning_plan,
+}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", required=True, type=pathlib.Path)
+    args = ap.parse_args()
+    total = 0
+    for target, make in TARGETS.items():
+        d = args.out / target
+        d.mkdir(parents=True, exist_ok=True)
+        for name, content in make():
+            (d / name).write_bytes(content.encode() if isinstance(content, str) else content)
+            total += 1
+    print(f"make_seeds: {total} seeds for {len(TARGETS)} targets in {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,323 @@
+// The catalogue of bad inputs (docs/reliability.md): for every parser of user files, inputs of
+// each class (truncated, wrong types, huge sizes, bad UTF-8, wrong label sets, missing columns, ...)
+// must be refused with lightpeft::Error carrying a specific message, never a crash or another
+// exception. Inputs the fuzzers found to misbehave are kept here as regression cases.
+//
+// LIGHTPEFT_PRINT_BAD_INPUTS=1 prints every case as a Markdown table row with the full message
+// (the table in docs/reliability.md is that output).
+#include <cstdlib>
+#include <functional>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "lightpeft/core/error.h"
+#include "lightpeft/data/glue.h"
+#include "lightpeft/data/user_task.h"
+#include "lightpeft/io/safetensors.h"
+#include "lightpeft/io/torch_bin.h"
+#include "lightpeft/models/model_config.h"
+#include "lightpeft/peft/peft_config.h"
+#include "lightpeft/pruning/pruning_plan.h"
+#include "lightpeft/tokenizers/byte_bpe.h"
+#include "lightpeft/tokenizers/hf_tokenizer_json.h"
+#include "lightpeft/tokenizers/wordpiece.h"
+#include "lightpeft/train/train_config.h"
+#include "test_support.h"
+
+namespace lightpeft {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::TempDir;
+
+struct Case {
+  std::string parser;   // what reads the input
+  std::string klass;    // truncated, wrong type, huge size, bad UTF-8, ...
+  std::string input;    // a few words on the input (for the table)
+  std::string bytes;    // the input itself
+  std::string expect;   // a part of the error message that must be there
+};
+
+// 8-byte little-endian header length + header text + data.
+std::string safetensors(const std::string& header, const std::string& data = "", uint64_t n = UINT64_MAX) {
+  if (n == UINT64_MAX) n = header.size();
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((n >> (8 * i)) & 0xff);
+  return out + header + data;
+}
+
+const std::string kBadUtf8 = "caf\xC3\x28";  // 0xC3 must be followed by a continuation byte
+
+class BadInputs : public ::testing::Test {
+ protected:
+  // Runs `parse` on each case's bytes; each must throw lightpeft::Error containing case.expect.
+  void check(const std::vector<Case>& cases, const std::function<void(const std::string&)>& parse) {
+    const bool print = std::getenv("LIGHTPEFT_PRINT_BAD_INPUTS") != nullptr;
+    for (const Case& c : cases) {
+      std::string message;
+      try {
+        parse(c.bytes);
+        ADD_FAILURE() << c.parser << " / " << c.input << ": accepted, expected an error containing '"
+                      << c.expect << "'";
+        continue;
+      } catch (const Error& e) {
+        message = e.what();
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << c.parser << " / " << c.input << ": threw a non-lightpeft exception: " << e.what();
+        continue;
+      }
+      EXPECT_TRUE(testing::contains(message, c.expect))
+          << c.parser << " / " << c.input << ":\n  got:      " << message << "\n  expected: ..." << c.expect << "...";
+      if (print) {
+        std::string shown = message;
+        for (size_t p; (p = shown.find(dir_.path().string())) != std::string::npos;)
+          shown.replace(p, dir_.path().string().size(), "DIR");
+        for (size_t p; (p = shown.find('|')) != std::string::npos;) shown.replace(p, 1, "\\|");
+        for (size_t p; (p = shown.find('\n')) != std::string::npos;) shown.replace(p, 1, " ");
+        std::cout << "| " << c.parser << " | " << c.klass << " | " << c.input << " | `" << shown << "` |\n";
+      }
+    }
+  }
+  fs::path file(const std::string& name, const std::string& bytes) {
+    fs::path p = dir_ / name;
+    testing::write_file(p, bytes);
+    return p;
+  }
+  TempDir dir_;
+};
+
+TEST_F(BadInputs, Safetensors) {
+  const std::string ok_entry = R"("w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})";
+  check({
+      {"safetensors", "truncated", "4 bytes", "\x10\0\0\0", "shorter than the 8-byte header length"},
+      {"safetensors", "truncated", "header length past the end", safetensors("{}", "", 64),
+       "runs beyond the end of the file"},
+      {"safetensors", "truncated", "data cut short", safetensors("{" + ok_entry + "}", "1234"), "w"},
+      {"safetensors", "huge size", "header length 2^60", safetensors("{}", "", 1ull << 60), "exceeds the limit"},
+      {"safetensors", "huge size", "shape [2^62, 4]",
+       safetensors(R"({"w":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,8]}})", "12345678"),
+       "w"},
+      {"safetensors", "wrong type", "dtype 5", safetensors(R"({"w":{"dtype":5,"shape":[2],"data_offsets":[0,8]}})", "12345678"),
+       "dtype must be a string"},
+      {"safetensors", "wrong type", "negative shape",
+       safetensors(R"({"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", "12345678"),
+       "shape must hold non-negative integers"},
+      {"safetensors", "unknown value", "dtype F128",
+       safetensors(R"({"w":{"dtype":"F128","shape":[2],"data_offsets":[0,8]}})", "12345678"), "unknown or unsupported dtype"},
+      {"safetensors", "duplicate", "key twice", safetensors("{" + ok_entry + "," + ok_entry + "}", "12345678"),
+       "duplicate key 'w'"},
+      {"safetensors", "bad UTF-8", "in the header", safetensors("{\"" + kBadUtf8 + "\":1}"), "not valid JSON"},
+      {"safetensors", "not the format", "a text file", safetensors("hello world"), "must start with '{'"},
+  },
+        [](const std::string& b) {
+          parse_safetensors(reinterpret_cast<const uint8_t*>(b.data()), b.size(), "x.safetensors");
+        });
+}
+
+TEST_F(BadInputs, TorchBin) {
+  check({
+      {"pytorch_model.bin", "truncated", "empty file", "", "pytorch_model.bin"},
+      {"pytorch_model.bin", "not the format", "a text file", "not a zip archive at all\n", "pytorch_model.bin"},
+      {"pytorch_model.bin", "truncated", "a zip's first 30 bytes", std::string("PK\x03\x04", 4) + std::string(26, '\0'),
+       "pytorch_model.bin"},
+  },
+        [&](const std::string& b) { load_torch_bin(file("pytorch_model.bin", b)); });
+}
+
+TEST_F(BadInputs, ModelConfig) {
+  const std::string base = R"("vocab_size": 30, "hidden_size": 16, "num_hidden_layers": 2, "intermediate_size": 24)";
+  check({
+      {"config.json", "truncated", "cut mid-object", "{\"model_type\": \"bert\", \"hidd", "config.json"},
+      {"config.json", "wrong type", "num_attention_heads \"4\"",
+       "{\"model_type\": \"bert\", " + base + ", \"num_attention_heads\": \"4\"}", "num_attention_heads"},
+      {"config.json", "missing key", "no hidden_size",
+       R"({"model_type": "bert", "vocab_size": 30, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 24})",
+       "hidden_size"},
+      {"config.json", "inconsistent", "hidden 16, 3 heads",
+       "{\"model_type\": \"bert\", " + base + ", \"num_attention_heads\": 3}", "num_attention_heads"},
+      {"config.json", "huge size", "num_hidden_layers 10^12",
+       R"({"model_type": "bert", "vocab_size": 30, "hidden_size": 16, "num_hidden_layers": 1000000000000, "num_attention_heads": 4, "intermediate_size": 24})",
+       "is beyond the supported 1024"},
+      {"config.json", "unknown value", "model_type gpt2", "{\"model_type\": \"gpt2\", " + base + ", \"num_attention_heads\": 4}",
+       "gpt2"},
+      {"config.json", "bad UTF-8", "in a string", "{\"model_type\": \"" + kBadUtf8 + "\"}", "config.json"},
+  },
+        [](const std::string& b) { parse_model_config(b, "config.json"); });
+}
+
+TEST_F(BadInputs, TrainConfig) {
+  check({
+      {"config YAML", "truncated", "unterminated flow list", "task: rte\nlora: {r: [8,\n", "x.yaml"},
+      {"config YAML", "wrong type", "learning_rate: fast", "task: rte\nmodel: m\noutput_dir: o\ntraining:\n  learning_rate: fast\n",
+       "learning_rate"},
+      {"config YAML", "unknown key", "learning_rat (typo)", "task: rte\nmodel: m\noutput_dir: o\ntraining:\n  learning_rat: 0.1\n",
+       "learning_rate"},
+      {"config YAML", "missing key", "no model", "task: rte\noutput_dir: o\n", "model"},
+      {"config YAML", "out of range", "batch size 0",
+       "task: rte\nmodel: m\noutput_dir: o\ntraining:\n  per_device_train_batch_size: 0\n", "per_device_train_batch_size"},
+      {"config YAML", "huge size", "r: 10^30", "task: rte\nmodel: m\noutput_dir: o\nlora:\n  r: 1000000000000000000000000000000\n",
+       "r"},
+      {"config YAML", "unknown value", "method: prefix", "task: rte\nmodel: m\noutput_dir: o\nmethod: prefix\n", "method"},
+      {"config YAML", "bad UTF-8", "in a value", "task: " + kBadUtf8 + "\nmodel: m\noutput_dir: o\n", "x.yaml"},
+  },
+        [](const std::string& b) { parse_train_config(b, "x.yaml"); });
+}
+
+TEST_F(BadInputs, VocabTxt) {
+  check({
+      {"vocab.txt", "truncated", "empty file", "", "vocab.txt"},
+      {"vocab.txt", "missing token", "no [SEP]", "[PAD]\n[UNK]\n[CLS]\nhello\n", "[SEP]"},
+      {"vocab.txt", "bad UTF-8", "a token", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n" + kBadUtf8 + "\n",
+       "vocab.txt:5: the token is not valid UTF-8"},
+  },
+        [&](const std::string& b) { WordPieceTokenizer::from_vocab_txt(file("vocab.txt", b)); });
+}
+
+TEST_F(BadInputs, VocabJsonAndMerges) {
+  const std::string vocab = R"({"<s>":0,"<pad>":1,"</s>":2,"<unk>":3,"l":4,"o":5,"lo":6})";
+  // bytes: vocab.json, a NUL, merges.txt
+  check({
+      {"vocab.json", "truncated", "cut mid-object", std::string(R"({"<s>":0,"<pa)") + '\0', "vocab.json"},
+      {"vocab.json", "wrong type", "id \"0\"", std::string(R"({"<s>":"0"})") + '\0', "vocab.json"},
+      {"vocab.json", "huge size", "id 2^40", std::string(R"({"<s>":0,"<pad>":1,"</s>":2,"<unk>":1099511627776})") + '\0',
+       "is beyond the largest supported id"},
+      {"vocab.json", "missing token", "no </s>", std::string(R"({"<s>":0,"<pad>":1})") + '\0', "</s>"},
+      {"merges.txt", "wrong format", "one token on a line", vocab + '\0' + "#version: 0.2\nl\n", "merges.txt"},
+      {"merges.txt", "unknown token", "merge of tokens not in vocab", vocab + '\0' + "x y\n", "merges.txt"},
+      {"merges.txt", "bad UTF-8", "a merge", vocab + '\0' + kBadUtf8 + " o\n", "merges.txt"},
+  },
+        [&](const std::string& b) {
+          const size_t nul = b.find('\0');
+          ByteBpeTokenizer::from_files(file("vocab.json", b.substr(0, nul)), file("merges.txt", b.substr(nul + 1)));
+        });
+}
+
+TEST_F(BadInputs, TokenizerJson) {
+  check({
+      {"tokenizer.json", "truncated", "cut mid-object", R"({"model": {"type": "WordPie)", "tokenizer.json"},
+      {"tokenizer.json", "missing key", "no model", R"({"version": "1.0"})", "model"},
+      {"tokenizer.json", "unknown value", "model Unigram", R"({"model": {"type": "Unigram", "vocab": []}})", "Unigram"},
+      {"tokenizer.json", "missing key", "no pre_tokenizer",
+       R"({"model": {"type": "WordPiece", "vocab": {"[UNK]": 0}, "unk_token": "[UNK]"}})", "pre_tokenizer"},
+      {"tokenizer.json", "bad UTF-8", "in the vocab", "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"" + kBadUtf8 + "\": 0}}}",
+       "tokenizer.json"},
+  },
+        [&](const std::string& b) { load_hf_tokenizer_json(file("tokenizer.json", b)); });
+}
+
+TEST_F(BadInputs, GlueTsv) {
+  auto load = [&](const std::string& task, const std::string& bytes) {
+    load_task_file(task, file("dev.tsv", bytes), Split::dev);
+  };
+  const std::string header = "index\tsentence1\tsentence2\tlabel\n";
+  check({
+      {"GLUE TSV (rte)", "truncated", "empty file", "", "dev.tsv"},
+      {"GLUE TSV (rte)", "missing column", "no label column", "index\tsentence1\tsentence2\n0\ta\tb\n", "label"},
+      {"GLUE TSV (rte)", "wrong label set", "label 'maybe'", header + "0\ta\tb\tmaybe\n", "maybe"},
+      {"GLUE TSV (rte)", "missing field", "row of 3 fields", header + "0\ta\tb\n", "dev.tsv"},
+      {"GLUE TSV (rte)", "bad UTF-8", "a sentence", header + "0\t" + kBadUtf8 + "\tb\tentailment\n", "UTF-8"},
+  },
+        [&](const std::string& b) { load("rte", b); });
+  check({
+      {"GLUE TSV (stsb)", "wrong type", "score 'high'",
+       "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n"
+       "0\tg\tf\ty\t0\ts\ts\ta\tb\thigh\n",
+       "high"},
+      {"GLUE TSV (stsb)", "huge size", "score 1e999",
+       "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n"
+       "0\tg\tf\ty\t0\ts\ts\ta\tb\t1e999\n",
+       "1e999"},
+  },
+        [&](const std::string& b) { load("stsb", b); });
+}
+
+TEST_F(BadInputs, SuperGlueJsonl) {
+  check({
+      {"SuperGLUE JSONL (cb)", "truncated", "line cut mid-object", "{\"premise\": \"a\", \"hypo\n", "dev.jsonl"},
+      {"SuperGLUE JSONL (cb)", "wrong type", "a JSON array line", "[1, 2]\n", "dev.jsonl"},
+      {"SuperGLUE JSONL (cb)", "missing field", "no hypothesis", R"({"premise": "a", "idx": 0, "label": "neutral"})" "\n",
+       "hypothesis"},
+      {"SuperGLUE JSONL (cb)", "wrong type", "idx \"0\"",
+       R"({"premise": "a", "hypothesis": "b", "idx": "0", "label": "neutral"})" "\n", "idx"},
+      {"SuperGLUE JSONL (cb)", "wrong label set", "label 'maybe'",
+       R"({"premise": "a", "hypothesis": "b", "idx": 0, "label": "maybe"})" "\n", "maybe"},
+      {"SuperGLUE JSONL (cb)", "bad UTF-8", "a premise",
+       "{\"premise\": \"" + kBadUtf8 + "\", \"hypothesis\": \"b\", \"idx\": 0, \"label\": \"neutral\"}\n", "UTF-8"},
+  },
+        [&](const std::string& b) { load_task_file("cb", file("dev.jsonl", b), Split::dev); });
+}
+
+TEST_F(BadInputs, UserFiles) {
+  UserTaskSpec spec;
+  spec.format = UserFileFormat::csv;
+  spec.label_names = {"neg", "pos"};
+  check({
+      {"user CSV", "missing column", "no text column", "sentence,label\ngood,pos\n", "no column 'text'"},
+      {"user CSV", "wrong label set", "label 'meh'", "text,label\ngood,pos\nok,meh\n", "meh"},
+      {"user CSV", "truncated", "unterminated quote", "text,label\n\"good,pos\n", "data.csv"},
+      {"user CSV", "missing field", "row of 1 field", "text,label\ngood\n", "data.csv"},
+      {"user CSV", "bad UTF-8", "a text", "text,label\n" + kBadUtf8 + ",pos\n", "UTF-8"},
+  },
+        [&](const std::string& b) { load_user_file(file("data.csv", b), spec); });
+  UserTaskSpec reg;
+  reg.format = UserFileFormat::jsonl;
+  reg.regression = true;
+  check({
+      {"user JSONL", "wrong type", "label \"high\" (regression)", R"({"text": "a", "label": "high"})" "\n", "high"},
+      {"user JSONL", "wrong type", "text 5", R"({"text": 5, "label": 1.0})" "\n", "text"},
+      {"user JSONL", "missing column", "no text", R"({"label": 1.0})" "\n", "text"},
+  },
+        [&](const std::string& b) { load_user_file(file("data.jsonl", b), reg); });
+}
+
+TEST_F(BadInputs, AdapterConfig) {
+  auto parse = [](const std::string& b) {
+    if (peft_type_of(b, "adapter_config.json") == PeftType::lora)
+      parse_lora_config(b, "adapter_config.json");
+    else
+      parse_adapter_config(b, "adapter_config.json");
+  };
+  check({
+      {"adapter_config.json", "truncated", "cut mid-object", R"({"peft_type": "LO)", "adapter_config.json"},
+      {"adapter_config.json", "missing key", "no peft_type", R"({"r": 8})", "peft_type"},
+      {"adapter_config.json", "unknown value", "peft_type PREFIX_TUNING", R"({"peft_type": "PREFIX_TUNING"})",
+       "PREFIX_TUNING"},
+      {"adapter_config.json", "wrong type", "r \"8\"", R"({"peft_type": "LORA", "r": "8", "target_modules": ["query"]})", "'r'"},
+      {"adapter_config.json", "out of range", "r -1", R"({"peft_type": "LORA", "r": -1, "target_modules": ["query"]})", "r"},
+      {"adapter_config.json", "wrong type", "bad regex target", R"({"peft_type": "LORA", "r": 8, "target_modules": "(("})",
+       "target_modules"},
+      {"adapter_config.json", "bad UTF-8", "a target", "{\"peft_type\": \"LORA\", \"target_modules\": [\"" + kBadUtf8 + "\"]}",
+       "adapter_config.json"},
+  },
+        parse);
+}
+
+TEST_F(BadInputs, PruningPlan) {
+  const std::string head = R"({"format": "lightpeft-pruning-plan", "version": 1, "options": {"head_ratio": 0.25,
+    "head_scope": "layerwise", "neuron_ratio": 0.5, "neuron_scope": "global", "module_ratio": 0.5, "rank_ratio": 0.5,
+    "importance": "mask"}, "module_threshold": null, "rank_threshold": null, )";
+  check({
+      {"pruning_plan.json", "truncated", "cut mid-object", head, "pruning_plan.json"},
+      {"pruning_plan.json", "wrong format", "another JSON file", R"({"format": "other", "version": 1})", "format"},
+      {"pruning_plan.json", "out of range", "kept head 7 of 4",
+       head + R"("modules": [], "layers": [{"heads": {"scores": [1,2,3,4], "threshold": null, "kept": [0, 7]},
+         "neurons": {"scores": [1], "threshold": null, "kept": [0]}}]})",
+       "kept"},
+      {"pruning_plan.json", "wrong type", "score \"high\"",
+       head + R"("layers": [], "modules": [{"path": "m", "score": "high", "kept": true, "rank_scores": [], "kept_ranks": []}]})",
+       "score"},
+      {"pruning_plan.json", "duplicate", "module listed twice",
+       head + R"("layers": [], "modules": [{"path": "m", "score": 1, "kept": true, "rank_scores": [1], "kept_ranks": [0]},
+         {"path": "m", "score": 1, "kept": true, "rank_scores": [1], "kept_ranks": [0]}]})",
+       "listed twice"},
+      {"pruning_plan.json", "huge size", "ratio 1e999", R"({"format": "lightpeft-pruning-plan", "version": 1, "options": {"head_ratio": 1e999}})",
+       "not valid JSON"},
+  },
+        [](const std::string& b) { parse_pruning_plan(b, "pruning_plan.json"); });
+}
+
+}  // namespace
+}  // namespace lightpeft
