@@ -96,7 +96,7 @@ def main() -> int:
                   f"{(lp / hf) if hf > 0 else float('nan'):.2f} |")
     for key in ("trainable_parameters", "total_parameters"):
         lp, hf = med("lightpeft", "train", key), med("hf", "train", key)
-        print(f"| {key.replace('_', ' ')} | {lp:,} | {hf:,} | {lp / hf:.4f} |")
+        print(f"| {key.replace('_', ' ')} | {lp:,.0f} | {hf:,.0f} | {lp / hf:.4f} |")
     print(f"\nload before: `{load_before}`  \nload after: `{load_after}`")
     return 0
 

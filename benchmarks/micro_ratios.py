@@ -43,7 +43,8 @@ def main() -> int:
     print("|---|---|---|---|")
     baseline = {"BM_LoraLinear": "0", "BM_MaskedAttention": "0", "BM_PrunedFfn": "1536"}
     for fam, rows in families.items():
-        rows.sort(key=lambda r: r[0] != baseline.get(fam, rows[0][0]))
+        first = baseline.get(fam, rows[0][0])
+        rows.sort(key=lambda r: r[0] != first)
         base = rows[0][1]
         for arg, t, unit in rows:
             print(f"| {fam} | {labels.get(fam, 'arg')} = {arg} | {t:.2f} {unit} | {t / base:.3f} |")
