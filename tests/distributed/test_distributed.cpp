@@ -181,10 +181,11 @@ fs::path tiny_run(const TempDir& tmp) {
   return tmp.path();
 }
 
-std::string train_cmd(const fs::path& root, const fs::path& out, int per_device, const std::string& extra) {
+std::string train_cmd(const fs::path& root, const fs::path& out, int per_device, const std::string& extra,
+                      int timeout_s = 60) {
   const fs::path cfg = out.string() + ".yaml";
   testing::write_file(cfg, testing::tiny_config_yaml(root, "light-peft", out));
-  return "env LIGHTPEFT_DIST_TIMEOUT=60 OMP_NUM_THREADS=1 " + testing::cli_path().string() + " train --config " +
+  return "env LIGHTPEFT_DIST_TIMEOUT=" + std::to_string(timeout_s) + " OMP_NUM_THREADS=1 " + testing::cli_path().string() + " train --config " +
          cfg.string() + " --set threads=1 --set lora.dropout=0 --set training.per_device_train_batch_size=" +
          std::to_string(per_device) + " " + extra;
 }
@@ -272,11 +273,11 @@ TEST(DistributedTrain, BadLaunchEnvironmentIsAClearError) {
   EXPECT_TRUE(contains(r.output, "MASTER_ADDR is not set")) << r.output;
   // Rank 1 of 2 whose rank 0 never comes: fails at the rendezvous within the timeout.
   const int port = dist::free_tcp_port();
-  r = run_shell("env LIGHTPEFT_DIST_TIMEOUT=3 RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" +
-                std::to_string(port) + " " + train_cmd(root, tmp / "alone", 4, ""));
+  r = run_shell("env RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) + " " +
+                train_cmd(root, tmp / "alone", 4, "", /*timeout_s=*/3));
   EXPECT_NE(r.code, 0);
   EXPECT_TRUE(contains(r.output, "rendezvous at 127.0.0.1:" + std::to_string(port))) << r.output;
-  EXPECT_LT(r.seconds, 60.0);
+  EXPECT_LT(r.seconds, 30.0);  // c10d tries to connect twice
 }
 
 // Finds the pids of the processes whose parent is `parent`.
@@ -302,10 +303,10 @@ TEST(DistributedTrain, AKilledWorkerFailsTheJobWithAClearMessage) {
   const fs::path cfg = out.string() + ".yaml";
   testing::write_file(cfg, testing::tiny_config_yaml(root, "lora", out));
   const fs::path log_file = tmp / "long.out";
-  const std::string cmd = "env LIGHTPEFT_DIST_TIMEOUT=20 OMP_NUM_THREADS=1 exec " + testing::cli_path().string() +
+  const std::string cmd = "exec env LIGHTPEFT_DIST_TIMEOUT=20 OMP_NUM_THREADS=1 " + testing::cli_path().string() +
                           " train --config " + cfg.string() +
                           " --set threads=1 --set training.max_steps=100000 --set training.eval_steps=100000"
-                          " --set training.save_steps=100000 --set training.logging_steps=50 --nproc 2 > " +
+                          " --set training.save_steps=100000 --set training.logging_steps=10 --nproc 2 > " +
                           log_file.string() + " 2>&1";
   const pid_t launcher = fork();
   ASSERT_GE(launcher, 0);
@@ -319,11 +320,11 @@ TEST(DistributedTrain, AKilledWorkerFailsTheJobWithAClearMessage) {
   while (!training && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     try {
-      training = contains(testing::read_file(out / "train.log"), "finetune 50/");
+      training = contains(testing::read_file(out / "train.log"), "[finetune] step 10/");
     } catch (...) {
     }
   }
-  ASSERT_TRUE(training) << "the run did not start training";
+  ASSERT_TRUE(training) << "the run did not start training: " << testing::read_file(log_file);
   const auto workers = children_of(launcher);
   ASSERT_EQ(workers.size(), 2u);
   ASSERT_EQ(kill(workers[1], SIGKILL), 0);
@@ -349,11 +350,11 @@ TEST(DistributedTrain, ASurvivingRankFailsWithinTheTimeoutWhenItsPeerDies) {
   testing::write_file(cfg, testing::tiny_config_yaml(root, "lora", out));
   const int port = dist::free_tcp_port();
   auto start = [&](int rank) {
-    const std::string cmd = "env LIGHTPEFT_DIST_TIMEOUT=20 OMP_NUM_THREADS=1 RANK=" + std::to_string(rank) +
-                            " WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) + " exec " +
+    const std::string cmd = "exec env LIGHTPEFT_DIST_TIMEOUT=20 OMP_NUM_THREADS=1 RANK=" + std::to_string(rank) +
+                            " WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) + " " +
                             testing::cli_path().string() + " train --config " + cfg.string() +
                             " --set threads=1 --set training.max_steps=100000 --set training.eval_steps=100000"
-                            " --set training.save_steps=100000 --set training.logging_steps=50 > " +
+                            " --set training.save_steps=100000 --set training.logging_steps=10 > " +
                             (tmp / ("rank" + std::to_string(rank) + ".out")).string() + " 2>&1";
     const pid_t pid = fork();
     if (pid == 0) {
@@ -370,7 +371,7 @@ TEST(DistributedTrain, ASurvivingRankFailsWithinTheTimeoutWhenItsPeerDies) {
   while (!training && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     try {
-      training = contains(testing::read_file(out / "train.log"), "finetune 50/");
+      training = contains(testing::read_file(out / "train.log"), "[finetune] step 10/");
     } catch (...) {
     }
   }
@@ -378,14 +379,14 @@ TEST(DistributedTrain, ASurvivingRankFailsWithinTheTimeoutWhenItsPeerDies) {
     kill(r0, SIGKILL);
     kill(r1, SIGKILL);
   }
-  ASSERT_TRUE(training) << "the run did not start training";
+  ASSERT_TRUE(training) << "the run did not start training: " << testing::read_file(tmp / "rank0.out");
   ASSERT_EQ(kill(r1, SIGKILL), 0);
   const auto killed_at = std::chrono::steady_clock::now();
   int status = 0;
   waitpid(r1, &status, 0);
   ASSERT_EQ(waitpid(r0, &status, 0), r0);
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count(), 30.0);
-  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_TRUE(WIFEXITED(status)) << "signal " << WTERMSIG(status) << ": " << testing::read_file(tmp / "rank0.out");
   EXPECT_EQ(WEXITSTATUS(status), 2);
   const std::string output = testing::read_file(tmp / "rank0.out");
   EXPECT_TRUE(contains(output, "error: distributed: rank 0 of 2: ")) << output;
