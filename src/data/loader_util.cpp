@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 
 namespace lightpeft::data_detail {
 
@@ -30,6 +31,10 @@ std::string set_label(const TaskSpec& spec, const std::string& token, Example& e
     const double value = std::strtod(begin, &end);
     if (token.empty() || end != begin + token.size() || errno == ERANGE || !std::isfinite(value)) {
       return "label '" + token + "' is not a number (regression task)";
+    }
+    // Labels are float32: a larger value would become inf (and the converting cast is undefined).
+    if (std::fabs(value) > std::numeric_limits<float>::max()) {
+      return "label '" + token + "' is beyond the float32 range (regression task)";
     }
     example.label = static_cast<float>(value);
   } else {

@@ -15,6 +15,7 @@
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 
+#include "lightpeft/core/crash_point.h"
 #include "lightpeft/core/error.h"
 #include "lightpeft/core/log.h"
 #include "lightpeft/io/atomic_file.h"
@@ -122,6 +123,7 @@ fs::path save_checkpoint(const fs::path& stage_dir, const TrainerState& state, c
   StateDict cpu;
   for (const auto& [k, v] : tensors) cpu.emplace(k, v.detach().to(at::kCPU));
   save_safetensors(tmp / kTensors, cpu);
+  crash_point("checkpoint.write");
   save_safetensors(tmp / kRng, {{"cpu", at::detail::getDefaultCPUGenerator().get_state()}});
   {
     torch::serialize::OutputArchive archive;

@@ -260,6 +260,7 @@ void read_training(Section s, OptimConfig& t) {
   s.get("max_train_samples", t.max_train_samples);
   s.get("max_eval_samples", t.max_eval_samples);
   s.get("skip_bad_rows", t.skip_bad_rows);
+  s.get("nonfinite_loss", t.nonfinite_loss);
   s.reject_unknown_keys();
   auto positive = [&](const char* key, int64_t v) {
     if (v < 1) s.fail_key(key, "expected a positive integer, got " + std::to_string(v));
@@ -284,6 +285,7 @@ void read_training(Section s, OptimConfig& t) {
   if (!(t.adam_beta2 >= 0 && t.adam_beta2 < 1)) s.fail_key("adam_beta2", "expected [0, 1)");
   if (!(t.adam_epsilon > 0)) s.fail_key("adam_epsilon", "expected > 0");
   check_one_of<std::string>(s, "lr_scheduler_type", t.lr_scheduler_type, {"linear", "cosine", "constant"});
+  check_one_of<std::string>(s, "nonfinite_loss", t.nonfinite_loss, {"stop", "skip"});
 }
 
 void read_lora(Section s, LoraSection& l) {
@@ -494,7 +496,10 @@ std::string train_config_to_yaml(const TrainConfig& c) {
     << YAML::Key << "save_total_limit" << YAML::Value << t.save_total_limit
     << YAML::Key << "max_train_samples" << YAML::Value << t.max_train_samples
     << YAML::Key << "max_eval_samples" << YAML::Value << t.max_eval_samples
-    << YAML::Key << "skip_bad_rows" << YAML::Value << t.skip_bad_rows << YAML::EndMap;
+    << YAML::Key << "skip_bad_rows" << YAML::Value << t.skip_bad_rows;
+  // Written only when set, so that config copies of runs made before the key existed still match.
+  if (t.nonfinite_loss != "stop") e << YAML::Key << "nonfinite_loss" << YAML::Value << t.nonfinite_loss;
+  e << YAML::EndMap;
   const auto& l = c.lora;
   e << YAML::Key << "lora" << YAML::Value << YAML::BeginMap << YAML::Key << "r" << YAML::Value << l.r
     << YAML::Key << "alpha" << YAML::Value << l.alpha << YAML::Key << "dropout" << YAML::Value

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/utils.h>
 
+#include "lightpeft/core/crash_point.h"
 #include "lightpeft/core/error.h"
 #include "lightpeft/core/log.h"
 #include "lightpeft/distributed/grad_sync.h"
@@ -186,29 +187,39 @@ LoopResult run_train_loop(SequenceClassifierImpl& model, Optimizer& optimizer, c
 
       // fp16: gradients back to their true size; a step with an inf/NaN gradient is skipped (the
       // schedule still advances, as with torch's GradScaler).
-      const bool finite = scaler ? scaler->unscale(optimizer.parameters()) : true;
+      // A non-finite loss stops the run before the step can spoil the weights (the last checkpoint
+      // stays the newest), or skips the step if the config says so (training.nonfinite_loss).
+      const bool loss_finite = std::isfinite(step_loss);
+      if (!loss_finite) {
+        LP_CHECK(o.nonfinite_loss == "skip", spec.stage, ": the loss became ", step_loss / micro, " at step ",
+                 state.global_step + 1, "; stopping (the last good checkpoint is kept in ", spec.dir.string(),
+                 "; training.nonfinite_loss: skip would skip such steps)");
+        log::warn(spec.stage, ": step ", state.global_step + 1, " skipped: the loss is ", step_loss / micro,
+                  " (training.nonfinite_loss: skip)");
+      }
+      const bool finite = (scaler ? scaler->unscale(optimizer.parameters()) : true) && loss_finite;
       optimizer.set_lr_multiplier(lr_multiplier(o.lr_scheduler_type, state.global_step, total, warmup));
       const double lr = optimizer.lr();
       if (finite) {
         if (hooks.after_backward) hooks.after_backward(state.global_step);
         optimizer.clip_grad_norm(o.max_grad_norm);
         optimizer.step();
-      } else {
+      } else if (loss_finite) {
         log::warn(spec.stage, ": step ", state.global_step + 1, " skipped: fp16 gradients overflowed at loss scale ",
                   scaler->value());
       }
-      if (scaler) scaler->update(finite);
+      if (scaler && loss_finite) scaler->update(finite);
       optimizer.zero_grad();
       ++state.global_step;
       const double mean_loss = step_loss / micro;
-      LP_CHECK(std::isfinite(mean_loss), spec.stage, ": the loss became ", mean_loss, " at step ",
-               state.global_step, "; stopping (the last good checkpoint is kept in ", spec.dir.string(), ")");
-      loss_window += mean_loss;
-      ++loss_count;
+      if (loss_finite) {
+        loss_window += mean_loss;
+        ++loss_count;
+      }
       if (main_process) progress.step(state.global_step, mean_loss, lr, step_examples);
       if (state.global_step % o.logging_steps == 0 && ctx.metrics && main_process) {
         ctx.metrics->write(spec.stage, state.global_step,
-                           {{"loss", loss_window / loss_count}, {"learning_rate", lr},
+                           {{"loss", loss_count > 0 ? loss_window / loss_count : mean_loss}, {"learning_rate", lr},
                             {"epoch", state.epoch + static_cast<double>(state.batch_in_epoch) /
                                                         ctx.train.num_batches()},
                             {"samples_per_second", progress.samples_per_second()}});
@@ -228,6 +239,7 @@ LoopResult run_train_loop(SequenceClassifierImpl& model, Optimizer& optimizer, c
         run_eval();
       }
       if (state.global_step % save_every == 0 || last) checkpoint();
+      crash_point(spec.stage + ".step");
       if (epoch_done) break;
     }
   }

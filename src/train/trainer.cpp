@@ -45,7 +45,12 @@ void prepare_output_dir(const TrainConfig& config, const TrainOptions& options) 
   fs::create_directories(out, ec);
   LP_CHECK(!ec, config.source.string(), ": key 'output_dir': cannot create ", out.string(), ": ",
            ec.message());
-  write_text_atomic(out / kConfigCopy, yaml);  // also proves the directory is writable
+  // Also proves, before any training, that the directory is writable.
+  try {
+    write_text_atomic(out / kConfigCopy, yaml);
+  } catch (const Error& e) {
+    throw_error(config.source.string(), ": key 'output_dir': ", out.string(), " is not writable (", e.what(), ")");
+  }
 }
 
 void write_results(const TrainConfig& c, const Runtime& rt, const TrainResult& r, const FinetuneResult& f,

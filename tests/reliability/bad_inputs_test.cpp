@@ -268,6 +268,8 @@ TEST_F(BadInputs, UserFiles) {
   check({
       {"user JSONL", "wrong type", "label \"high\" (regression)", R"({"text": "a", "label": "high"})" "\n", "high"},
       {"user JSONL", "wrong type", "text 5", R"({"text": 5, "label": 1.0})" "\n", "text"},
+      {"user JSONL", "huge size", "label 1e300 (regression)", R"({"text": "a", "label": 1e300})" "\n",
+       "is beyond the float32 range"},
       {"user JSONL", "missing column", "no text", R"({"label": 1.0})" "\n", "text"},
   },
         [&](const std::string& b) { load_user_file(file("data.jsonl", b), reg); });

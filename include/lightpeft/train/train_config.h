@@ -36,6 +36,7 @@ struct OptimConfig {
   int64_t max_train_samples = 0;  // 0: all (quick runs and tests use a few)
   int64_t max_eval_samples = 0;
   bool skip_bad_rows = false;
+  std::string nonfinite_loss = "stop";  // stop | skip: what a step with an inf/NaN loss does
 };
 
 struct LoraSection {

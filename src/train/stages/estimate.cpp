@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/utils.h>
 
+#include "lightpeft/core/crash_point.h"
 #include "lightpeft/core/error.h"
 #include "lightpeft/core/log.h"
 #include "lightpeft/distributed/process_group.h"
@@ -141,6 +142,7 @@ EstimateResult run_estimate(Session& session) {
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   dist::run_on_main_process("writing the estimate stage's scores", [&] {
     save_safetensors(dir / kScoresFile, scores_to_tensors(result.scores));
+    crash_point("estimate.write");
     save_safetensors(dir / kWeightsFile, result.peft_weights);
     write_text_atomic(dir / kDoneFile,
                       nlohmann::json({{"steps", total},

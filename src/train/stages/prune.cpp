@@ -1,5 +1,6 @@
 #include "lightpeft/train/stages/prune.h"
 
+#include "lightpeft/core/crash_point.h"
 #include "lightpeft/core/log.h"
 #include "lightpeft/distributed/process_group.h"
 #include "lightpeft/models/hf_checkpoint.h"
@@ -35,6 +36,7 @@ PruneResult run_prune(Session& session, const EstimateResult& estimate) {
     } else {
       plan = make_plan(estimate.scores, pruning_options(session.config));
       save_pruning_plan(plan, plan_file);
+      crash_point("prune");
     }
     plan_json = pruning_plan_to_json(plan);
   });
@@ -65,6 +67,7 @@ PruneResult run_prune(Session& session, const EstimateResult& estimate) {
             " -> ", report.after.peft, ")");
   dist::run_on_main_process("writing pruned_config.json",
                             [&] { save_model_config(peft.model->config(), dir / "pruned_config.json"); });
+  crash_point("prune");
   return PruneResult{std::move(peft), std::move(plan), report};
 }
 
