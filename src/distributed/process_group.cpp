@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include <ATen/ops/empty.h>
+#include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <ATen/ops/full.h>
 #include <ATen/ops/from_blob.h>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -174,7 +175,10 @@ ProcessGroup* default_group() { return default_group_slot().get(); }
 ProcessGroup* init_default_group(c10::Device device) {
   auto env = read_launch_env();
   if (!env) return nullptr;
-  if (device.is_cuda()) device = c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(env->local_rank));
+  if (device.is_cuda()) {  // one GPU per process: cuda:LOCAL_RANK becomes this process's current device
+    device = c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(env->local_rank));
+    c10::impl::getDeviceGuardImpl(c10::kCUDA)->setDevice(device);
+  }
   const auto timeout = default_timeout();
   auto group = std::make_shared<ProcessGroup>(*env, device, timeout);
   log::info("distributed: rank ", env->rank, " of ", env->world_size, " (local rank ", env->local_rank,
