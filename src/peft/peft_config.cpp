@@ -77,7 +77,8 @@ int64_t get_int(const Json& j, const char* key, int64_t fallback, const std::str
   if (!present(j, key)) return fallback;
   const auto& v = j.at(key);
   if (v.is_number_integer()) return v.get<int64_t>();
-  if (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>())
+  // 8.0 is 8; a float beyond 2^53 is not an exact integer (and its cast to int64 may be undefined).
+  if (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>() && std::fabs(v.get<double>()) <= 0x1p53)
     return static_cast<int64_t>(v.get<double>());
   type_error(origin, key, "an integer", v);
 }

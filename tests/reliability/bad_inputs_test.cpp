@@ -288,6 +288,9 @@ TEST_F(BadInputs, AdapterConfig) {
       {"adapter_config.json", "unknown value", "peft_type PREFIX_TUNING", R"({"peft_type": "PREFIX_TUNING"})",
        "PREFIX_TUNING"},
       {"adapter_config.json", "wrong type", "r \"8\"", R"({"peft_type": "LORA", "r": "8", "target_modules": ["query"]})", "'r'"},
+      // Found by fuzz_adapter_config: a float r beyond int64 was cast to an integer (undefined).
+      {"adapter_config.json", "huge size", "r 8.4e49 (a float)", R"({"peft_type": "LORA", "r": 84444444444444444444444444444444444444444444444444})",
+       "key 'r': expected an integer, got 8.444444444444445e+49"},
       {"adapter_config.json", "out of range", "r -1", R"({"peft_type": "LORA", "r": -1, "target_modules": ["query"]})", "r"},
       {"adapter_config.json", "wrong type", "bad regex target", R"({"peft_type": "LORA", "r": 8, "target_modules": "(("})",
        "target_modules"},
