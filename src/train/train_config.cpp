@@ -10,6 +10,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "lightpeft/core/error.h"
+#include "lightpeft/data/text_file.h"
 
 namespace lightpeft {
 namespace {
@@ -386,6 +387,17 @@ std::string to_string(Method method) {
 
 TrainConfig parse_train_config(const std::string& yaml_text, const std::string& origin,
                                const ConfigOverrides& overrides) {
+  // YAML is Unicode text; yaml-cpp passes invalid UTF-8 through into paths and names.
+  if (!is_valid_utf8(yaml_text)) {
+    size_t line = 1;
+    for (const TextLine& l : split_lines(yaml_text)) {
+      if (!is_valid_utf8(l.text)) {
+        line = static_cast<size_t>(l.number);
+        break;
+      }
+    }
+    throw_error(origin, ":", line, ": not valid UTF-8 (YAML configs are UTF-8 text)");
+  }
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text);

@@ -92,7 +92,7 @@ class BadInputs : public ::testing::Test {
 TEST_F(BadInputs, Safetensors) {
   const std::string ok_entry = R"("w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})";
   check({
-      {"safetensors", "truncated", "4 bytes", "\x10\0\0\0", "shorter than the 8-byte header length"},
+      {"safetensors", "truncated", "4 bytes", std::string("\x10\0\0\0", 4), "shorter than the 8-byte header length"},
       {"safetensors", "truncated", "header length past the end", safetensors("{}", "", 64),
        "runs beyond the end of the file"},
       {"safetensors", "truncated", "data cut short", safetensors("{" + ok_entry + "}", "1234"), "w"},
@@ -161,7 +161,8 @@ TEST_F(BadInputs, TrainConfig) {
       {"config YAML", "huge size", "r: 10^30", "task: rte\nmodel: m\noutput_dir: o\nlora:\n  r: 1000000000000000000000000000000\n",
        "r"},
       {"config YAML", "unknown value", "method: prefix", "task: rte\nmodel: m\noutput_dir: o\nmethod: prefix\n", "method"},
-      {"config YAML", "bad UTF-8", "in a value", "task: " + kBadUtf8 + "\nmodel: m\noutput_dir: o\n", "x.yaml"},
+      {"config YAML", "bad UTF-8", "in a value", "task: rte\ndata_dir: " + kBadUtf8 + "\nmodel: m\noutput_dir: o\n",
+       "x.yaml:2: not valid UTF-8"},
   },
         [](const std::string& b) { parse_train_config(b, "x.yaml"); });
 }
