@@ -128,6 +128,8 @@ class Section {
     ctx_->known[path_].insert(used_.begin(), used_.end());
     if (!node_ || !node_.IsMap()) return;
     for (const auto& kv : node_) {
+      // YAML allows a mapping or a list as a key ("? {a: 1}: x"); ours are names.
+      if (!kv.first.IsScalar()) fail(kv.first, path_, "a key must be a plain name, got a YAML mapping or list");
       const std::string key = kv.first.as<std::string>();
       if (used_.count(key)) continue;
       std::string hint = closest_key(key, used_);
@@ -385,8 +387,9 @@ std::string to_string(Method method) {
   return "?";
 }
 
-TrainConfig parse_train_config(const std::string& yaml_text, const std::string& origin,
-                               const ConfigOverrides& overrides) {
+namespace {
+TrainConfig parse_document(const std::string& yaml_text, const std::string& origin,
+                           const ConfigOverrides& overrides) {
   // YAML is Unicode text; yaml-cpp passes invalid UTF-8 through into paths and names.
   if (!is_valid_utf8(yaml_text)) {
     size_t line = 1;
@@ -447,6 +450,18 @@ TrainConfig parse_train_config(const std::string& yaml_text, const std::string& 
   if (!(c.device == "auto" || c.device == "cpu" || c.device.rfind("cuda", 0) == 0))
     s.fail_key("device", "'" + c.device + "' is not one of: auto, cpu, cuda, cuda:N");
   return c;
+}
+}  // namespace
+
+TrainConfig parse_train_config(const std::string& yaml_text, const std::string& origin,
+                               const ConfigOverrides& overrides) {
+  // Every check above throws lightpeft::Error; this catches a yaml-cpp conversion that slipped
+  // through them (the fuzzer found one), so that bad YAML never surfaces as a yaml-cpp exception.
+  try {
+    return parse_document(yaml_text, origin, overrides);
+  } catch (const YAML::Exception& e) {
+    throw_error(origin, ":", e.mark.line + 1, ": ", e.msg);
+  }
 }
 
 TrainConfig load_train_config(const std::filesystem::path& file, const ConfigOverrides& overrides) {

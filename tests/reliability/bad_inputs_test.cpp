@@ -161,6 +161,9 @@ TEST_F(BadInputs, TrainConfig) {
       {"config YAML", "huge size", "r: 10^30", "task: rte\nmodel: m\noutput_dir: o\nlora:\n  r: 1000000000000000000000000000000\n",
        "r"},
       {"config YAML", "unknown value", "method: prefix", "task: rte\nmodel: m\noutput_dir: o\nmethod: prefix\n", "method"},
+      // Found by fuzz_train_config: a mapping used as a key made yaml-cpp throw a bad conversion.
+      {"config YAML", "wrong type", "a mapping as a key", "task: rte\n? {seed: 3}\n: 1\n",
+       "x.yaml:2: a key must be a plain name, got a YAML mapping or list"},
       {"config YAML", "bad UTF-8", "in a value", "task: rte\ndata_dir: " + kBadUtf8 + "\nmodel: m\noutput_dir: o\n",
        "x.yaml:2: not valid UTF-8"},
   },
