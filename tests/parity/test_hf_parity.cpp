@@ -195,7 +195,10 @@ TEST_P(HfParity, ThreeAdamWStepsWithLora) {
     const auto& after = g.t.at("after." + key);
     const auto& initial = before.at(key);
     expect_close_normwise(param - initial, after - initial, 1e-4, 0.0, g.arch + " update of " + key);
-    expect_close(param, after, 1e-5, 1e-7, g.arch + " weights of " + key);
+    // Element-wise, each weight within 1e-4 of the largest update AdamW can make in these steps
+    // (about lr per step): the rounding Adam amplifies near eps (above) stays far below that.
+    expect_close(param, after, 1e-5, 1e-4 * optim.learning_rate * static_cast<double>(steps),
+                 g.arch + " weights of " + key);
     ++compared;
   }
   EXPECT_EQ(compared, g.meta.at("trainable").size());
