@@ -8,6 +8,8 @@
 #include <ATen/ops/zeros.h>
 
 #include "lightpeft/core/error.h"
+#include "lightpeft/kernels/backend.h"
+#include "lightpeft/kernels/masked_attention.h"
 
 namespace lightpeft {
 namespace {
@@ -41,9 +43,15 @@ torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& hidden,
   auto split = [&](const torch::Tensor& x) {
     return x.view({batch, seq, num_heads_, head_size_}).permute({0, 2, 1, 3});
   };
-  auto q = split(query->forward(hidden));
-  auto k = split(key->forward(hidden));
-  auto v = split(value->forward(hidden));
+  auto q_rows = query->forward(hidden);
+  auto k_rows = key->forward(hidden);
+  auto v_rows = value->forward(hidden);
+  if (kernels::use_fused(q_rows))  // LIGHTPEFT_KERNELS=fused on CUDA: the same math, one kernel
+    return kernels::masked_attention(q_rows, k_rows, v_rows, additive_mask, head_mask, num_heads_,
+                                     dropout->options.p(), dropout->is_training());
+  auto q = split(q_rows);
+  auto k = split(k_rows);
+  auto v = split(v_rows);
   auto scores = at::matmul(q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(head_size_));
   if (additive_mask.defined()) scores = scores + additive_mask;
   auto probs = dropout(at::softmax(scores, -1));

@@ -7,6 +7,8 @@
 #include <c10/util/BFloat16.h>
 
 #include "lightpeft/core/error.h"
+#include "lightpeft/kernels/backend.h"
+#include "lightpeft/kernels/masked_ffn.h"
 
 namespace lightpeft {
 
@@ -20,8 +22,14 @@ torch::Tensor TransformerLayerImpl::forward(const torch::Tensor& hidden,
                                             const torch::Tensor& additive_mask,
                                             const LayerMasks& masks) {
   auto attn = attention(hidden, additive_mask, masks.head);
-  auto inter = intermediate(attn);
-  if (masks.neuron.defined()) inter = inter * masks.neuron;
+  torch::Tensor inter;
+  if (masks.neuron.defined() && kernels::use_fused(attn)) {  // LIGHTPEFT_KERNELS=fused on CUDA
+    inter = kernels::masked_activation(intermediate->dense->forward(attn), masks.neuron,
+                                       intermediate->activation());
+  } else {
+    inter = intermediate(attn);
+    if (masks.neuron.defined()) inter = inter * masks.neuron;
+  }
   return output(inter, attn);
 }
 

@@ -9,6 +9,8 @@
 #include <torch/nn/init.h>
 
 #include "lightpeft/core/error.h"
+#include "lightpeft/kernels/backend.h"
+#include "lightpeft/kernels/lora_linear.h"
 #include "tensor_util.h"
 
 namespace lightpeft {
@@ -39,6 +41,9 @@ LoraLinearImpl::LoraLinearImpl(Dense base, int64_t r, double lora_alpha, double 
 }
 
 torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x) {
+  if (r_ > 0 && !merged_ && kernels::use_fused(x))  // LIGHTPEFT_KERNELS=fused on CUDA
+    return kernels::lora_linear(x, base_layer->weight, base_layer->bias, lora_A->weight,
+                                lora_B->weight, scaling_, lora_dropout->forward(x));
   auto result = base_layer->forward(x);
   if (r_ == 0 || merged_) return result;
   return result + lora_delta(x);

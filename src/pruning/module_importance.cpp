@@ -9,6 +9,7 @@
 #include <ATen/ops/zeros.h>
 
 #include "lightpeft/core/error.h"
+#include "lightpeft/kernels/backend.h"
 #include "lightpeft/pruning/estimate_window.h"
 #include "linear_slot.h"
 
@@ -31,6 +32,13 @@ class LoraProbe : public LinearLayer {
   }
   torch::Tensor forward(const torch::Tensor& x) override {
     if (lora_->r() == 0 || lora_->merged()) return lora_->forward(x);
+    if (is_training() && kernels::use_fused(x)) {  // the ratio rides on the fused LoRA pass
+      kernels::ModuleRatioSink sink;
+      const bool record = recorder_->ratio_sink(index_, x, sink);
+      return kernels::lora_linear(x, lora_->base_layer->weight, lora_->base_layer->bias,
+                                  lora_->lora_A->weight, lora_->lora_B->weight, lora_->scaling(),
+                                  lora_->lora_dropout->forward(x), record ? &sink : nullptr);
+    }
     auto result = lora_->base_layer->forward(x);
     auto delta = lora_->lora_delta(x);
     if (is_training()) recorder_->observe(index_, result, delta);
@@ -172,6 +180,18 @@ void ModuleImportance::observe(size_t index, const torch::Tensor& base_output,
   }
   step_sum_.select(0, static_cast<int64_t>(index)).add_(sum);
   step_tokens_.select(0, static_cast<int64_t>(index)).add_(tokens);
+}
+
+bool ModuleImportance::ratio_sink(size_t index, const torch::Tensor& like,
+                                  kernels::ModuleRatioSink& sink) {
+  if (!recording_) return false;
+  ensure_buffers(like);
+  if (token_mask_.defined() && token_mask_.device() != like.device())
+    token_mask_ = token_mask_.to(like.device());
+  sink.token_mask = token_mask_;
+  sink.ratio_sum = step_sum_.select(0, static_cast<int64_t>(index));
+  sink.token_count = step_tokens_.select(0, static_cast<int64_t>(index));
+  return true;
 }
 
 void ModuleImportance::end_step() {

@@ -4,6 +4,8 @@
 #include <ATen/ops/zeros.h>
 
 #include "lightpeft/core/error.h"
+#include "lightpeft/kernels/backend.h"
+#include "lightpeft/kernels/importance.h"
 #include "lightpeft/pruning/estimate_window.h"
 
 namespace lightpeft {
@@ -38,6 +40,11 @@ RankImportance::RankImportance(const PeftModel& peft, int64_t total_steps)
 void RankImportance::accumulate(int64_t step) {
   if (!in_recorded_half(step, total_steps_)) return;
   for (auto& e : entries_) {
+    if (kernels::use_fused(e.A)) {  // LIGHTPEFT_KERNELS=fused on CUDA: one launch, in place
+      if (!e.sum.defined()) e.sum = at::zeros({e.A.size(0)}, e.A.options().dtype(at::kFloat));
+      kernels::rank_taylor_accumulate(e.A, e.B, e.sum);
+      continue;
+    }
     auto s = rank_taylor_scores(e.A, e.B);
     if (!e.sum.defined())
       e.sum = s;

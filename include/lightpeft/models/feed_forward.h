@@ -17,6 +17,7 @@ class IntermediateImpl : public torch::nn::Module, public LinearHost {
  public:
   IntermediateImpl(const ModelConfig& config, int64_t intermediate_size);
   torch::Tensor forward(const torch::Tensor& x);
+  const std::string& activation() const { return activation_; }  // HF hidden_act
 
   LinearPtr dense;
 

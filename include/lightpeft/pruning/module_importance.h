@@ -23,6 +23,7 @@
 
 #include <torch/types.h>
 
+#include "lightpeft/kernels/lora_linear.h"
 #include "lightpeft/peft/inject.h"
 
 namespace lightpeft {
@@ -68,6 +69,9 @@ class ModuleImportance {
   // The core, used by the probes: one forward of module `index` in training mode with the wrapped
   // linear's output and the PEFT branch's output (both (..., T, out)).
   void observe(size_t index, const torch::Tensor& base_output, const torch::Tensor& delta);
+  // The same through kernels::lora_linear (LIGHTPEFT_KERNELS=fused): fills `sink` with module
+  // `index`'s slots of this step's sums and the token mask; false when the step is not recorded.
+  bool ratio_sink(size_t index, const torch::Tensor& like, kernels::ModuleRatioSink& sink);
 
  private:
   void ensure_buffers(const torch::Tensor& like);
