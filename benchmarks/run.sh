@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # All benchmarks, one command, markdown tables of ratios on stdout (progress on stderr):
 #   benchmarks/run.sh [BUILD_DIR]          (default: build; needs the setup's venv)
-# Light-PEFT vs LoRA (lightpeft CLI), lightpeft vs HF transformers + peft (CPU), micro benchmarks.
+# Light-PEFT vs LoRA (lightpeft CLI), lightpeft vs HF transformers + peft (CPU), micro benchmarks,
+# the CUDA kernels (bench_kernels, GPU only).
 # Threads pinned to LIGHTPEFT_BENCH_THREADS (default 2); set BENCH_REPEATS for more repeats.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -15,3 +16,5 @@ echo "# commit $(git -C "$here/.." rev-parse --short HEAD 2>/dev/null || echo '?
 "$py" "$here/bench_lightpeft_vs_lora.py" --build "$build" --threads "$threads" --repeats "$repeats"
 "$py" "$here/bench_vs_hf.py" --build "$build" --threads "$threads" --repeats "$repeats"
 "$py" "$here/micro_ratios.py" --build "$build" --threads "$threads"
+# CUDA kernels vs their references (on a GPU; elsewhere it prints "no CUDA device" and exits 0)
+if [[ -x "$build/bin/bench_kernels" ]]; then "$build/bin/bench_kernels"; fi
