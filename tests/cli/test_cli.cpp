@@ -2,6 +2,7 @@
 // clear errors for bad input.
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 #include <string>
 
@@ -193,6 +194,19 @@ TEST_F(CliRunTest, PruneRefusesOtherMethodsAndEvalNeedsARun) {
   r = run_cli("predict" + cfg());
   EXPECT_NE(r.code, 0);
   EXPECT_TRUE(contains(r.output, "--out")) << r.output;
+}
+
+// LIGHTPEFT_KERNELS is read when the run starts, also on the CPU where it changes nothing, so a typo
+// is an error naming the variable before any data is read or output written.
+TEST_F(CliRunTest, BadKernelsVariableFailsBeforeTheRunStarts) {
+  ASSERT_EQ(setenv("LIGHTPEFT_KERNELS", "fast", 1), 0);
+  auto r = run_cli("train" + cfg());
+  unsetenv("LIGHTPEFT_KERNELS");
+  EXPECT_NE(r.code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "environment variable LIGHTPEFT_KERNELS: expected 'reference' or 'fused', got 'fast'"))
+      << r.output;
+  EXPECT_FALSE(std::filesystem::exists(root_ / "out" / "results.json"));
+  EXPECT_FALSE(std::filesystem::exists(root_ / "out" / "estimate"));
 }
 
 }  // namespace

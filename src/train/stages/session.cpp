@@ -6,6 +6,7 @@
 #include "lightpeft/core/error.h"
 #include "lightpeft/core/log.h"
 #include "lightpeft/distributed/process_group.h"
+#include "lightpeft/kernels/backend.h"
 #include "lightpeft/models/hf_checkpoint.h"
 
 namespace lightpeft {
@@ -21,6 +22,12 @@ Session make_session(const TrainConfig& config, const SessionOptions& options) {
   Session session;
   session.config = config;
   session.runtime = make_runtime(config);
+  // Read LIGHTPEFT_KERNELS now, so that a bad value fails before any data or model is loaded (the
+  // models consult it only for CUDA tensors), and say what a CUDA run will use.
+  const auto kernels = kernels::backend();
+  if (session.runtime.device.is_cuda())
+    log::info("CUDA ops: ", kernels::to_string(kernels),
+              kernels == kernels::Backend::fused ? " (lightpeft kernels, LIGHTPEFT_KERNELS=fused)" : " (LibTorch)");
   session.random_init = is_random_init(config.model);
   if (session.random_init)
     log::warn("model ", config.model.string(),
