@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/utils.h>
 
+#include "lightpeft/core/allocator.h"
 #include "lightpeft/models/hf_checkpoint.h"
 #include "lightpeft/models/sequence_classifier.h"
 #include "lightpeft/peft/inject.h"
@@ -58,6 +59,7 @@ ModelConfig minilm_shape() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  lightpeft::tune_malloc_for_tensors();  // as the lightpeft CLI does
   std::string mode = "train";
   fs::path model_dir;
   int64_t batch = 8, seq = 128, threads = 2, warmup = 2, steps = 10;

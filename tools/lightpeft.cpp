@@ -5,10 +5,12 @@
 #include <map>
 
 #include "commands.h"
+#include "lightpeft/core/allocator.h"
 #include "lightpeft/core/error.h"
 #include "lightpeft/core/log.h"
 
 int main(int argc, char** argv) {
+  lightpeft::tune_malloc_for_tensors();  // before any tensor exists (core/allocator.h)
   CLI::App app{
       "lightpeft: Light-PEFT fine-tuning of BERT/RoBERTa encoders (estimate -> prune -> finetune)"};
   app.set_version_flag("--version", std::string("lightpeft 0.1.0"));
