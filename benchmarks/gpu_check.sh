@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The CUDA kernels' GPU check in one go (docs/kernels.md): configure and build test_kernels and
-# bench_kernels against the GPU machine's own torch, run every kernel test (the *OnGpu cases compare
-# each kernel with its LibTorch reference) and the benchmark, and leave the logs under $OUT.
+# bench_kernels (and test_distributed, for its one-rank NCCL group) against the GPU machine's own
+# torch, run every kernel test (the *OnGpu cases compare each kernel with its LibTorch reference),
+# the one-rank NCCL check and the benchmark, and leave the logs under $OUT.
 #
 #   benchmarks/gpu_check.sh --fetch-deps    here, on the Debian 12 development machine, once:
 #                                           downloads the .deb files of the C++ dependencies
-#                                           into .gpu-deps/ (git-ignored through .git/info/exclude)
+#                                           into .gpu-deps/ (git-ignored)
 #   benchmarks/gpu_check.sh                 on the GPU machine, from the repository root; with this
 #                                           workplace's device tool:
 #       run(command="benchmarks/gpu_check.sh", carry=[".gpu-deps"], timeout_s=600)
@@ -20,8 +21,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 deps="$root/.gpu-deps"
 
 if [[ "${1:-}" == "--fetch-deps" ]]; then
-  mkdir -p "$deps" "$root/.git/info"
-  grep -qxF '/.gpu-deps/' "$root/.git/info/exclude" 2>/dev/null || echo '/.gpu-deps/' >>"$root/.git/info/exclude"
+  mkdir -p "$deps"  # listed in .gitignore, so the device tool's carry takes it
   cd "$deps"
   apt-get download libspdlog-dev libspdlog1.10 libfmt-dev libfmt9 nlohmann-json3-dev \
     libyaml-cpp-dev libyaml-cpp0.7 libcli11-dev libutf8proc-dev libutf8proc2 libgtest-dev \
@@ -56,7 +56,7 @@ python="${GPU_CHECK_PYTHON:-$(command -v python3)}"
 echo "== torch: $("$python" -c 'import torch; print(torch.__version__, torch.cuda.get_device_name(0))')"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLIGHTPEFT_CUDA=ON \
   -DLIGHTPEFT_PYTHON="$python" -DCMAKE_CUDA_COMPILER="$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)"
-cmake --build "$build" -j "$(nproc)" --target test_kernels bench_kernels
+cmake --build "$build" -j "$(nproc)" --target test_kernels bench_kernels test_distributed
 
 status=0
 echo "== test_kernels"
@@ -66,6 +66,8 @@ if [[ "${GPU_CHECK_SANITIZE:-0}" == 1 ]] && command -v compute-sanitizer >/dev/n
   compute-sanitizer --tool memcheck --error-exitcode 3 "$build/bin/test_kernels" \
     --gtest_filter='*Dropout*OnGpu*:RankTaylorKernel.*:FusedModel.*' 2>&1 | tail -40 | tee "$out/memcheck.log" || status=1
 fi
+echo "== NCCL: a one-rank process group on cuda:0 (issue 9)"
+"$build/bin/test_distributed" --gtest_filter='OneRankGroup.*' 2>&1 | tee "$out/nccl.log" || status=1
 echo "== bench_kernels"
 "$build/bin/bench_kernels" --repeats "${GPU_CHECK_REPEATS:-20}" 2>&1 | tee "$out/bench_kernels.md" || status=1
 echo "== gpu_check: $([[ $status == 0 ]] && echo 'all passed' || echo 'FAILURES, see the logs')"
