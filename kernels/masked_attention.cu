@@ -41,6 +41,29 @@ __device__ __forceinline__ int64_t row_offset(const AttentionProblem& p, int64_t
   return (b * p.seq + t) * p.heads * p.head_dim + h * p.head_dim;
 }
 
+// acc[r][:] += w[r][j] * tile[j][:] over the tile's keys: lane j holds w[r][j] (shuffled to all),
+// each lane its kChunks head-dim columns of the tile row (shared memory, stride ldk). The product
+// of one row block with one tile, shared by the forward (P x V) and the backward (dS x K).
+__device__ __forceinline__ void accumulate_tile(float (&acc)[kRowsPerWarp][kChunks],
+                                                const float (&w)[kRowsPerWarp],
+                                                const float* __restrict__ tile, int keys, int ldk,
+                                                int lane, int D) {
+  for (int j = 0; j < keys; ++j) {
+    float tj[kChunks];
+#pragma unroll
+    for (int c = 0; c < kChunks; ++c) {
+      const int d = lane + 32 * c;
+      tj[c] = d < D ? tile[j * ldk + d] : 0.0f;
+    }
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; ++r) {
+      const float wj = __shfl_sync(kFull, w[r], j);
+#pragma unroll
+      for (int c = 0; c < kChunks; ++c) acc[r][c] += wj * tj[c];
+    }
+  }
+}
+
 // s[r * ld + d] = factor * x[b, t0 + r, h, d] in fp32 for r < rows; zeros past the sequence.
 template <typename T>
 __device__ void load_rows(const AttentionProblem& p, const T* __restrict__ x, int64_t b,
@@ -117,20 +140,7 @@ __global__ void __launch_bounds__(kThreads)
       s[r] = valid ? prob * dropout_factor(p, b, h, row0 + r0 + r, key) : 0.0f;
     }
     const int keys = static_cast<int>(min(static_cast<int64_t>(kKeyTile), p.seq - key0));
-    for (int j = 0; j < keys; ++j) {
-      float vj[kChunks];
-#pragma unroll
-      for (int c = 0; c < kChunks; ++c) {
-        const int d = lane + 32 * c;
-        vj[c] = d < D ? vs[j * ldk + d] : 0.0f;
-      }
-#pragma unroll
-      for (int r = 0; r < kRowsPerWarp; ++r) {
-        const float pj = __shfl_sync(kFull, s[r], j);
-#pragma unroll
-        for (int c = 0; c < kChunks; ++c) acc[r][c] += pj * vj[c];
-      }
-    }
+    accumulate_tile(acc, s, vs, keys, ldk, lane, D);
   }
 
   const float mh = p.head_mask ? p.head_mask[h] : 1.0f;
@@ -219,20 +229,7 @@ __global__ void __launch_bounds__(kThreads)
       ds[r] = prob * (dp[r] * dropout_factor(p, b, h, i, key) - row_delta[r]);
     }
     const int keys = static_cast<int>(min(static_cast<int64_t>(kKeyTile), p.seq - key0));
-    for (int j = 0; j < keys; ++j) {
-      float kj[kChunks];
-#pragma unroll
-      for (int c = 0; c < kChunks; ++c) {
-        const int d = lane + 32 * c;
-        kj[c] = d < D ? ks[j * ldk + d] : 0.0f;
-      }
-#pragma unroll
-      for (int r = 0; r < kRowsPerWarp; ++r) {
-        const float dsj = __shfl_sync(kFull, ds[r], j);
-#pragma unroll
-        for (int c = 0; c < kChunks; ++c) acc[r][c] += dsj * kj[c];
-      }
-    }
+    accumulate_tile(acc, ds, ks, keys, ldk, lane, D);
   }
 
 #pragma unroll
