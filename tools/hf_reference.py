@@ -53,7 +53,8 @@ def read_split(task, data_dir, split, limit):
                 j = json.loads(line)
                 rows.append((j[text], j[pair], str(j[label])))
     else:
-        lines = (d / f"{split}.tsv").read_text(encoding="utf-8").split("\n")
+        # utf-8-sig: the GLUE MRPC files start with a byte-order mark, as lightpeft's TSV reader allows
+        lines = (d / f"{split}.tsv").read_text(encoding="utf-8-sig").split("\n")
         lines = [l[:-1] if l.endswith("\r") else l for l in lines if l.strip()]
         if fmt == "cola":  # headerless: source, label, original judgement, sentence
             rows = [(f[3], None, f[1]) for f in (l.split("\t") for l in lines)]
