@@ -64,6 +64,28 @@ __device__ __forceinline__ void accumulate_tile(float (&acc)[kRowsPerWarp][kChun
   }
 }
 
+// s[r] = q_{r0+r} . k_lane and dp[r] = dO_{r0+r} . v_lane: this warp's rows against the key
+// that lane holds (q, dO rows stride D; k, v rows stride ldk, all in shared memory). Both backward
+// kernels start from these two dot products.
+__device__ __forceinline__ void scores_and_dprobs(float (&s)[kRowsPerWarp],
+                                                  float (&dp)[kRowsPerWarp],
+                                                  const float* __restrict__ qs,
+                                                  const float* __restrict__ dos,
+                                                  const float* __restrict__ ks,
+                                                  const float* __restrict__ vs, int r0, int lane,
+                                                  int ldk, int D) {
+#pragma unroll
+  for (int r = 0; r < kRowsPerWarp; ++r) s[r] = dp[r] = 0.0f;
+  for (int d = 0; d < D; ++d) {
+    const float kd = ks[lane * ldk + d], vd = vs[lane * ldk + d];
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; ++r) {
+      s[r] += qs[(r0 + r) * D + d] * kd;
+      dp[r] += dos[(r0 + r) * D + d] * vd;
+    }
+  }
+}
+
 // s[r * ld + d] = factor * x[b, t0 + r, h, d] in fp32 for r < rows; zeros past the sequence.
 template <typename T>
 __device__ void load_rows(const AttentionProblem& p, const T* __restrict__ x, int64_t b,
@@ -212,15 +234,8 @@ __global__ void __launch_bounds__(kThreads)
     const int64_t key = key0 + lane;
     const bool valid = key < p.seq;
     const float bias = valid && p.key_bias ? p.key_bias[b * p.seq + key] : 0.0f;
-    float s[kRowsPerWarp] = {}, dp[kRowsPerWarp] = {};
-    for (int d = 0; d < D; ++d) {
-      const float kd = ks[lane * ldk + d], vd = vs[lane * ldk + d];
-#pragma unroll
-      for (int r = 0; r < kRowsPerWarp; ++r) {
-        s[r] += qs[(r0 + r) * D + d] * kd;
-        dp[r] += dos[(r0 + r) * D + d] * vd;
-      }
-    }
+    float s[kRowsPerWarp], dp[kRowsPerWarp];
+    scores_and_dprobs(s, dp, qs, dos, ks, vs, r0, lane, ldk, D);
     float ds[kRowsPerWarp];
 #pragma unroll
     for (int r = 0; r < kRowsPerWarp; ++r) {
@@ -292,15 +307,8 @@ __global__ void __launch_bounds__(kThreads)
     }
     __syncthreads();
     // Phase 1: dropout(P) and dS of this warp's 4 rows against the block's 32 keys.
-    float s[kRowsPerWarp] = {}, dp[kRowsPerWarp] = {};
-    for (int d = 0; d < D; ++d) {
-      const float kd = ks[lane * ldk + d], vd = vs[lane * ldk + d];
-#pragma unroll
-      for (int r = 0; r < kRowsPerWarp; ++r) {
-        s[r] += qs[(r0 + r) * D + d] * kd;
-        dp[r] += dos[(r0 + r) * D + d] * vd;
-      }
-    }
+    float s[kRowsPerWarp], dp[kRowsPerWarp];
+    scores_and_dprobs(s, dp, qs, dos, ks, vs, r0, lane, ldk, D);
 #pragma unroll
     for (int r = 0; r < kRowsPerWarp; ++r) {
       const int64_t i = row0 + r0 + r;
