@@ -1,10 +1,16 @@
 // tune_malloc_for_tensors: after it, a multi-MiB block (the size of an activation) comes from the
 // heap instead of a fresh mmap, and the user's own glibc settings or LIGHTPEFT_MALLOC_TUNING=0 keep
-// it from changing anything. Each case runs in its own process (ctest), so the settings start as
-// glibc's defaults.
+// it from changing anything.
+//
+// mallopt cannot be undone and glibc raises its mmap threshold by itself once a large block is
+// freed, so each case runs in a fresh process: gtest's "threadsafe" death-test style re-executes
+// this binary for just that case. That holds under ctest (a process per case) and when all cases
+// run in one `test_core` process alike.
+#include <cstdio>
 #include <cstdlib>
-#include <initializer_list>
 #include <cstring>
+#include <initializer_list>
+#include <string>
 
 #include <malloc.h>
 
@@ -29,7 +35,7 @@ void* volatile g_block = nullptr;  // volatile: the compiler may not elide the m
 size_t mmapped_blocks_for_a_large_block() {
   const size_t before = mallinfo2().hblks;
   g_block = std::malloc(kBlock);
-  EXPECT_NE(g_block, nullptr);
+  if (g_block == nullptr) return SIZE_MAX;
   std::memset(g_block, 1, kBlock);
   const size_t during = mallinfo2().hblks;
   std::free(g_block);
@@ -37,33 +43,62 @@ size_t mmapped_blocks_for_a_large_block() {
   return during - before;
 }
 
+// Runs `body` in a fresh process; it returns "" when its checks hold, else what went wrong, which
+// the child writes to stderr (gtest prints it with the failure).
+template <class Body>
+void in_fresh_process(Body body) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        const std::string failure = body();
+        if (!failure.empty()) {
+          std::fputs(failure.c_str(), stderr);
+          std::_Exit(1);
+        }
+        std::_Exit(0);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+std::string expect_mmapped(size_t expected, const char* when) {
+  const size_t got = mmapped_blocks_for_a_large_block();
+  if (got == expected) return "";
+  return std::string(when) + ": a 30 MiB block added " + std::to_string(got) + " mmapped blocks, expected " +
+         std::to_string(expected);
+}
+
 TEST(MallocTuning, WithoutItALargeBlockIsMmapped) {
   // The control: glibc's default threshold (128 KiB, raised only after such blocks are freed).
-  EXPECT_EQ(mmapped_blocks_for_a_large_block(), 1u);
+  in_fresh_process([] {
+    clear_environment();
+    return expect_mmapped(1, "glibc defaults");
+  });
 }
 
 TEST(MallocTuning, LargeBlocksComeFromTheHeapAfterTuning) {
-  clear_environment();
-  ASSERT_TRUE(tune_malloc_for_tensors());
-  EXPECT_EQ(mmapped_blocks_for_a_large_block(), 0u);
-  EXPECT_EQ(mmapped_blocks_for_a_large_block(), 0u);
+  in_fresh_process([] {
+    clear_environment();
+    if (!tune_malloc_for_tensors()) return std::string("tune_malloc_for_tensors() returned false");
+    const std::string first = expect_mmapped(0, "after tuning, first block");
+    return first.empty() ? expect_mmapped(0, "after tuning, second block") : first;
+  });
 }
 
-TEST(MallocTuning, TheUsersGlibcSettingsWin) {
-  clear_environment();
-  ASSERT_EQ(setenv("MALLOC_TOP_PAD_", "0", 1), 0);
-  EXPECT_FALSE(tune_malloc_for_tensors());
-  clear_environment();
-  EXPECT_EQ(mmapped_blocks_for_a_large_block(), 1u);
+// With `variable=value` in the environment the tuning must leave glibc's defaults alone.
+void expect_tuning_declined_with(const char* variable, const char* value) {
+  in_fresh_process([variable, value] {
+    clear_environment();
+    setenv(variable, value, 1);
+    if (tune_malloc_for_tensors())
+      return std::string("tune_malloc_for_tensors() changed the settings despite ") + variable + "=" + value;
+    clear_environment();
+    return expect_mmapped(1, variable);
+  });
 }
 
-TEST(MallocTuning, SwitchedOffByTheVariable) {
-  clear_environment();
-  ASSERT_EQ(setenv("LIGHTPEFT_MALLOC_TUNING", "0", 1), 0);
-  EXPECT_FALSE(tune_malloc_for_tensors());
-  clear_environment();
-  EXPECT_EQ(mmapped_blocks_for_a_large_block(), 1u);
-}
+TEST(MallocTuning, TheUsersGlibcSettingsWin) { expect_tuning_declined_with("MALLOC_TOP_PAD_", "0"); }
+
+TEST(MallocTuning, SwitchedOffByTheVariable) { expect_tuning_declined_with("LIGHTPEFT_MALLOC_TUNING", "0"); }
 
 }  // namespace
 }  // namespace lightpeft
