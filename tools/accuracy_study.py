@@ -162,7 +162,9 @@ def fmt_mean(values, scale=100.0):
     m = statistics.mean(values) * scale
     if len(values) == 1:
         return f"{m:.1f} (1 seed)"
-    return f"{m:.1f} ± {statistics.stdev(values) * scale:.1f}"
+    cell = f"{m:.1f} ± {statistics.stdev(values) * scale:.1f}"
+    # Three seeds is the study's design; say so when a cell has fewer or more.
+    return cell if len(values) == 3 else f"{cell} ({len(values)} seeds)"
 
 
 def cpu_description():
