@@ -88,7 +88,7 @@ TEST(MallocTuning, LargeBlocksComeFromTheHeapAfterTuning) {
 void expect_tuning_declined_with(const char* variable, const char* value) {
   in_fresh_process([variable, value] {
     clear_environment();
-    setenv(variable, value, 1);
+    if (setenv(variable, value, 1) != 0) return std::string("setenv(") + variable + ") failed";
     if (tune_malloc_for_tensors())
       return std::string("tune_malloc_for_tensors() changed the settings despite ") + variable + "=" + value;
     clear_environment();

@@ -7,8 +7,8 @@
 // inference step then page-faults through its multi-MiB buffers again on every step. Measured on
 // the 2-core dev machine (docs/benchmarks.md): the LoRA model's inference forward went from 1.17x
 // to 0.71x HF's time with the settings below, a training step from 1.10x to 1.00x. PyTorch's own
-// docs suggest jemalloc/tcmalloc for the
-// same reason; these three mallopt calls need no extra library.
+// docs suggest jemalloc/tcmalloc for the same reason; these three mallopt calls need no extra
+// library.
 namespace lightpeft {
 
 // Keeps blocks up to 32 MiB (glibc's largest threshold) on the heap, never trims it and grows it
