@@ -30,7 +30,7 @@ HOME = pathlib.Path.home()
 DEFAULT_MODEL = HOME / ".cache/lightpeft/models/all-MiniLM-L6-v2"
 DEFAULT_PYTHON = HOME / ".cache/lightpeft/venv/bin/python"
 
-# task -> (config file, data folder under shared/data, dev rows, train rows in the file)
+# task -> (its config under configs/, its data folder under shared/data)
 TASKS = {
     "sst2": ("glue/sst2", "glue/SST-2"),
     "cola": ("glue/cola", "glue/CoLA"),
@@ -53,7 +53,9 @@ RECIPES = {
     "hf-full": dict(kind="hf", method="full", lr=FULL_LR),
     "hf-lora-qv": dict(kind="hf", method="lora", lr=PEFT_LR),
 }
-# The pruning-ratio sweep of Light-PEFT (heads and FFN neurons / PEFT modules / ranks).
+# The pruning-ratio sweep of Light-PEFT (heads and FFN neurons / PEFT modules / ranks), and one
+# recipe at the default ratios whose estimate stage is as long as its finetune (3 epochs instead of
+# half an epoch): is the default recipe's loss to LoRA-qv the estimate's short length?
 SWEEP = {
     "light-peft-f20-m50": dict(kind="lightpeft", method="light-peft", lr=PEFT_LR,
                                sets=["light_peft.head_pruning_ratio=0.2", "light_peft.ffn_pruning_ratio=0.2",
@@ -62,6 +64,7 @@ SWEEP = {
                                sets=["light_peft.head_pruning_ratio=0.5", "light_peft.ffn_pruning_ratio=0.5"]),
     "light-peft-f33-m90": dict(kind="lightpeft", method="light-peft", lr=PEFT_LR,
                                sets=["light_peft.module_pruning_ratio=0.9"]),
+    "light-peft-est3ep": dict(kind="lightpeft", method="light-peft", lr=PEFT_LR, estimate_epochs=3),
 }
 ALL_RECIPES = {**RECIPES, **SWEEP}
 
@@ -74,9 +77,12 @@ ANCHORS = {
 NOTES_MARKER = "<!-- notes: written by hand below this line; `report` keeps them -->"
 
 
+def train_file(task, data_root):
+    return data_root / TASKS[task][1] / ("train.jsonl" if task == "cb" else "train.tsv")
+
+
 def train_rows(task, data_root, limit):
-    d = data_root / TASKS[task][1]
-    f = d / ("train.jsonl" if task == "cb" else "train.tsv")
+    f = train_file(task, data_root)
     n = sum(1 for l in f.read_text(encoding="utf-8").splitlines() if l.strip())
     if task not in ("cola", "cb"):
         n -= 1  # header
@@ -110,8 +116,10 @@ def run_one(args, runs, recipe_name, task, seed):
                "--seed", str(seed), "--dtype", args.dtype, "--threads", str(args.threads), "--out", str(out)]
     else:
         model = random_init_model(args, runs) if r.get("random_init") else args.model
-        # Light-PEFT's estimate stage: half an epoch (at least 10 steps), extra to the finetune epochs.
-        estimate = max(10, steps_per_epoch // 2)
+        # Light-PEFT's estimate stage: half an epoch (at least 10 steps) unless the recipe says how
+        # many epochs; extra to the finetune epochs.
+        estimate = max(10, int(steps_per_epoch * r["estimate_epochs"]) if "estimate_epochs" in r
+                       else steps_per_epoch // 2)
         cmd = [args.lightpeft, "train", "--config", str(ROOT / "configs" / f"{TASKS[task][0]}.yaml"),
                "--overwrite", "--set", f"output_dir={out}", "--set", f"data_dir={args.data / TASKS[task][1]}",
                "--set", f"model={model}", "--set", f"method={r['method']}", "--set", f"seed={seed}",
@@ -181,6 +189,21 @@ def cpu_description():
     return f"a {os.cpu_count()}-core {model}"
 
 
+def recipe_description(r):
+    """One line of the report's recipe legend, made from the recipe's own definition."""
+    program = "HF transformers + peft (tools/hf_reference.py)" if r["kind"] == "hf" else "lightpeft train"
+    text = f"{program}, method {r['method']}, lr {r['lr']:g}"
+    if r["kind"] == "hf" and r["method"] == "lora":
+        text += ", --target-modules query,value (its default)"
+    if r.get("random_init"):
+        text += ", random-init model of the same shape"
+    if r["method"] == "light-peft":
+        epochs = r.get("estimate_epochs")
+        text += (f", estimate {epochs:g} epochs" if epochs else ", estimate half an epoch") + " (at least 10 steps)"
+    sets = r.get("sets", [])
+    return text + (", " + ", ".join(sets) if sets else "")
+
+
 def cmd_report(args):
     res = load_results(args.runs)
     tasks = [t for t in TASKS if any(k[1] == t for k in res)]
@@ -212,6 +235,9 @@ def cmd_report(args):
                 means.append(statistics.mean(v))
         mean = f"{100 * statistics.mean(means):.1f}" if len(means) == len(tasks) else ""
         lines.append(f"| {r} | " + " | ".join(cells) + f" | {mean} |")
+    lines += ["", "Recipes (what each row ran; `--set` overrides on top of the task's config):", ""]
+    for r in recipes:
+        lines.append(f"- `{r}`: {recipe_description(ALL_RECIPES[r])}")
     cost_task = "rte" if any(k[1] == "rte" for k in res) else (tasks[0] if tasks else "rte")
     lines += ["", f"## Cost ({cost_task})", "",
               "| recipe | trainable params | total params | finetune s | estimate s | train samples/s | "
@@ -268,6 +294,21 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default=str(ROOT / "docs/accuracy.md"))
     args = ap.parse_args()
+    # Bad names fail here, before hours of runs, not as a KeyError half-way through the study.
+    for name, known in (("task", TASKS), ("recipe", ALL_RECIPES)):
+        for value in getattr(args, name + "s").split(","):
+            if value not in known:
+                ap.error(f"--{name}s: unknown {name} '{value}' (expected one of: {', '.join(known)})")
+    for value in args.seeds.split(","):
+        if not value.strip().lstrip("-").isdigit():
+            ap.error(f"--seeds: '{value}' is not an integer (expected a comma-separated list such as 42,43,44)")
+    if args.action != "report":
+        for task in args.tasks.split(","):
+            if not train_file(task, args.data).is_file():
+                ap.error(f"task {task}: no training file {train_file(task, args.data)} "
+                         "(--data names the folder that holds glue/ and superglue/)")
+        if not os.access(args.lightpeft, os.X_OK):
+            ap.error(f"--lightpeft: {args.lightpeft} is not an executable (build it: ./tools/setup.sh)")
     if args.action == "report":
         cmd_report(args)
     elif args.action == "sweep":

@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""tools/accuracy_study.py, the driver of the accuracy study (issue 11), against a stand-in
+`lightpeft` (a script that records its command line and writes a results.json) on tiny data of its
+own: the command each recipe runs (the estimate's length above all), that a finished run is not run
+again, that a failed run says where its log is, what the report prints from given results, and that
+bad arguments are refused up front. Nothing here trains a model: the study itself is hours of CPU.
+
+Run by ctest (tests/CMakeLists.txt) with the project's venv python; standard library only.
+"""
+import contextlib
+import importlib.util
+import io
+import json
+import os
+import pathlib
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import textwrap
+import unittest
+
+TOOL = pathlib.Path(__file__).resolve().parents[2] / "tools/accuracy_study.py"
+spec = importlib.util.spec_from_file_location("accuracy_study", TOOL)
+study = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(study)
+
+# A stand-in for build/bin/lightpeft: appends its argv to calls.jsonl beside the runs, exits with
+# FAKE_RC if set, else writes the results.json lightpeft train would (headline from the seed).
+FAKE_LIGHTPEFT = textwrap.dedent("""\
+    #!{python}
+    import json, os, pathlib, sys
+    sets = dict(a.split("=", 1) for a in sys.argv[1:] if "=" in a and not a.startswith("-"))
+    out = pathlib.Path(sets["output_dir"])
+    with open(out.parent.parent.parent / "calls.jsonl", "a") as f:
+        f.write(json.dumps(sys.argv[1:]) + "\\n")
+    print("fake lightpeft ran")
+    if os.environ.get("FAKE_RC"):
+        sys.exit(int(os.environ["FAKE_RC"]))
+    out.mkdir(parents=True, exist_ok=True)
+    seed = int(sets["seed"])
+    (out / "results.json").write_text(json.dumps({{
+        "headline_metric": "accuracy", "headline_value": 0.5 + seed / 1000,
+        "trainable_parameters": 10, "total_parameters": 100}}))
+    """)
+
+
+def set_values(argv, key):
+    """The values of `--set key=...` in a command line, in order."""
+    return [argv[i + 1].split("=", 1)[1] for i in range(len(argv) - 1)
+            if argv[i] == "--set" and argv[i + 1].startswith(key + "=")]
+
+
+class StudyTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = pathlib.Path(tempfile.mkdtemp(prefix="lp_study_"))
+        self.data = self.tmp / "data"
+        sst2 = self.data / "glue/SST-2"
+        sst2.mkdir(parents=True)
+        # 400 rows + header: 13 batches of 32 per epoch.
+        sst2.joinpath("train.tsv").write_text(
+            "sentence\tlabel\n" + "".join(f"row {i}\t{i % 2}\n" for i in range(400)))
+        self.runs = self.tmp / "runs"
+        self.fake = self.tmp / "lightpeft"
+        self.fake.write_text(FAKE_LIGHTPEFT.format(python=sys.executable))
+        self.fake.chmod(self.fake.stat().st_mode | stat.S_IXUSR)
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def args(self, **over):
+        class A:
+            pass
+        a = A()
+        a.lightpeft, a.python, a.model, a.data = str(self.fake), sys.executable, self.tmp / "model", self.data
+        a.max_train, a.epochs, a.batch_size, a.dtype, a.threads = 1000, 3, 32, "fp32", 2
+        for k, v in over.items():
+            setattr(a, k, v)
+        return a
+
+    def calls(self):
+        f = self.runs / "calls.jsonl"
+        return [json.loads(l) for l in f.read_text().splitlines()] if f.exists() else []
+
+    def test_estimate_is_half_an_epoch_by_default_and_three_epochs_for_est3ep(self):
+        self.assertTrue(study.run_one(self.args(), self.runs, "light-peft", "sst2", 42).startswith("accuracy 0.5420"))
+        self.assertTrue(study.run_one(self.args(), self.runs, "light-peft-est3ep", "sst2", 42).startswith("accuracy"))
+        default, long = self.calls()
+        # 13 steps per epoch: half an epoch is 6, raised to the floor of 10; three epochs are 39.
+        self.assertEqual(set_values(default, "light_peft.estimate_steps"), ["10"])
+        self.assertEqual(set_values(long, "light_peft.estimate_steps"), ["39"])
+        self.assertEqual(set_values(long, "method"), ["light-peft"])
+        self.assertEqual(set_values(long, "training.max_train_samples"), ["1000"])
+        res = json.loads((self.runs / "light-peft-est3ep/sst2/seed42/results.json").read_text())
+        self.assertEqual(res["study_budget"]["train_rows"], 400)
+        self.assertEqual(res["study_budget"]["epochs"], 3)
+
+    def test_a_recipes_own_settings_come_after_the_defaults(self):
+        study.run_one(self.args(), self.runs, "light-peft-f20-m50", "sst2", 43)
+        (argv,) = self.calls()
+        self.assertEqual(set_values(argv, "light_peft.head_pruning_ratio"), ["0.2"])
+        self.assertEqual(set_values(argv, "light_peft.module_pruning_ratio"), ["0.5"])
+        self.assertEqual(set_values(argv, "seed"), ["43"])
+        # lightpeft applies --set in order: the recipe's must follow the driver's own.
+        self.assertGreater(argv.index("light_peft.module_pruning_ratio=0.5"),
+                           argv.index("light_peft.estimate_steps=10"))
+
+    def test_a_finished_run_is_not_run_again(self):
+        study.run_one(self.args(), self.runs, "lora-qv", "sst2", 42)
+        self.assertEqual(study.run_one(self.args(), self.runs, "lora-qv", "sst2", 42), "cached")
+        self.assertEqual(len(self.calls()), 1)
+
+    def test_a_failed_run_names_its_log_and_leaves_no_result(self):
+        os.environ["FAKE_RC"] = "3"
+        try:
+            status = study.run_one(self.args(), self.runs, "full", "sst2", 42)
+        finally:
+            del os.environ["FAKE_RC"]
+        log = self.runs / "full/sst2/seed42.log"
+        self.assertEqual(status, f"FAILED ({log})")
+        self.assertFalse((self.runs / "full/sst2/seed42/results.json").exists())
+        text = log.read_text()
+        self.assertTrue(text.startswith("+ " + str(self.fake) + " train"), text)
+        self.assertIn("fake lightpeft ran", text)
+        # Not cached: the next call runs it again.
+        study.run_one(self.args(), self.runs, "full", "sst2", 42)
+        self.assertEqual(len(self.calls()), 2)
+
+    def write_result(self, recipe, task, seed, value, **extra):
+        d = self.runs / recipe / task / f"seed{seed}"
+        d.mkdir(parents=True)
+        d.joinpath("results.json").write_text(json.dumps(dict(
+            headline_value=value, trainable_parameters=1234, total_parameters=56789,
+            finetune_seconds=10.0, study_budget=dict(max_train=1000, epochs=3, batch_size=32,
+                                                     dtype="fp32", threads=2), **extra)))
+
+    def test_report_cells_say_mean_spread_and_how_many_seeds(self):
+        for seed, v in ((42, 0.80), (43, 0.81), (44, 0.79)):
+            self.write_result("full", "sst2", seed, v)
+        self.write_result("lora-qv", "sst2", 42, 0.7)
+        self.write_result("lora-qv", "cb", 42, 0.5)
+        for seed, v in ((42, 0.60), (43, 0.64)):
+            self.write_result("light-peft-est3ep", "sst2", seed, v)
+        out = self.tmp / "accuracy.md"
+        out.write_text("old tables\n" + study.NOTES_MARKER + "\nhand-written findings\n")
+        with contextlib.redirect_stdout(io.StringIO()):  # the report is also printed
+            study.cmd_report(self.args(runs=str(self.runs), out=str(out)))
+        text = out.read_text()
+        dev_table = text.split("## Dev metric", 1)[1].split("\n\n")[1]
+        rows = {l.split(" | ")[0].strip("| "): l for l in dev_table.splitlines()}
+        self.assertIn("| sst2 | cb | mean |", text)
+        self.assertEqual(rows["full"], "| full | 80.0 ± 1.0 |  |  |")  # no cb: no mean
+        self.assertEqual(rows["lora-qv"], "| lora-qv | 70.0 (1 seed) | 50.0 (1 seed) | 60.0 |")
+        self.assertEqual(rows["light-peft-est3ep"], "| light-peft-est3ep | 62.0 ± 2.8 (2 seeds) |  |  |")
+        self.assertIn("- `light-peft-est3ep`: lightpeft train, method light-peft, lr 0.001, estimate 3 epochs", text)
+        self.assertNotIn("old tables", text)
+        self.assertTrue(text.endswith(study.NOTES_MARKER + "\nhand-written findings\n"), text[-200:])
+
+    def run_tool(self, *argv):
+        return subprocess.run([sys.executable, str(TOOL), *argv, "--data", str(self.data),
+                               "--lightpeft", str(self.fake), "--runs", str(self.runs)],
+                              capture_output=True, text=True)
+
+    def test_bad_arguments_are_refused_before_any_run(self):
+        cases = [
+            (["run", "--tasks", "sst2,sst3"], "--tasks: unknown task 'sst3' (expected one of: sst2, cola,"),
+            (["sweep", "--recipes", "light-peft-f10"], "--recipes: unknown recipe 'light-peft-f10'"),
+            (["run", "--seeds", "42,4x"], "--seeds: '4x' is not an integer"),
+            (["run", "--tasks", "cb"], "task cb: no training file " + str(self.data / "superglue/CB/train.jsonl")),
+        ]
+        for argv, message in cases:
+            with self.subTest(argv=argv):
+                p = self.run_tool(*argv)
+                self.assertEqual(p.returncode, 2, p.stderr)
+                self.assertIn(message, p.stderr)
+        p = subprocess.run([sys.executable, str(TOOL), "run", "--tasks", "sst2", "--data", str(self.data),
+                            "--lightpeft", str(self.tmp / "no-such-binary"), "--runs", str(self.runs)],
+                           capture_output=True, text=True)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("is not an executable", p.stderr)
+        self.assertEqual(self.calls(), [])
+
+    def test_run_goes_through_seeds_tasks_and_recipes(self):
+        p = self.run_tool("run", "--tasks", "sst2", "--recipes", "full,lora-qv", "--seeds", "42,43")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        runs = sorted((set_values(a, "method")[0], set_values(a, "seed")[0]) for a in self.calls())
+        self.assertEqual(runs, [("full", "42"), ("full", "43"), ("lora", "42"), ("lora", "43")])
+        self.assertEqual(p.stdout.count(": accuracy 0.54"), 4, p.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
