@@ -66,7 +66,14 @@ SWEEP = {
                                sets=["light_peft.module_pruning_ratio=0.9"]),
     "light-peft-est3ep": dict(kind="lightpeft", method="light-peft", lr=PEFT_LR, estimate_epochs=3),
 }
-ALL_RECIPES = {**RECIPES, **SWEEP}
+# Controls, run only when named (--recipes): Light-PEFT's finetune continues from the estimate's
+# LoRA and classifier weights (spec: carry-over), so light-peft-est3ep trains 3 + 3 epochs in all;
+# LoRA-qv for 6 epochs is LoRA-qv at the same number of steps.
+CONTROLS = {
+    "lora-qv-6ep": dict(kind="lightpeft", method="lora", lr=PEFT_LR,
+                        sets=["lora.target_modules=[query, value]", "training.num_train_epochs=6"]),
+}
+ALL_RECIPES = {**RECIPES, **SWEEP, **CONTROLS}
 
 
 # Dev results of full fine-tuning of the raw MiniLM checkpoints (MiniLM authors' README).

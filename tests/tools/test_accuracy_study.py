@@ -106,6 +106,14 @@ class StudyTest(unittest.TestCase):
         self.assertGreater(argv.index("light_peft.module_pruning_ratio=0.5"),
                            argv.index("light_peft.estimate_steps=10"))
 
+    def test_the_six_epoch_control_overrides_the_studys_epochs(self):
+        study.run_one(self.args(), self.runs, "lora-qv-6ep", "sst2", 42)
+        (argv,) = self.calls()
+        # The driver's 3 epochs first, the control's 6 last (the last --set wins).
+        self.assertEqual(set_values(argv, "training.num_train_epochs"), ["3", "6"])
+        self.assertEqual(set_values(argv, "lora.target_modules"), ["[query, value]"])
+        self.assertEqual(set_values(argv, "light_peft.estimate_steps"), ["10"])  # unused by lora
+
     def test_a_finished_run_is_not_run_again(self):
         study.run_one(self.args(), self.runs, "lora-qv", "sst2", 42)
         self.assertEqual(study.run_one(self.args(), self.runs, "lora-qv", "sst2", 42), "cached")
