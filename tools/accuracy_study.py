@@ -84,6 +84,17 @@ ANCHORS = {
 NOTES_MARKER = "<!-- notes: written by hand below this line; `report` keeps them -->"
 
 
+# Light-PEFT's estimate stage, extra to the finetune epochs: half an epoch unless the recipe says how
+# many epochs, and never fewer than this many steps.
+MIN_ESTIMATE_STEPS = 10
+
+
+def estimate_steps(recipe, steps_per_epoch):
+    if "estimate_epochs" in recipe:
+        return max(MIN_ESTIMATE_STEPS, int(steps_per_epoch * recipe["estimate_epochs"]))
+    return max(MIN_ESTIMATE_STEPS, steps_per_epoch // 2)
+
+
 def train_file(task, data_root):
     return data_root / TASKS[task][1] / ("train.jsonl" if task == "cb" else "train.tsv")
 
@@ -123,10 +134,7 @@ def run_one(args, runs, recipe_name, task, seed):
                "--seed", str(seed), "--dtype", args.dtype, "--threads", str(args.threads), "--out", str(out)]
     else:
         model = random_init_model(args, runs) if r.get("random_init") else args.model
-        # Light-PEFT's estimate stage: half an epoch (at least 10 steps) unless the recipe says how
-        # many epochs; extra to the finetune epochs.
-        estimate = max(10, int(steps_per_epoch * r["estimate_epochs"]) if "estimate_epochs" in r
-                       else steps_per_epoch // 2)
+        estimate = estimate_steps(r, steps_per_epoch)
         cmd = [args.lightpeft, "train", "--config", str(ROOT / "configs" / f"{TASKS[task][0]}.yaml"),
                "--overwrite", "--set", f"output_dir={out}", "--set", f"data_dir={args.data / TASKS[task][1]}",
                "--set", f"model={model}", "--set", f"method={r['method']}", "--set", f"seed={seed}",
@@ -206,7 +214,8 @@ def recipe_description(r):
         text += ", random-init model of the same shape"
     if r["method"] == "light-peft":
         epochs = r.get("estimate_epochs")
-        text += (f", estimate {epochs:g} epochs" if epochs else ", estimate half an epoch") + " (at least 10 steps)"
+        text += ((f", estimate {epochs:g} epochs" if epochs else ", estimate half an epoch")
+                 + f" (at least {MIN_ESTIMATE_STEPS} steps)")
     sets = r.get("sets", [])
     return text + (", " + ", ".join(sets) if sets else "")
 
@@ -307,7 +316,9 @@ def main():
             if value not in known:
                 ap.error(f"--{name}s: unknown {name} '{value}' (expected one of: {', '.join(known)})")
     for value in args.seeds.split(","):
-        if not value.strip().lstrip("-").isdigit():
+        try:
+            int(value)
+        except ValueError:
             ap.error(f"--seeds: '{value}' is not an integer (expected a comma-separated list such as 42,43,44)")
     if args.action != "report":
         for task in args.tasks.split(","):
@@ -316,12 +327,10 @@ def main():
                          "(--data names the folder that holds glue/ and superglue/)")
         if not os.access(args.lightpeft, os.X_OK):
             ap.error(f"--lightpeft: {args.lightpeft} is not an executable (build it: ./tools/setup.sh)")
-    if args.action == "report":
-        cmd_report(args)
-    elif args.action == "sweep":
-        cmd_run(args, list(SWEEP) if args.recipes == ",".join(RECIPES) else args.recipes.split(","))
+        sweep_default = args.action == "sweep" and args.recipes == ",".join(RECIPES)
+        cmd_run(args, list(SWEEP) if sweep_default else args.recipes.split(","))
     else:
-        cmd_run(args, args.recipes.split(","))
+        cmd_report(args)
     return 0
 
 

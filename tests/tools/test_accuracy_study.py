@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import types
 import unittest
 
 TOOL = pathlib.Path(__file__).resolve().parents[2] / "tools/accuracy_study.py"
@@ -70,14 +71,10 @@ class StudyTest(unittest.TestCase):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def args(self, **over):
-        class A:
-            pass
-        a = A()
-        a.lightpeft, a.python, a.model, a.data = str(self.fake), sys.executable, self.tmp / "model", self.data
-        a.max_train, a.epochs, a.batch_size, a.dtype, a.threads = 1000, 3, 32, "fp32", 2
-        for k, v in over.items():
-            setattr(a, k, v)
-        return a
+        return types.SimpleNamespace(**{
+            "lightpeft": str(self.fake), "python": sys.executable, "model": self.tmp / "model",
+            "data": self.data, "max_train": 1000, "epochs": 3, "batch_size": 32, "dtype": "fp32",
+            "threads": 2, **over})
 
     def calls(self):
         f = self.runs / "calls.jsonl"
@@ -175,6 +172,7 @@ class StudyTest(unittest.TestCase):
             (["run", "--tasks", "sst2,sst3"], "--tasks: unknown task 'sst3' (expected one of: sst2, cola,"),
             (["sweep", "--recipes", "light-peft-f10"], "--recipes: unknown recipe 'light-peft-f10'"),
             (["run", "--seeds", "42,4x"], "--seeds: '4x' is not an integer"),
+            (["run", "--seeds", "42,--5"], "--seeds: '--5' is not an integer"),
             (["run", "--tasks", "cb"], "task cb: no training file " + str(self.data / "superglue/CB/train.jsonl")),
         ]
         for argv, message in cases:
