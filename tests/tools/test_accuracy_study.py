@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """tools/accuracy_study.py, the driver of the accuracy study (issue 11), against a stand-in
 `lightpeft` (a script that records its command line and writes a results.json) on tiny data of its
-own: the command each recipe runs (the estimate's length above all), that a finished run is not run
-again, that a failed run says where its log is, what the report prints from given results, and that
-bad arguments are refused up front. Nothing here trains a model: the study itself is hours of CPU.
+own: the command each recipe runs (the estimate's length above all), that a finished run is put on
+record and not run again, even once its folder is gone, that a failed run says where its log is, what
+the report prints from given records (a summarised cell pooled with single runs, one cost table per
+machine), and that bad arguments and a bad records file are refused up front. Nothing here trains a model: the study itself is hours of CPU.
 
 Run by ctest (tests/CMakeLists.txt) with the project's venv python; standard library only.
 """
@@ -63,6 +64,7 @@ class StudyTest(unittest.TestCase):
         sst2.joinpath("train.tsv").write_text(
             "sentence\tlabel\n" + "".join(f"row {i}\t{i % 2}\n" for i in range(400)))
         self.runs = self.tmp / "runs"
+        self.records = self.tmp / "records.jsonl"
         self.fake = self.tmp / "lightpeft"
         self.fake.write_text(FAKE_LIGHTPEFT.format(python=sys.executable))
         self.fake.chmod(self.fake.stat().st_mode | stat.S_IXUSR)
@@ -74,7 +76,10 @@ class StudyTest(unittest.TestCase):
         return types.SimpleNamespace(**{
             "lightpeft": str(self.fake), "python": sys.executable, "model": self.tmp / "model",
             "data": self.data, "max_train": 1000, "epochs": 3, "batch_size": 32, "dtype": "fp32",
-            "threads": 2, **over})
+            "threads": 2, "records": self.records, "runs": str(self.runs), **over})
+
+    def records_on_file(self):
+        return [json.loads(l) for l in self.records.read_text().splitlines()] if self.records.exists() else []
 
     def calls(self):
         f = self.runs / "calls.jsonl"
@@ -116,6 +121,43 @@ class StudyTest(unittest.TestCase):
         self.assertEqual(study.run_one(self.args(), self.runs, "lora-qv", "sst2", 42), "cached")
         self.assertEqual(len(self.calls()), 1)
 
+    def test_a_finished_run_is_on_record_and_not_run_again_once_its_folder_is_gone(self):
+        study.run_one(self.args(), self.runs, "lora-qv", "sst2", 43)
+        (rec,) = self.records_on_file()
+        self.assertEqual((rec["recipe"], rec["task"], rec["seed"]), ("lora-qv", "sst2", 43))
+        self.assertAlmostEqual(rec["headline_value"], 0.543)
+        self.assertEqual(rec["trainable_parameters"], 10)
+        self.assertEqual(rec["study_budget"]["train_rows"], 400)
+        self.assertEqual(rec["machine"], study.machine_description())
+        self.assertIn("-core ", rec["machine"])
+        shutil.rmtree(self.runs / "lora-qv")
+        self.assertEqual(study.run_one(self.args(), self.runs, "lora-qv", "sst2", 43),
+                         f"on record ({self.records})")
+        self.assertEqual(len(self.calls()), 1)
+        self.assertEqual(len(self.records_on_file()), 1)
+        # A seed inside a summarised cell is on record too.
+        with open(self.records, "a") as f:
+            f.write(json.dumps(dict(recipe="full", task="sst2", seeds=[42, 43, 44], headline_mean=0.8,
+                                    headline_sd=0.01, source="an earlier report")) + "\n")
+        self.assertTrue(study.run_one(self.args(), self.runs, "full", "sst2", 44).startswith("on record"))
+        self.assertEqual(len(self.calls()), 1)
+
+    def test_a_bad_records_file_names_its_line(self):
+        self.records.write_text(json.dumps(dict(recipe="full", task="sst2", seed=42, headline_value=0.8)) + "\n"
+                                + "\n" + '{"recipe": "full", "task": "sst2", "seed": 43}\n')
+        with self.assertRaises(SystemExit) as e:
+            study.run_one(self.args(), self.runs, "full", "sst2", 44)
+        self.assertEqual(str(e.exception), f"{self.records}:3: a run record needs headline_value")
+        self.records.write_text('{"recipe": "full", "task": "sst2", "seed": 42, \n')
+        with self.assertRaises(SystemExit) as e:
+            study.read_records(self.records)
+        self.assertTrue(str(e.exception).startswith(f"{self.records}:1: not a JSON object"), str(e.exception))
+        self.records.write_text(json.dumps(dict(recipe="lora-kv", task="sst2", seed=42, headline_value=0.8)) + "\n")
+        with self.assertRaises(SystemExit) as e:
+            study.read_records(self.records)
+        self.assertEqual(str(e.exception), f"{self.records}:1: unknown recipe 'lora-kv' or task 'sst2'")
+        self.assertEqual(self.calls(), [])
+
     def test_a_failed_run_names_its_log_and_leaves_no_result(self):
         os.environ["FAKE_RC"] = "3"
         try:
@@ -125,6 +167,7 @@ class StudyTest(unittest.TestCase):
         log = self.runs / "full/sst2/seed42.log"
         self.assertEqual(status, f"FAILED ({log})")
         self.assertFalse((self.runs / "full/sst2/seed42/results.json").exists())
+        self.assertEqual(self.records_on_file(), [])
         text = log.read_text()
         self.assertTrue(text.startswith("+ " + str(self.fake) + " train"), text)
         self.assertIn("fake lightpeft ran", text)
@@ -161,10 +204,53 @@ class StudyTest(unittest.TestCase):
         self.assertIn("- `light-peft-est3ep`: lightpeft train, method light-peft, lr 0.001, estimate 3 epochs", text)
         self.assertNotIn("old tables", text)
         self.assertTrue(text.endswith(study.NOTES_MARKER + "\nhand-written findings\n"), text[-200:])
+        # The runs' folders were put on record: the report is the same without them.
+        self.assertEqual(len(self.records_on_file()), 7)
+        shutil.rmtree(self.runs)
+        with contextlib.redirect_stdout(io.StringIO()):
+            study.cmd_report(self.args(runs=str(self.runs), out=str(out)))
+        self.assertEqual(out.read_text().split("## Dev metric")[1], text.split("## Dev metric")[1])
+
+    def report_rows(self, out):
+        with contextlib.redirect_stdout(io.StringIO()):
+            study.cmd_report(self.args(out=str(out)))
+        text = out.read_text()
+        dev_table = text.split("## Dev metric", 1)[1].split("\n\n")[1]
+        return text, {l.split(" | ")[0].strip("| "): l for l in dev_table.splitlines()}
+
+    def test_report_pools_a_summarised_cell_with_single_runs_and_counts_each_seed_once(self):
+        budget = dict(max_train=1000, epochs=3, batch_size=32, dtype="fp32", threads=2)
+        recs = [
+            # Seeds 42 and 43 known only as a summary (mean 0.5, sd 0.1), seed 44 as a run.
+            dict(recipe="full", task="rte", seeds=[42, 43], headline_mean=0.5, headline_sd=0.1,
+                 source="an earlier report", machine="old: a 2-core X, AVX2 only", study_budget=budget),
+            dict(recipe="full", task="rte", seed=44, headline_value=0.8, machine="new: a 2-core X, AVX-512",
+                 finetune_seconds=100.0, trainable_parameters=5, total_parameters=7, peak_cpu_rss_bytes=2**30,
+                 study_budget=budget),
+            # A run of a seed the summary covers is not counted twice.
+            dict(recipe="full", task="rte", seed=43, headline_value=0.9, machine="old: a 2-core X, AVX2 only",
+                 finetune_seconds=300.0, trainable_parameters=5, total_parameters=7, study_budget=budget),
+        ]
+        self.records.write_text("".join(json.dumps(r) + "\n" for r in recs))
+        text, rows = self.report_rows(self.tmp / "accuracy.md")
+        # Values 0.5 -+ 0.1/sqrt(2) and 0.8: mean 0.6, sample sd sqrt(0.07 / 2) = 0.187.
+        self.assertEqual(rows["full"], "| full | 60.0 ± 18.7 | 60.0 |")
+        self.assertIn("(2 runs, 1 cell summarised", text)
+        # One cost table per machine: their times are not comparable.
+        self.assertIn("## Cost (rte; new: a 2-core X, AVX-512)\n", text)
+        self.assertIn("## Cost (rte; old: a 2-core X, AVX2 only)\n", text)
+        new_cost = text.split("## Cost (rte; new: a 2-core X, AVX-512)")[1].split("\n\n")[1]
+        self.assertIn("| full | 5 | 7 | 100 | 0 | 0.0 | 0.0 | 1024 | 1 |", new_cost)
+        self.assertNotIn("runs on record do not share one budget", text)
+        recs.append(dict(recipe="lora-qv", task="rte", seed=42, headline_value=0.6, study_budget=dict(budget, epochs=6)))
+        self.records.write_text("".join(json.dumps(r) + "\n" for r in recs))
+        text, rows = self.report_rows(self.tmp / "accuracy.md")
+        self.assertIn("**The runs on record do not share one budget**", text)
 
     def run_tool(self, *argv):
         return subprocess.run([sys.executable, str(TOOL), *argv, "--data", str(self.data),
-                               "--lightpeft", str(self.fake), "--runs", str(self.runs)],
+                               "--lightpeft", str(self.fake), "--runs", str(self.runs),
+                               "--records", str(self.records)],
                               capture_output=True, text=True)
 
     def test_bad_arguments_are_refused_before_any_run(self):
@@ -181,7 +267,8 @@ class StudyTest(unittest.TestCase):
                 self.assertEqual(p.returncode, 2, p.stderr)
                 self.assertIn(message, p.stderr)
         p = subprocess.run([sys.executable, str(TOOL), "run", "--tasks", "sst2", "--data", str(self.data),
-                            "--lightpeft", str(self.tmp / "no-such-binary"), "--runs", str(self.runs)],
+                            "--lightpeft", str(self.tmp / "no-such-binary"), "--runs", str(self.runs),
+                            "--records", str(self.records)],
                            capture_output=True, text=True)
         self.assertEqual(p.returncode, 2)
         self.assertIn("is not an executable", p.stderr)
@@ -193,6 +280,7 @@ class StudyTest(unittest.TestCase):
         runs = sorted((set_values(a, "method")[0], set_values(a, "seed")[0]) for a in self.calls())
         self.assertEqual(runs, [("full", "42"), ("full", "43"), ("lora", "42"), ("lora", "43")])
         self.assertEqual(p.stdout.count(": accuracy 0.54"), 4, p.stdout)
+        self.assertEqual(len(self.records_on_file()), 4)
 
 
 if __name__ == "__main__":
