@@ -161,8 +161,8 @@ def has_record(records, recipe, task, seed):
 
 
 def append_record(path, recipe, task, seed, res):
-    """One line per finished run, appended and synced (a line is written whole or the run is not on
-    record and runs again)."""
+    """One line per finished run, appended in one write and synced; a line cut short by a crash is
+    refused with its line number by the next read_records, not skipped."""
     rec = {"recipe": recipe, "task": task, "seed": seed, "date": datetime.date.today().isoformat(),
            "machine": machine_description(), **{k: res[k] for k in RECORD_KEYS if k in res}}
     path = pathlib.Path(path)
@@ -314,7 +314,9 @@ def cmd_report(args):
     keys = set(runs) | set(summaries)
     tasks = [t for t in TASKS if any(k[1] == t for k in keys)]
     all_runs = [x for cell in runs.values() for x in cell.values()] + list(summaries.values())
-    budgets = sorted({json.dumps(x["study_budget"], sort_keys=True) for x in all_runs if "study_budget" in x})
+    # The budget every run shares; train_rows is the task's own (the first max_train rows, or fewer).
+    budgets = sorted({json.dumps({k: v for k, v in x["study_budget"].items() if k != "train_rows"}, sort_keys=True)
+                      for x in all_runs if "study_budget" in x})
     budget = json.loads(budgets[0]) if budgets else {}
     machines = {}
     for x in all_runs:

@@ -226,7 +226,7 @@ class StudyTest(unittest.TestCase):
                  source="an earlier report", machine="old: a 2-core X, AVX2 only", study_budget=budget),
             dict(recipe="full", task="rte", seed=44, headline_value=0.8, machine="new: a 2-core X, AVX-512",
                  finetune_seconds=100.0, trainable_parameters=5, total_parameters=7, peak_cpu_rss_bytes=2**30,
-                 study_budget=budget),
+                 study_budget=dict(budget, train_rows=1000)),  # a task's own row count is not the budget
             # A run of a seed the summary covers is not counted twice.
             dict(recipe="full", task="rte", seed=43, headline_value=0.9, machine="old: a 2-core X, AVX2 only",
                  finetune_seconds=300.0, trainable_parameters=5, total_parameters=7, study_budget=budget),
