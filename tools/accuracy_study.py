@@ -176,12 +176,9 @@ def append_record(path, recipe, task, seed, res):
 def run_one(args, runs, recipe_name, task, seed):
     r = ALL_RECIPES[recipe_name]
     out = runs / recipe_name / task / f"seed{seed}"
-    records = read_records(args.records)
     if (out / "results.json").exists():
-        if not has_record(records, recipe_name, task, seed):  # finished before records existed
-            append_record(args.records, recipe_name, task, seed, json.loads((out / "results.json").read_text()))
         return "cached"
-    if has_record(records, recipe_name, task, seed):
+    if has_record(read_records(args.records), recipe_name, task, seed):
         return f"on record ({args.records})"
     rows = train_rows(task, args.data, args.max_train)
     steps_per_epoch = math.ceil(rows / args.batch_size)
@@ -225,6 +222,7 @@ def run_one(args, runs, recipe_name, task, seed):
 
 def cmd_run(args, recipes):
     runs = pathlib.Path(args.runs)
+    put_finished_runs_on_record(args)
     tasks = args.tasks.split(",")
     for seed in [int(s) for s in args.seeds.split(",")]:
         for task in tasks:
@@ -233,17 +231,23 @@ def cmd_run(args, recipes):
                 print(f"[{datetime.datetime.now():%H:%M:%S}] {name:22s} {task:5s} seed {seed}: {status}", flush=True)
 
 
-def results_on_record(args):
-    """Every run on record, as {(recipe, task): {seed: results}}, and the summarised cells, as
-    {(recipe, task): summary}. A run whose folder under --runs is finished but not on record (it
-    finished before records existed) is put on record first, as run on this machine."""
+def put_finished_runs_on_record(args):
+    """Puts on record every run whose folder under --runs is finished but not on record (it finished
+    before records existed), as run on this machine today; returns all records. `run` and `report`
+    both start here, so neither has a finished run the other does not see."""
     records = read_records(args.records)
     for f in sorted(pathlib.Path(args.runs).glob("*/*/seed*/results.json")):
         recipe, task, seed = f.parts[-4], f.parts[-3], f.parts[-2][len("seed"):]
         if recipe in ALL_RECIPES and task in TASKS and seed.isdigit() and not has_record(records, recipe, task, int(seed)):
             append_record(args.records, recipe, task, int(seed), json.loads(f.read_text()))
+    return read_records(args.records)
+
+
+def results_on_record(args):
+    """Every run on record, as {(recipe, task): {seed: results}}, and the summarised cells, as
+    {(recipe, task): summary}."""
     runs, summaries = {}, {}
-    for rec in read_records(args.records):
+    for rec in put_finished_runs_on_record(args):
         key = (rec["recipe"], rec["task"])
         if "seeds" in rec:
             summaries[key] = rec

@@ -4,7 +4,8 @@
 own: the command each recipe runs (the estimate's length above all), that a finished run is put on
 record and not run again, even once its folder is gone, that a failed run says where its log is, what
 the report prints from given records (a summarised cell pooled with single runs, one cost table per
-machine), and that bad arguments and a bad records file are refused up front. Nothing here trains a model: the study itself is hours of CPU.
+machine), and that bad arguments and a bad records file are refused up front. Nothing here trains a
+model: the study itself is hours of CPU.
 
 Run by ctest (tests/CMakeLists.txt) with the project's venv python; standard library only.
 """
@@ -281,6 +282,15 @@ class StudyTest(unittest.TestCase):
         self.assertEqual(runs, [("full", "42"), ("full", "43"), ("lora", "42"), ("lora", "43")])
         self.assertEqual(p.stdout.count(": accuracy 0.54"), 4, p.stdout)
         self.assertEqual(len(self.records_on_file()), 4)
+
+    def test_run_puts_a_run_finished_before_records_existed_on_record(self):
+        self.write_result("full", "sst2", 42, 0.7)
+        p = self.run_tool("run", "--tasks", "sst2", "--recipes", "full", "--seeds", "42,43")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual([set_values(a, "seed") for a in self.calls()], [["43"]])
+        self.assertIn("sst2  seed 42: cached", p.stdout)
+        recs = {(r["recipe"], r["seed"]): r["headline_value"] for r in self.records_on_file()}
+        self.assertEqual(recs, {("full", 42): 0.7, ("full", 43): 0.543})
 
 
 if __name__ == "__main__":
