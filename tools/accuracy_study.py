@@ -173,25 +173,22 @@ def append_record(path, recipe, task, seed, res):
         os.fsync(f.fileno())
 
 
-def run_one(args, runs, recipe_name, task, seed):
+def recipe_command(args, runs, recipe_name, task, seed, out, model=None):
+    """The command line of one run of a recipe (lightpeft train or tools/hf_reference.py) at the
+    study's budget, writing to OUT; MODEL, when given, replaces the recipe's model (the parity check
+    starts both programs from one checkpoint)."""
     r = ALL_RECIPES[recipe_name]
-    out = runs / recipe_name / task / f"seed{seed}"
-    if (out / "results.json").exists():
-        return "cached"
-    if has_record(read_records(args.records), recipe_name, task, seed):
-        return f"on record ({args.records})"
     rows = train_rows(task, args.data, args.max_train)
     steps_per_epoch = math.ceil(rows / args.batch_size)
-    log = out.parent / f"seed{seed}.log"
-    out.parent.mkdir(parents=True, exist_ok=True)
     if r["kind"] == "hf":
         cmd = [str(args.python), str(ROOT / "tools/hf_reference.py"), "--task", task,
-               "--data-dir", str(args.data / TASKS[task][1]), "--model", str(args.model),
+               "--data-dir", str(args.data / TASKS[task][1]), "--model", str(model or args.model),
                "--method", r["method"], "--lr", str(r["lr"]), "--epochs", str(args.epochs),
                "--batch-size", str(args.batch_size), "--max-train", str(args.max_train),
                "--seed", str(seed), "--dtype", args.dtype, "--threads", str(args.threads), "--out", str(out)]
     else:
-        model = random_init_model(args, runs) if r.get("random_init") else args.model
+        if model is None:
+            model = random_init_model(args, runs) if r.get("random_init") else args.model
         estimate = estimate_steps(r, steps_per_epoch)
         cmd = [args.lightpeft, "train", "--config", str(ROOT / "configs" / f"{TASKS[task][0]}.yaml"),
                "--overwrite", "--set", f"output_dir={out}", "--set", f"data_dir={args.data / TASKS[task][1]}",
@@ -203,6 +200,19 @@ def run_one(args, runs, recipe_name, task, seed):
                "--set", "training.save_total_limit=1", "--set", f"light_peft.estimate_steps={estimate}"]
         for s in r.get("sets", []):
             cmd += ["--set", s]
+    return cmd
+
+
+def run_one(args, runs, recipe_name, task, seed):
+    out = runs / recipe_name / task / f"seed{seed}"
+    if (out / "results.json").exists():
+        return "cached"
+    if has_record(read_records(args.records), recipe_name, task, seed):
+        return f"on record ({args.records})"
+    rows = train_rows(task, args.data, args.max_train)
+    log = out.parent / f"seed{seed}.log"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cmd = recipe_command(args, runs, recipe_name, task, seed, out)
     start = time.time()
     with open(log, "w") as f:
         f.write("+ " + " ".join(cmd) + "\n")

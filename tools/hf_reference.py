@@ -117,6 +117,59 @@ def metrics(kind, pred, gold):
     raise ValueError(kind)
 
 
+# lightpeft's shuffle (src/data/batcher.cpp, Batcher::permutation), replayed here so a parity check
+# (tools/parity_check.py) can feed both programs the same batches: std::mt19937_64 seeded with
+# splitmix64(seed ^ splitmix64(epoch)), Fisher-Yates drawing j uniform in [0, i] by rejection.
+M64 = (1 << 64) - 1
+
+
+def splitmix64(x):
+    x = (x + 0x9E3779B97F4A7C15) & M64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & M64
+    return x ^ (x >> 31)
+
+
+class MT19937_64:
+    """std::mt19937_64, as the C++ standard specifies it (its 10000th output is 9981545732273789042)."""
+    N, M_, UPPER, LOWER, MATRIX = 312, 156, 0xFFFFFFFF80000000, 0x7FFFFFFF, 0xB5026F5AA96619E9
+
+    def __init__(self, seed):
+        self.mt = [seed & M64]
+        for i in range(1, self.N):
+            prev = self.mt[-1]
+            self.mt.append((6364136223846793005 * (prev ^ (prev >> 62)) + i) & M64)
+        self.index = self.N
+
+    def __call__(self):
+        if self.index >= self.N:
+            mt = self.mt
+            for i in range(self.N):
+                x = (mt[i] & self.UPPER) | (mt[(i + 1) % self.N] & self.LOWER)
+                mt[i] = mt[(i + self.M_) % self.N] ^ (x >> 1) ^ (self.MATRIX if x & 1 else 0)
+            self.index = 0
+        y = self.mt[self.index]
+        self.index += 1
+        y ^= (y >> 29) & 0x5555555555555555
+        y ^= (y << 17) & 0x71D67FFFEDA60000
+        y ^= (y << 37) & 0xFFF7EEE000000000
+        return (y ^ (y >> 43)) & M64
+
+
+def lightpeft_permutation(n, seed, epoch):
+    rng = MT19937_64(splitmix64((seed ^ splitmix64(epoch)) & M64))
+    order = list(range(n))
+    for i in range(n - 1, 0, -1):
+        bound = i + 1
+        limit = M64 - (M64 % bound)
+        x = rng()
+        while x >= limit:
+            x = rng()
+        j = x % bound
+        order[i], order[j] = order[j], order[i]
+    return order
+
+
 def batches(tok, texts, labels, idx, batch_size, max_len, regression):
     for s in range(0, len(idx), batch_size):
         b = idx[s:s + batch_size]
@@ -148,6 +201,9 @@ def main():
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--dtype", choices=["fp32", "bf16"], default="fp32")
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--order", choices=["randperm", "lightpeft"], default="randperm",
+                    help="how to shuffle each epoch: torch.randperm, or replay lightpeft's permutation")
+    ap.add_argument("--loss-log", help="write each step's loss and learning rate here (JSONL)")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
 
@@ -183,8 +239,12 @@ def main():
     step = 0
     model.train()
     g = torch.Generator().manual_seed(a.seed)
+    loss_log = open(a.loss_log, "w") if a.loss_log else None
+    epoch = 0
     while step < total_steps:
-        order = torch.randperm(len(tr_x), generator=g).tolist()
+        order = (lightpeft_permutation(len(tr_x), a.seed, epoch) if a.order == "lightpeft"
+                 else torch.randperm(len(tr_x), generator=g).tolist())
+        epoch += 1
         for enc, y in batches(tok, tr_x, tr_y, order, a.batch_size, a.max_seq_length, regression):
             with autocast():
                 out = model(**enc)
@@ -193,11 +253,16 @@ def main():
                     else torch.nn.functional.cross_entropy(logits, y))
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
+            if loss_log:
+                loss_log.write(json.dumps({"step": step + 1, "loss": loss.item(),
+                                           "learning_rate": opt.param_groups[0]["lr"]}) + "\n")
             opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
             step += 1
             if step >= total_steps:
                 break
     train_seconds = time.time() - start
+    if loss_log:
+        loss_log.close()
 
     model.eval()
     preds = []
