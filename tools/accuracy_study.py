@@ -451,10 +451,16 @@ def main():
             if not train_file(task, args.data).is_file():
                 ap.error(f"task {task}: no training file {train_file(task, args.data)} "
                          "(--data names the folder that holds glue/ and superglue/)")
-        if not os.access(args.lightpeft, os.X_OK):
-            ap.error(f"--lightpeft: {args.lightpeft} is not an executable (build it: ./tools/setup.sh)")
         sweep_default = args.action == "sweep" and args.recipes == ",".join(RECIPES)
-        cmd_run(args, list(SWEEP) if sweep_default else args.recipes.split(","))
+        recipes = list(SWEEP) if sweep_default else args.recipes.split(",")
+        # Only the programs the chosen recipes run must be there (HF-only runs need no build).
+        kinds = {ALL_RECIPES[name]["kind"] for name in recipes}
+        if "lightpeft" in kinds and not os.access(args.lightpeft, os.X_OK):
+            ap.error(f"--lightpeft: {args.lightpeft} is not an executable (build it: ./tools/setup.sh)")
+        if "hf" in kinds and not os.access(args.python, os.X_OK):
+            ap.error(f"--python: {args.python} is not an executable (the venv with transformers and peft: "
+                     "./tools/setup.sh)")
+        cmd_run(args, recipes)
     else:
         cmd_report(args)
     return 0

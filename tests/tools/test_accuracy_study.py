@@ -30,11 +30,15 @@ study = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(study)
 
 # A stand-in for build/bin/lightpeft: appends its argv to calls.jsonl beside the runs, exits with
-# FAKE_RC if set, else writes the results.json lightpeft train would (headline from the seed).
+# FAKE_RC if set, else writes the results.json lightpeft train would (headline from the seed). Handed
+# tools/hf_reference.py's arguments (as --python), it writes that script's results.json at --out.
 FAKE_LIGHTPEFT = textwrap.dedent("""\
     #!{python}
     import json, os, pathlib, sys
     sets = dict(a.split("=", 1) for a in sys.argv[1:] if "=" in a and not a.startswith("-"))
+    if "--out" in sys.argv:  # called as the python, with tools/hf_reference.py's arguments
+        sets["output_dir"] = sys.argv[sys.argv.index("--out") + 1]
+        sets["seed"] = sys.argv[sys.argv.index("--seed") + 1]
     out = pathlib.Path(sets["output_dir"])
     with open(out.parent.parent.parent / "calls.jsonl", "a") as f:
         f.write(json.dumps(sys.argv[1:]) + "\\n")
@@ -272,8 +276,25 @@ class StudyTest(unittest.TestCase):
                             "--records", str(self.records)],
                            capture_output=True, text=True)
         self.assertEqual(p.returncode, 2)
-        self.assertIn("is not an executable", p.stderr)
+        self.assertIn("--lightpeft: " + str(self.tmp / "no-such-binary") + " is not an executable", p.stderr)
         self.assertEqual(self.calls(), [])
+        p = subprocess.run([sys.executable, str(TOOL), "run", "--tasks", "sst2", "--data", str(self.data),
+                            "--recipes", "hf-full", "--python", str(self.tmp / "no-such-python"),
+                            "--runs", str(self.runs), "--records", str(self.records)],
+                           capture_output=True, text=True)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--python: " + str(self.tmp / "no-such-python") + " is not an executable", p.stderr)
+
+    def test_hf_only_runs_need_no_lightpeft_build(self):
+        # The stand-in serves as the python too: it is handed tools/hf_reference.py's arguments.
+        p = subprocess.run([sys.executable, str(TOOL), "run", "--tasks", "sst2", "--data", str(self.data),
+                            "--recipes", "hf-full", "--seeds", "42", "--python", str(self.fake),
+                            "--lightpeft", str(self.tmp / "no-such-binary"), "--runs", str(self.runs),
+                            "--records", str(self.records)],
+                           capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("hf-full", p.stdout)
+        self.assertEqual([r["recipe"] for r in self.records_on_file()], ["hf-full"])
 
     def test_run_goes_through_seeds_tasks_and_recipes(self):
         p = self.run_tool("run", "--tasks", "sst2", "--recipes", "full,lora-qv", "--seeds", "42,43")
