@@ -323,6 +323,12 @@ def recipe_description(r):
     return text + (", " + ", ".join(sets) if sets else "")
 
 
+def display_path(path):
+    """PATH relative to the repository when it lies inside it (the report names its records file)."""
+    path = pathlib.Path(path).resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def cmd_report(args):
     runs, summaries = results_on_record(args)
     keys = set(runs) | set(summaries)
@@ -340,7 +346,7 @@ def cmd_report(args):
         "# Accuracy study: Light-PEFT on a real pretrained model",
         "",
         f"Made by `python3 tools/accuracy_study.py report` on {datetime.date.today().isoformat()} from the "
-        f"records of `tools/accuracy_study.py run` / `sweep` in `docs/accuracy_runs.jsonl` ({n_runs} runs, "
+        f"records of `tools/accuracy_study.py run` / `sweep` in `{display_path(args.records)}` ({n_runs} runs, "
         f"{len(summaries)} cell{'' if len(summaries) == 1 else 's'} summarised from an earlier report whose runs' folders were lost), made on "
         + "; ".join(f"{m} ({', '.join(sorted(d))})" for m, d in sorted(machines.items())) + "; no GPU.",
         "",
