@@ -11,7 +11,7 @@
 #include <ATen/ops/randn.h>
 #include <torch/utils.h>
 
-#include "lightpeft/models/sequence_classifier.h"
+#include "lightpeft/models/task_model.h"
 #include "lightpeft/peft/lora_linear.h"
 
 namespace {
@@ -23,7 +23,7 @@ lightpeft::ModelConfig mini(int64_t heads_kept, int64_t ffn_kept) {
   c.num_hidden_layers = 4;
   c.num_attention_heads = 4;
   c.intermediate_size = 1024;
-  c.heads_per_layer.assign(4, heads_kept);
+  c.attention_units_per_layer.assign(4, heads_kept);
   c.intermediate_per_layer.assign(4, ffn_kept);
   return c;
 }
@@ -31,7 +31,7 @@ lightpeft::ModelConfig mini(int64_t heads_kept, int64_t ffn_kept) {
 void BM_EncoderForward(benchmark::State& state) {
   const int64_t heads = state.range(0);
   torch::manual_seed(0);
-  auto model = lightpeft::make_sequence_classifier(mini(heads, heads * 256));
+  auto model = lightpeft::make_task_model(mini(heads, heads * 256), lightpeft::HeadKind::sequence_classification);
   model->eval();
   lightpeft::ModelInputs in;
   in.input_ids = at::randint(1000, 30000, {8, 128}, at::kLong);

@@ -29,7 +29,7 @@
 
 #include "lightpeft/kernels/ops.h"
 #include "lightpeft/models/encoder.h"
-#include "lightpeft/models/sequence_classifier.h"
+#include "lightpeft/models/task_model.h"
 #include "lightpeft/peft/inject.h"
 #include "lightpeft/pruning/foundation_masks.h"
 #include "lightpeft/pruning/module_importance.h"
@@ -220,13 +220,13 @@ void bench_rank_taylor(const DeviceInfo& dev) {
 
 lightpeft::ModelConfig roberta_base() {
   lightpeft::ModelConfig c;
-  c.model_type = lightpeft::ModelType::roberta;
+  c.model_type = "roberta";
   c.vocab_size = 50265;
   c.hidden_size = 768;
   c.num_hidden_layers = 12;
   c.num_attention_heads = 12;
   c.intermediate_size = 3072;
-  c.heads_per_layer.assign(12, 12);
+  c.attention_units_per_layer.assign(12, 12);
   c.intermediate_per_layer.assign(12, 3072);
   c.max_position_embeddings = 514;
   c.type_vocab_size = 1;
@@ -238,7 +238,7 @@ lightpeft::ModelConfig roberta_base() {
 
 void bench_training_step() {
   torch::manual_seed(0);
-  auto model = lightpeft::make_sequence_classifier(roberta_base());
+  auto model = lightpeft::make_task_model(roberta_base(), lightpeft::HeadKind::sequence_classification);
   lightpeft::LoraConfig lc;
   lc.r = 8;
   lc.lora_alpha = 16.0;

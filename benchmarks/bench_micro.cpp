@@ -4,7 +4,7 @@
 //   BM_MaskedAttention/<mask>  self-attention, 0: no head mask, 1: a trainable (1, H, 1, 1) HeadMask
 //                              (the estimate stage's overhead per attention block)
 //   BM_PrunedFfn/<neurons>     one transformer layer with d_ff 1536 (unpruned) vs 512 (1/3 kept, the
-//                              spec's default ratio), through keep_neurons as pruning does
+//                              spec's default ratio), through keep_mlp_neurons as pruning does
 // Threads: at::set_num_threads(LIGHTPEFT_BENCH_THREADS or 2).
 // Run: build/bin/bench_micro --benchmark_counters_tabular=true   (benchmarks/micro_ratios.py prints
 // the ratios of each family to its baseline)
@@ -40,7 +40,7 @@ lightpeft::ModelConfig minilm_width() {
   c.intermediate_size = kFfn;
   c.hidden_dropout_prob = 0.0;
   c.attention_probs_dropout_prob = 0.0;
-  c.heads_per_layer = {kHeads};
+  c.attention_units_per_layer = {kHeads};
   c.intermediate_per_layer = {kFfn};
   return c;
 }
@@ -88,7 +88,7 @@ void BM_PrunedFfn(benchmark::State& state) {
   if (state.range(0) < kFfn) {
     std::vector<int64_t> keep(state.range(0));
     std::iota(keep.begin(), keep.end(), 0);
-    layer->keep_neurons(keep);
+    layer->keep_mlp_neurons(keep);
   }
   auto x = at::randn({kBatch, kSeq, kHidden}).requires_grad_();
   auto additive = at::zeros({kBatch, 1, 1, kSeq});
@@ -98,7 +98,7 @@ void BM_PrunedFfn(benchmark::State& state) {
     x.mutable_grad().reset();
     for (auto& p : layer->parameters()) p.mutable_grad().reset();
   }
-  state.counters["d_ff"] = static_cast<double>(layer->num_neurons());
+  state.counters["d_ff"] = static_cast<double>(layer->mlp_neurons().count);
 }
 BENCHMARK(BM_PrunedFfn)->Arg(kFfn)->Arg(kFfn / 3)->Unit(benchmark::kMillisecond)->UseRealTime();
 

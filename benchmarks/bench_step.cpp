@@ -26,7 +26,7 @@
 
 #include "lightpeft/core/allocator.h"
 #include "lightpeft/models/hf_checkpoint.h"
-#include "lightpeft/models/sequence_classifier.h"
+#include "lightpeft/models/task_model.h"
 #include "lightpeft/peft/inject.h"
 #include "lightpeft/train/optimizer.h"
 
@@ -43,7 +43,7 @@ int64_t peak_rss_bytes() {
 
 ModelConfig minilm_shape() {
   ModelConfig c;
-  c.model_type = ModelType::bert;
+  c.model_type = "bert";
   c.vocab_size = 30522;
   c.hidden_size = 384;
   c.num_hidden_layers = 6;
@@ -51,7 +51,7 @@ ModelConfig minilm_shape() {
   c.intermediate_size = 1536;
   c.max_position_embeddings = 512;
   c.num_labels = 2;
-  c.heads_per_layer.assign(6, 12);
+  c.attention_units_per_layer.assign(6, 12);
   c.intermediate_per_layer.assign(6, 1536);
   return c;
 }
@@ -86,8 +86,8 @@ int main(int argc, char** argv) {
   torch::manual_seed(0);
 
   const bool random_init = model_dir.empty() || !fs::exists(model_dir / "config.json");
-  SequenceClassifier model = random_init ? make_sequence_classifier(minilm_shape())
-                                         : load_pretrained(model_dir, /*num_labels=*/2).model;
+  TaskModel model = random_init ? make_task_model(minilm_shape(), HeadKind::sequence_classification)
+                                         : load_pretrained(model_dir, {HeadKind::sequence_classification, 2}).model;
   LoraConfig lora;
   lora.r = 8;
   lora.lora_alpha = 16;

@@ -12,6 +12,7 @@
 #include "lightpeft/core/error.h"
 #include "lightpeft/core/log.h"
 #include "lightpeft/io/atomic_file.h"
+#include "lightpeft/models/family.h"
 #include "lightpeft/models/hf_checkpoint.h"
 
 namespace lightpeft::cli {
@@ -39,7 +40,8 @@ void copy_into(const fs::path& file, const fs::path& dir, const std::string& as)
 int run_init_model(const InitModelArgs& a) {
   ModelConfig config = load_model_config(a.config);
   // --arch wins over the file's model_type (bert_config.json has none).
-  if (!a.arch.empty()) config.model_type = a.arch == "roberta" ? ModelType::roberta : ModelType::bert;
+  if (!a.arch.empty()) config.model_type = a.arch;
+  const ModelFamily& family = model_family(config.model_type, a.config);
   if (a.num_labels > 0) {
     config.num_labels = a.num_labels;
     config.id2label.clear();
@@ -52,25 +54,29 @@ int run_init_model(const InitModelArgs& a) {
   config.extra_json = extra.dump();
   validate_model_config(config, a.config);
 
-  if (config.model_type == ModelType::roberta) {
-    LP_CHECK(!a.tokenizer_json.empty() || (!a.vocab.empty() && !a.merges.empty()),
-             "init-model --arch roberta: give --vocab vocab.json and --merges merges.txt, or --tokenizer-json");
-  } else {
-    LP_CHECK(!a.tokenizer_json.empty() || !a.vocab.empty(),
-             "init-model --arch bert: give --vocab vocab.txt or --tokenizer-json");
+  // Tokenizer files: vocab.txt (WordPiece), vocab.json + merges.txt (byte-level BPE), or tokenizer.json.
+  const bool wordpiece = config.model_type == "bert";
+  if (a.tokenizer_json.empty()) {
+    LP_CHECK(wordpiece ? !a.vocab.empty() : (!a.vocab.empty() && !a.merges.empty()), "init-model --arch ",
+             config.model_type, ": give ", wordpiece ? "--vocab vocab.txt" : "--vocab vocab.json and --merges merges.txt",
+             ", or --tokenizer-json");
   }
 
   torch::manual_seed(static_cast<uint64_t>(a.seed));
-  auto model = make_sequence_classifier(config);
+  auto model = make_task_model(config, family.heads.front());
   const fs::path out = a.out;
   save_pretrained(*model, out);
 
   if (!a.tokenizer_json.empty()) copy_into(a.tokenizer_json, out, "tokenizer.json");
   nlohmann::json tok_config;
-  if (config.model_type == ModelType::bert) {
+  if (wordpiece) {
     if (!a.vocab.empty()) copy_into(a.vocab, out, "vocab.txt");
     tok_config = {{"tokenizer_class", "BertTokenizer"}, {"do_lower_case", !a.cased},
                   {"model_max_length", config.max_position_embeddings}};
+  } else if (config.model_type != "roberta") {
+    if (!a.vocab.empty()) copy_into(a.vocab, out, "vocab.json");
+    if (!a.merges.empty()) copy_into(a.merges, out, "merges.txt");
+    tok_config = {{"model_max_length", config.max_position_embeddings}};
   } else {
     if (!a.vocab.empty()) copy_into(a.vocab, out, "vocab.json");
     if (!a.merges.empty()) copy_into(a.merges, out, "merges.txt");
@@ -79,9 +85,9 @@ int run_init_model(const InitModelArgs& a) {
   }
   write_text_atomic(out / "tokenizer_config.json", tok_config.dump(2) + "\n");
 
-  log::warn("wrote a RANDOM-INIT ", to_string(config.model_type), " model (seed ", a.seed,
+  log::warn("wrote a RANDOM-INIT ", config.model_type, " model (seed ", a.seed,
             ") to ", out.string(), ": results from it are not those of a pretrained model");
-  std::cout << out.string() << ": " << to_string(config.model_type) << ", "
+  std::cout << out.string() << ": " << config.model_type << ", "
             << config.num_hidden_layers << " layers, hidden " << config.hidden_size << ", "
             << count_parameters(*model) << " parameters (random init)\n";
   return 0;
@@ -91,8 +97,8 @@ int run_init_model(const InitModelArgs& a) {
 
 Runner add_init_model(CLI::App& app) {
   auto a = std::make_shared<InitModelArgs>();
-  app.add_option("--arch", a->arch, "bert or roberta (default: the config's model_type)")
-      ->check(CLI::IsMember({"bert", "roberta"}));
+  app.add_option("--arch", a->arch, "a model_type (bert, roberta, llama, ...; default: the config's)")
+      ->check(CLI::IsMember(supported_model_types()));
   app.add_option("--config", a->config, "HF config.json or TF bert_config.json")->required();
   app.add_option("--vocab", a->vocab, "vocab.txt (bert) or vocab.json (roberta)");
   app.add_option("--merges", a->merges, "merges.txt (roberta)");

@@ -19,9 +19,22 @@ tests/golden/hf_common.py, it writes into tests/golden/data/<arch>/:
                                         grad norm, AdamW with decay / no_decay groups
   golden.json   the LoRA and optimiser settings used (the C++ test reads them from here)
 
+For four tiny random-init decoders with causal LM heads (hf_common.DECODER_CONFIGS: llama with
+grouped-query attention and a tied lm_head, opt, opt_proj post-LN with project_in/out and an
+untied lm_head as OPT-350m, gpt2 with Conv1D), make_decoder writes the same into
+tests/golden/data/<arch>/, for right-padded inputs and labels = input_ids with -100 on padding and on a few prompt positions
+(HF's causal LM loss shifts them inside the model):
+  model/, adapter/ (LoRA on every linear of the family, CAUSAL_LM; GPT-2's with fan_in_fan_out)
+  expected.safetensors: hidden_states.<i>, logits, loss; lora.logits; mask.* with one head mask
+    per attention unit (a KV group for GQA) and masked.logits / masked.loss / grad.* as above
+    (hf_common.decoder_light_peft_masks); step<k>.loss / after.*; and greedy generation:
+    generate.input_ids / generate.attention_mask (left-padded prompts of different lengths) and
+    generate.sequences (HF generate, do_sample=False, prompt + new tokens)
+
 Deterministic (fixed seeds, CPU fp32). Regenerate, after changing this file or hf_common.py, with
   ~/.cache/lightpeft/venv/bin/python tools/make_golden.py
-and commit tests/golden/data. The whole folder is a few hundred KB.
+and commit tests/golden/data (bert/ and roberta/ come out byte-identical). The whole folder is
+about 1.3 MB.
 """
 import argparse
 import copy
@@ -170,6 +183,135 @@ def make(arch: str, seed: int, out: pathlib.Path):
          "trainable": [n for n, _ in trainable(trained)]}, indent=1) + "\n")
 
 
+DECODER_TARGETS = {
+    "llama": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+    "opt": ["q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2"],
+    "gpt2": ["c_attn", "c_proj", "c_fc"],
+}
+# Per-module rank and alpha (HF get_pattern_key: "(.*\.)?key$"), so scalings differ.
+DECODER_PATTERNS = {
+    "llama": ({"layers.1.self_attn.k_proj": 3}, {"layers.2.mlp.down_proj": 5}),
+    "opt": ({"layers.1.self_attn.v_proj": 3}, {"layers.0.fc2": 5}),
+    "gpt2": ({"h.1.attn.c_attn": 3}, {"h.0.mlp.c_proj": 5}),
+}
+GENERATE = dict(max_new_tokens=8, prompt_lengths=(5, 9, 3))
+
+
+def decoder_lora_config(arch: str) -> LoraConfig:
+    family = arch.split("_")[0]
+    ranks, alphas = DECODER_PATTERNS[family]
+    return LoraConfig(task_type=TaskType.CAUSAL_LM, r=4, lora_alpha=8, lora_dropout=0.0,
+                      target_modules=DECODER_TARGETS[family], rank_pattern=ranks, alpha_pattern=alphas,
+                      fan_in_fan_out=family == "gpt2")
+
+
+def decoder_inputs(vocab: int, pad: int, seed: int, batch=3, seq=11, lengths=(11, 7, 4)):
+    """Right padding, as the trainer batches; labels -100 on padding and on the first tokens of
+    two rows (a prompt the loss skips)."""
+    g = torch.Generator().manual_seed(seed)
+    ids = torch.randint(3, vocab - 1, (batch, seq), generator=g)
+    mask = torch.ones(batch, seq, dtype=torch.long)
+    for b, length in enumerate(lengths):
+        mask[b, length:] = 0
+        ids[b, length:] = pad
+    labels = ids.masked_fill(mask == 0, -100)
+    labels[0, :3] = -100
+    labels[1, :2] = -100
+    return ids, mask, labels
+
+
+def greedy_generation(base, vocab: int, pad: int, seed: int, t: dict):
+    """HF greedy generation for left-padded prompts of different lengths (KV cache on). Refuses
+    prompts whose top-2 logits come within 1e-3 at a step: a near-tie would test rounding."""
+    g = torch.Generator().manual_seed(seed)
+    lengths = GENERATE["prompt_lengths"]
+    seq = max(lengths)
+    ids = torch.full((len(lengths), seq), pad, dtype=torch.long)
+    mask = torch.zeros(len(lengths), seq, dtype=torch.long)
+    for b, length in enumerate(lengths):
+        ids[b, seq - length:] = torch.randint(3, vocab - 1, (length,), generator=g)
+        mask[b, seq - length:] = 1
+    with torch.no_grad():
+        out = base.generate(input_ids=ids, attention_mask=mask, do_sample=False,
+                            max_new_tokens=GENERATE["max_new_tokens"], pad_token_id=pad,
+                            return_dict_in_generate=True, output_logits=True)
+    gap = min(float((lambda top: (top[:, 0] - top[:, 1]).min())(step.topk(2, dim=-1).values))
+              for step in out.logits)
+    if gap < 1e-3:
+        raise SystemExit(f"make_golden: greedy generation has a near-tie (top-2 gap {gap:.2e}); "
+                         "change the generation seed")
+    t["generate.input_ids"] = ids
+    t["generate.attention_mask"] = mask
+    t["generate.sequences"] = out.sequences
+
+
+def make_decoder(arch: str, seed: int, out: pathlib.Path):
+    if out.exists():
+        shutil.rmtree(out)
+    base = hf_common.tiny_decoder(arch, seed)
+    base.eval()
+    base.save_pretrained(out / "model", safe_serialization=True)
+    cfg = base.config
+    pad = hf_common.decoder_pad_id(cfg)
+    ids, mask, labels = decoder_inputs(cfg.vocab_size, pad, seed + 1)
+    kwargs = dict(input_ids=ids, attention_mask=mask)
+    t = {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+    with torch.no_grad():
+        res = base(**kwargs, labels=labels, output_hidden_states=True)
+    t["logits"] = res.logits
+    t["loss"] = res.loss.reshape(1)
+    for i, h in enumerate(res.hidden_states):
+        t[f"hidden_states.{i}"] = h
+    greedy_generation(base, cfg.vocab_size, pad, seed + 4, t)
+
+    peft_model = get_peft_model(copy.deepcopy(base), decoder_lora_config(arch))
+    perturb(peft_model, seed + 3)
+    peft_model.save_pretrained(out / "adapter")
+    (out / "adapter" / "README.md").unlink(missing_ok=True)
+    cfg_file = out / "adapter" / "adapter_config.json"
+    adapter_cfg = json.loads(cfg_file.read_text())
+    adapter_cfg["target_modules"] = sorted(adapter_cfg["target_modules"])
+    cfg_file.write_text(json.dumps(adapter_cfg, indent=2, sort_keys=True) + "\n")
+    peft_model.eval()
+    with torch.no_grad():
+        t["lora.logits"] = peft_model(**kwargs).logits
+
+    g = torch.Generator().manual_seed(seed + 2)
+    layers = hf_common.decoder_layers(base)
+    units = getattr(cfg, "num_key_value_heads", None) or cfg.num_attention_heads
+    d_ff = getattr(cfg, "intermediate_size", None) or getattr(cfg, "ffn_dim", None) or cfg.n_inner
+    head_masks, neuron_masks = [], []
+    for layer in range(len(layers)):
+        hm = (1.0 + 0.2 * torch.randn(1, units, 1, 1, generator=g)).requires_grad_()
+        nm = (1.0 + 0.2 * torch.randn(1, d_ff, generator=g)).requires_grad_()
+        head_masks.append(hm)
+        neuron_masks.append(nm)
+        t[f"mask.layer.{layer}.early_attn_mask"] = hm.detach().clone()
+        t[f"mask.layer.{layer}.early_ffn_mask"] = nm.detach().clone()
+    with hf_common.decoder_light_peft_masks(peft_model.base_model.model, head_masks, neuron_masks):
+        res = peft_model(**kwargs, labels=labels)
+    l1 = sum(m.abs().sum() for m in head_masks + neuron_masks)
+    (res.loss + L1_LAMBDA * l1).backward()
+    t["masked.logits"] = res.logits.detach()
+    t["masked.loss"] = res.loss.detach().reshape(1)
+    for n, p in trainable(peft_model):
+        t[f"grad.{n}"] = p.grad.clone()
+    for layer, (hm, nm) in enumerate(zip(head_masks, neuron_masks)):
+        t[f"grad.layer.{layer}.early_attn_mask"] = hm.grad.clone()
+        t[f"grad.layer.{layer}.early_ffn_mask"] = nm.grad.clone()
+
+    trained = PeftModel.from_pretrained(copy.deepcopy(base), out / "adapter", is_trainable=True)
+    trained.eval()
+    adamw_steps(trained, kwargs, labels, t)
+
+    save_file({k: v.contiguous() for k, v in t.items()}, str(out / "expected.safetensors"))
+    (out / "golden.json").write_text(json.dumps(
+        {"arch": arch, "model_type": cfg.model_type, "l1_lambda": L1_LAMBDA, "optim": OPTIM,
+         "pad_token_id": pad, "generate": GENERATE,
+         "trainable": [n for n, _ in trainable(trained)]}, indent=1) + "\n")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=pathlib.Path, default=ROOT / "tests" / "golden" / "data")
@@ -177,6 +319,9 @@ def main() -> int:
     torch.set_num_threads(1)
     for arch, seed in (("bert", 8), ("roberta", 9)):
         make(arch, seed, args.out / arch)
+        print(f"make_golden: wrote {args.out / arch}")
+    for arch, seed in (("llama", 20), ("opt", 21), ("opt_proj", 22), ("gpt2", 23)):
+        make_decoder(arch, seed, args.out / arch)
         print(f"make_golden: wrote {args.out / arch}")
     return 0
 

@@ -1,7 +1,10 @@
 #include "lightpeft/kernels/importance.h"
 
 #include "lightpeft/core/error.h"
-#include "lightpeft/pruning/rank_importance.h"
+#include <ATen/TensorOperators.h>
+#include <ATen/core/grad_mode.h>
+#include <ATen/ops/abs.h>
+#include <ATen/ops/zeros.h>
 
 #ifdef LIGHTPEFT_WITH_CUDA
 #include "cuda_bridge.h"
@@ -21,6 +24,18 @@ void check_arguments(const at::Tensor& A, const at::Tensor& B, const at::Tensor&
 }
 
 }  // namespace
+
+at::Tensor rank_taylor_scores(const at::Tensor& A, const at::Tensor& B) {
+  LP_CHECK(A.dim() == 2 && B.dim() == 2 && A.size(0) == B.size(1),
+           "rank_taylor_scores: expected A (r, in) and B (out, r), got ", A.sizes(), " and ",
+           B.sizes());
+  at::NoGradGuard no_grad;
+  auto s = at::zeros({A.size(0)}, A.options().dtype(at::kFloat));
+  // The official training_step: torch.stack([(A*gA).mean(1).abs(), (B*gB).mean(0).abs()]).sum(0).
+  if (A.grad().defined()) s.add_(at::abs((A.detach() * A.grad()).to(at::kFloat).mean(1)));
+  if (B.grad().defined()) s.add_(at::abs((B.detach() * B.grad()).to(at::kFloat).mean(0)));
+  return s;
+}
 
 namespace reference {
 

@@ -3,7 +3,7 @@
 #include <ATen/TensorOperators.h>
 
 #include "lightpeft/core/error.h"
-#include "lightpeft/models/feed_forward.h"
+#include "lightpeft/kernels/activation.h"
 
 #ifdef LIGHTPEFT_WITH_CUDA
 #include <ATen/ops/empty.h>
@@ -16,7 +16,7 @@
 namespace lightpeft::kernels {
 namespace {
 
-// The names apply_activation knows (src/models/feed_forward.cpp), as the kernels' enum values.
+// The names apply_activation knows (kernels/activation.h), as the kernels' enum values.
 bool activation_id(const std::string& name, int64_t& id) {
   if (name == "gelu")
     id = 0;

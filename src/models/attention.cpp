@@ -4,7 +4,6 @@
 
 #include <ATen/ops/matmul.h>
 #include <ATen/ops/softmax.h>
-#include <ATen/ops/tensor.h>
 #include <ATen/ops/zeros.h>
 
 #include "lightpeft/core/error.h"
@@ -12,18 +11,6 @@
 #include "lightpeft/kernels/masked_attention.h"
 
 namespace lightpeft {
-namespace {
-
-// Index tensor of the rows of the kept heads: head h owns rows [h*d, (h+1)*d).
-at::Tensor head_rows(const std::vector<int64_t>& heads, int64_t head_size) {
-  std::vector<int64_t> rows;
-  rows.reserve(heads.size() * head_size);
-  for (int64_t h : heads)
-    for (int64_t i = 0; i < head_size; ++i) rows.push_back(h * head_size + i);
-  return at::tensor(rows, at::kLong);
-}
-
-}  // namespace
 
 SelfAttentionImpl::SelfAttentionImpl(const ModelConfig& c, int64_t num_heads)
     : num_heads_(num_heads), head_size_(c.head_size()) {
@@ -60,16 +47,6 @@ torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& hidden,
   return context.permute({0, 2, 1, 3}).reshape({batch, seq, num_heads_ * head_size_});
 }
 
-void SelfAttentionImpl::keep_heads(const std::vector<int64_t>& heads) {
-  for (int64_t h : heads)
-    LP_CHECK(h >= 0 && h < num_heads_, "keep_heads: head ", h, " out of range [0, ", num_heads_, ")");
-  auto rows = head_rows(heads, head_size_);
-  query->prune(rows, 0);
-  key->prune(rows, 0);
-  value->prune(rows, 0);
-  num_heads_ = static_cast<int64_t>(heads.size());
-}
-
 ResidualOutputImpl::ResidualOutputImpl(const ModelConfig& c, int64_t in_features) {
   register_linear(*this, "dense", &dense, std::make_shared<DenseImpl>(in_features, c.hidden_size));
   LayerNorm = register_module(
@@ -90,12 +67,6 @@ AttentionImpl::AttentionImpl(const ModelConfig& c, int64_t num_heads) {
 torch::Tensor AttentionImpl::forward(const torch::Tensor& hidden, const torch::Tensor& additive_mask,
                                      const torch::Tensor& head_mask) {
   return output(self(hidden, additive_mask, head_mask), hidden);
-}
-
-void AttentionImpl::keep_heads(const std::vector<int64_t>& heads) {
-  auto cols = head_rows(heads, self->head_size());
-  self->keep_heads(heads);
-  output->dense->prune(cols, 1);
 }
 
 }  // namespace lightpeft

@@ -8,14 +8,14 @@
 
 namespace lightpeft {
 
-EmbeddingsImpl::EmbeddingsImpl(const ModelConfig& c)
-    : type_(c.model_type), pad_token_id_(c.pad_token_id) {
+EmbeddingsImpl::EmbeddingsImpl(const ModelConfig& c, PositionIds positions)
+    : positions_(positions), pad_token_id_(c.pad_token_id) {
   word_embeddings = register_module(
       "word_embeddings",
       torch::nn::Embedding(torch::nn::EmbeddingOptions(c.vocab_size, c.hidden_size)
                                .padding_idx(c.pad_token_id)));
   auto pos = torch::nn::EmbeddingOptions(c.max_position_embeddings, c.hidden_size);
-  if (c.model_type == ModelType::roberta) pos.padding_idx(c.pad_token_id);
+  if (positions == PositionIds::after_padding_idx) pos.padding_idx(c.pad_token_id);
   position_embeddings = register_module("position_embeddings", torch::nn::Embedding(pos));
   // type_vocab_size 0 never happens for HF models; keep one row so the lookup stays valid.
   token_type_embeddings = register_module(
@@ -29,7 +29,7 @@ EmbeddingsImpl::EmbeddingsImpl(const ModelConfig& c)
 
 torch::Tensor EmbeddingsImpl::position_ids(const torch::Tensor& input_ids) const {
   const int64_t seq = input_ids.size(1);
-  if (type_ == ModelType::bert) {
+  if (positions_ == PositionIds::sequential) {
     return at::arange(seq, input_ids.options().dtype(at::kLong)).unsqueeze(0).expand_as(input_ids);
   }
   auto mask = input_ids.ne(pad_token_id_).to(at::kLong);

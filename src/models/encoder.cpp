@@ -1,19 +1,24 @@
 #include "lightpeft/models/encoder.h"
 
-#include <limits>
-
-#include <ATen/ops/tensor.h>
-#include <c10/util/Half.h>
-#include <c10/util/BFloat16.h>
-
 #include "lightpeft/core/error.h"
 #include "lightpeft/kernels/backend.h"
 #include "lightpeft/kernels/masked_ffn.h"
+#include "lightpeft/kernels/activation.h"
 
 namespace lightpeft {
 
+IntermediateImpl::IntermediateImpl(const ModelConfig& c, int64_t intermediate_size)
+    : activation_(c.hidden_act) {
+  register_linear(*this, "dense", &dense,
+                  std::make_shared<DenseImpl>(c.hidden_size, intermediate_size));
+}
+
+torch::Tensor IntermediateImpl::forward(const torch::Tensor& x) {
+  return apply_activation(activation_, dense->forward(x));
+}
+
 TransformerLayerImpl::TransformerLayerImpl(const ModelConfig& c, int64_t l) {
-  attention = register_module("attention", Attention(c, c.heads(l)));
+  attention = register_module("attention", Attention(c, c.attention_units(l)));
   intermediate = register_module("intermediate", Intermediate(c, c.intermediate(l)));
   output = register_module("output", ResidualOutput(c, c.intermediate(l)));
 }
@@ -33,17 +38,27 @@ torch::Tensor TransformerLayerImpl::forward(const torch::Tensor& hidden,
   return output(inter, attn);
 }
 
-int64_t TransformerLayerImpl::num_neurons() const {
-  return intermediate->dense->out_features();
+UnitStructure TransformerLayerImpl::attention_units() const {
+  const int64_t d = attention->self->head_size();
+  return {attention->self->num_heads(),
+          {{"attention.self.query", 0, 0, d},
+           {"attention.self.key", 0, 0, d},
+           {"attention.self.value", 0, 0, d},
+           {"attention.output.dense", 1, 0, d}}};
 }
 
-void TransformerLayerImpl::keep_neurons(const std::vector<int64_t>& neurons) {
-  const int64_t n = num_neurons();
-  for (int64_t i : neurons)
-    LP_CHECK(i >= 0 && i < n, "keep_neurons: neuron ", i, " out of range [0, ", n, ")");
-  auto idx = at::tensor(neurons, at::kLong);
-  intermediate->dense->prune(idx, 0);
-  output->dense->prune(idx, 1);
+UnitStructure TransformerLayerImpl::mlp_neurons() const {
+  return {intermediate->dense->out_features(),
+          {{"intermediate.dense", 0, 0, 1}, {"output.dense", 1, 0, 1}}};
+}
+
+void TransformerLayerImpl::keep_attention_units(const std::vector<int64_t>& kept) {
+  prune_unit_slices(*this, attention_units(), kept, "heads");
+  attention->self->set_num_heads(static_cast<int64_t>(kept.size()));
+}
+
+void TransformerLayerImpl::keep_mlp_neurons(const std::vector<int64_t>& kept) {
+  prune_unit_slices(*this, mlp_neurons(), kept, "FFN neurons");
 }
 
 EncoderImpl::EncoderImpl(const ModelConfig& c) {
@@ -68,18 +83,6 @@ EncoderOutput EncoderImpl::forward(const torch::Tensor& hidden, const torch::Ten
   }
   out.last_hidden_state = h;
   return out;
-}
-
-torch::Tensor additive_attention_mask(const torch::Tensor& attention_mask, c10::ScalarType dtype) {
-  LP_CHECK(attention_mask.dim() == 2, "attention_mask: expected shape (batch, seq), got ",
-           attention_mask.sizes());
-  double lowest = std::numeric_limits<float>::lowest();
-  if (dtype == at::kDouble) lowest = std::numeric_limits<double>::lowest();
-  if (dtype == at::kHalf) lowest = static_cast<double>(std::numeric_limits<c10::Half>::lowest());
-  if (dtype == at::kBFloat16)
-    lowest = static_cast<double>(std::numeric_limits<c10::BFloat16>::lowest());
-  auto keep = attention_mask.to(dtype).unsqueeze(1).unsqueeze(2);  // (B, 1, 1, T)
-  return (1.0 - keep) * lowest;
 }
 
 }  // namespace lightpeft

@@ -26,9 +26,12 @@ std::string modern_key(std::string key) {
   return key;
 }
 
-// Buffers HF keeps out of (newer) checkpoints; older checkpoints still carry them.
-bool is_ignorable_buffer(const std::string& key) {
-  return ends_with(key, "embeddings.position_ids") || ends_with(key, "embeddings.token_type_ids");
+// Buffers HF keeps out of (newer) checkpoints; older checkpoints still carry them. A tied LM
+// head's weight is the input embedding: some checkpoints save it anyway.
+bool is_ignorable_key(const std::string& key) {
+  return ends_with(key, "embeddings.position_ids") || ends_with(key, "embeddings.token_type_ids") ||
+         ends_with(key, "rotary_emb.inv_freq") || ends_with(key, ".attn.bias") ||
+         ends_with(key, ".attn.masked_bias") || key == "lm_head.weight";
 }
 
 StateDict read_single_file(const fs::path& file) {
@@ -123,7 +126,7 @@ KeyReport load_weights(torch::nn::Module& module, const StateDict& weights,
     }
     auto it = target.find(key);
     if (it == target.end()) {
-      (is_ignorable_buffer(key) ? report.ignored : report.unexpected).push_back(raw_key);
+      (is_ignorable_key(key) ? report.ignored : report.unexpected).push_back(raw_key);
       continue;
     }
     if (it->second.sizes() != tensor.sizes()) {
@@ -143,23 +146,23 @@ KeyReport load_weights(torch::nn::Module& module, const StateDict& weights,
   return report;
 }
 
-LoadedModel load_pretrained(const fs::path& dir, int64_t num_labels, bool strict) {
+LoadedModel load_pretrained(const fs::path& dir, const PretrainedOptions& options) {
   ModelConfig config = load_model_config(dir);
-  if (num_labels > 0 && num_labels != config.num_labels) {
-    config.num_labels = num_labels;
+  if (options.num_labels > 0 && options.num_labels != config.num_labels) {
+    config.num_labels = options.num_labels;
     config.id2label.clear();
   }
   config.problem_type = config.num_labels == 1 ? ProblemType::regression
                                                : ProblemType::single_label_classification;
   LoadedModel out;
-  out.model = make_sequence_classifier(config);
+  out.model = make_task_model(config, options.head);
   const fs::path origin = fs::is_directory(dir) ? dir : dir.parent_path();
   out.report = load_weights(*out.model, read_model_weights(origin), out.model->base_model_prefix(),
-                            strict, origin.string());
+                            options.strict, origin.string());
   return out;
 }
 
-void save_pretrained(const SequenceClassifierImpl& model, const fs::path& dir) {
+void save_pretrained(const TaskModelImpl& model, const fs::path& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   LP_CHECK(!ec, dir.string(), ": cannot create the model directory: ", ec.message());
@@ -167,7 +170,11 @@ void save_pretrained(const SequenceClassifierImpl& model, const fs::path& dir) {
   for (const auto& kv : module_state_dict(model))
     tensors.emplace(kv.first, kv.second.detach().to(at::kCPU).contiguous());
   save_safetensors(dir / "model.safetensors", tensors, {{"format", "pt"}});
-  save_model_config(model.config(), dir / "config.json");
+  ModelConfig config = model.config();
+  auto extra = nlohmann::json::parse(config.extra_json);
+  extra["architectures"] = {model.family().architecture(model.head_kind())};
+  config.extra_json = extra.dump();
+  save_model_config(config, dir / "config.json");
 }
 
 std::vector<std::string> copy_tokenizer_files(const fs::path& from, const fs::path& to) {

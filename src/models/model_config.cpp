@@ -1,10 +1,12 @@
 #include "lightpeft/models/model_config.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "configs/config_codec.h"
 #include "lightpeft/core/error.h"
 #include "lightpeft/io/atomic_file.h"
 
@@ -12,83 +14,62 @@ namespace lightpeft {
 namespace {
 
 using nlohmann::json;
+using models_detail::ConfigReader;
 
-// The keys this struct interprets; everything else goes to extra_json untouched.
-const char* const kKnownKeys[] = {
-    "model_type", "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
-    "intermediate_size", "num_attention_heads_per_layer", "intermediate_size_per_layer",
-    "hidden_act", "hidden_dropout_prob", "attention_probs_dropout_prob", "classifier_dropout",
-    "max_position_embeddings", "type_vocab_size", "initializer_range", "layer_norm_eps",
-    "pad_token_id", "num_labels", "problem_type", "id2label", "label2id",
-    "position_embedding_type"};
+// A layer count beyond any real model: checked before per-layer tables are sized by it.
+constexpr int64_t kMaxLayers = 1024;
 
-bool is_known_key(const std::string& key) {
-  for (const char* k : kKnownKeys)
-    if (key == k) return true;
-  return false;
-}
-
-std::string type_name(const json& j) { return j.type_name(); }
-
-const json& require(const json& j, const char* key, const std::string& origin) {
-  auto it = j.find(key);
-  LP_CHECK(it != j.end(), origin, ": missing key '", key, "'");
-  return *it;
-}
-
-int64_t get_int(const json& j, const char* key, const std::string& origin) {
-  const json& v = require(j, key, origin);
-  LP_CHECK(v.is_number_integer(), origin, ": key '", key, "': expected an integer, got ",
-           type_name(v), " ", v.dump());
-  return v.get<int64_t>();
-}
-
-int64_t get_int_or(const json& j, const char* key, int64_t fallback, const std::string& origin) {
-  if (!j.contains(key) || j[key].is_null()) return fallback;
-  return get_int(j, key, origin);
-}
-
-double get_double_or(const json& j, const char* key, double fallback, const std::string& origin) {
-  if (!j.contains(key) || j[key].is_null()) return fallback;
-  const json& v = j[key];
-  LP_CHECK(v.is_number(), origin, ": key '", key, "': expected a number, got ", type_name(v), " ",
-           v.dump());
-  return v.get<double>();
-}
-
-std::string get_string_or(const json& j, const char* key, const std::string& fallback,
-                          const std::string& origin) {
-  if (!j.contains(key) || j[key].is_null()) return fallback;
-  const json& v = j[key];
-  LP_CHECK(v.is_string(), origin, ": key '", key, "': expected a string, got ", type_name(v), " ",
-           v.dump());
-  return v.get<std::string>();
-}
-
-std::vector<int64_t> get_int_list(const json& j, const char* key, const std::string& origin) {
-  const json& v = j.at(key);
-  LP_CHECK(v.is_array(), origin, ": key '", key, "': expected a list of integers, got ",
-           type_name(v));
-  std::vector<int64_t> out;
-  for (const auto& e : v) {
-    LP_CHECK(e.is_number_integer(), origin, ": key '", key, "': expected integers, got ", e.dump());
-    out.push_back(e.get<int64_t>());
+// Labels: id2label (HF writes {"0": "LABEL_0", ...}) decides num_labels when present.
+void read_labels(ConfigReader& in, ModelConfig& c) {
+  if (const json* m = in.value("id2label")) {
+    if (!m->is_object()) in.fail("id2label", "expected an object {\"0\": \"name\"}");
+    c.id2label.assign(m->size(), "");
+    for (auto it = m->begin(); it != m->end(); ++it) {
+      int64_t idx = -1;
+      try {
+        idx = std::stoll(it.key());
+      } catch (...) {
+      }
+      if (idx < 0 || idx >= static_cast<int64_t>(m->size()))
+        in.fail("id2label", "key '" + it.key() + "' is not a label index in [0, " +
+                                std::to_string(m->size()) + ")");
+      if (!it.value().is_string()) in.fail("id2label", "key '" + it.key() + "': expected a string");
+      c.id2label[idx] = it.value().get<std::string>();
+    }
+    c.num_labels = static_cast<int64_t>(c.id2label.size());
   }
-  return out;
+  in.consume("label2id");
+  c.num_labels = in.integer("num_labels", c.num_labels);
+  const std::string problem = in.string("problem_type", "");
+  if (problem == "regression" || (problem.empty() && c.num_labels == 1)) {
+    c.problem_type = ProblemType::regression;
+  } else if (problem.empty() || problem == "single_label_classification") {
+    c.problem_type = ProblemType::single_label_classification;
+  } else {
+    in.fail("problem_type", "unsupported '" + problem +
+                                "' (expected 'single_label_classification' or 'regression')");
+  }
+  if (!c.id2label.empty() && static_cast<int64_t>(c.id2label.size()) != c.num_labels) c.id2label.clear();
 }
 
-ModelType parse_model_type(const json& j, const std::string& origin) {
-  // TF-style bert_config.json has no model_type: it is BERT by definition.
-  std::string t = get_string_or(j, "model_type", "bert", origin);
-  if (t == "bert") return ModelType::bert;
-  if (t == "roberta") return ModelType::roberta;
-  throw_error(origin, ": key 'model_type': unsupported model type '", t,
-              "' (expected 'bert' or 'roberta')");
+// bos/eos ids: an integer, a list (eos of LLaMA 3) or null.
+void read_special_ids(ConfigReader& in, ModelConfig& c) {
+  c.bos_token_id = in.integer("bos_token_id", -1);
+  if (const json* e = in.value("eos_token_id")) {
+    if (e->is_number_integer()) {
+      c.eos_token_ids = {e->get<int64_t>()};
+    } else if (e->is_array()) {
+      for (const auto& id : *e) {
+        if (!id.is_number_integer()) in.fail("eos_token_id", "expected integers, got " + id.dump());
+        c.eos_token_ids.push_back(id.get<int64_t>());
+      }
+    } else {
+      in.fail("eos_token_id", std::string("expected an integer or a list, got ") + e->type_name());
+    }
+  }
 }
 
 }  // namespace
-
-std::string to_string(ModelType type) { return type == ModelType::bert ? "bert" : "roberta"; }
 
 std::string to_string(ProblemType type) {
   return type == ProblemType::regression ? "regression" : "single_label_classification";
@@ -96,8 +77,19 @@ std::string to_string(ProblemType type) {
 
 bool ModelConfig::is_pruned() const {
   for (int64_t l = 0; l < num_hidden_layers; ++l)
-    if (heads(l) != num_attention_heads || intermediate(l) != intermediate_size) return true;
+    if (attention_units(l) != key_value_heads() || intermediate(l) != intermediate_size) return true;
   return false;
+}
+
+bool ModelConfig::is_random_init() const {
+  return extra_json.find("\"lightpeft_random_init\":true") != std::string::npos;
+}
+
+std::vector<std::string> supported_model_types() {
+  std::vector<std::string> out;
+  for (const auto& c : models_detail::config_codecs()) out.push_back(c.model_type);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 ModelConfig parse_model_config(const std::string& json_text, const std::string& origin) {
@@ -107,83 +99,29 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
   } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
     throw_error(origin, ": not valid JSON: ", e.what());
   }
-  LP_CHECK(j.is_object(), origin, ": expected a JSON object at the top level, got ", type_name(j));
+  LP_CHECK(j.is_object(), origin, ": expected a JSON object at the top level, got ", j.type_name());
 
+  ConfigReader in(j, origin);
   ModelConfig c;
-  c.model_type = parse_model_type(j, origin);
-  c.vocab_size = get_int(j, "vocab_size", origin);
-  c.hidden_size = get_int(j, "hidden_size", origin);
-  c.num_hidden_layers = get_int(j, "num_hidden_layers", origin);
-  c.num_attention_heads = get_int(j, "num_attention_heads", origin);
-  c.intermediate_size = get_int(j, "intermediate_size", origin);
-  c.hidden_act = get_string_or(j, "hidden_act", "gelu", origin);
-  c.hidden_dropout_prob = get_double_or(j, "hidden_dropout_prob", 0.1, origin);
-  c.attention_probs_dropout_prob = get_double_or(j, "attention_probs_dropout_prob", 0.1, origin);
-  c.classifier_dropout = get_double_or(j, "classifier_dropout", -1.0, origin);
-  c.max_position_embeddings = get_int_or(j, "max_position_embeddings", 512, origin);
-  c.type_vocab_size = get_int_or(j, "type_vocab_size", 2, origin);
-  c.initializer_range = get_double_or(j, "initializer_range", 0.02, origin);
-  c.layer_norm_eps = get_double_or(j, "layer_norm_eps", 1e-12, origin);
-  c.pad_token_id =
-      get_int_or(j, "pad_token_id", c.model_type == ModelType::roberta ? 1 : 0, origin);
-
-  std::string pos = get_string_or(j, "position_embedding_type", "absolute", origin);
-  LP_CHECK(pos == "absolute", origin, ": key 'position_embedding_type': only 'absolute' is supported, got '",
-           pos, "'");
-
-  // Labels: id2label (HF writes {"0": "LABEL_0", ...}) decides num_labels when present.
-  if (j.contains("id2label") && !j["id2label"].is_null()) {
-    const json& m = j["id2label"];
-    LP_CHECK(m.is_object(), origin, ": key 'id2label': expected an object {\"0\": \"name\"}");
-    c.id2label.assign(m.size(), "");
-    for (auto it = m.begin(); it != m.end(); ++it) {
-      int64_t idx = -1;
-      try {
-        idx = std::stoll(it.key());
-      } catch (...) {
-      }
-      LP_CHECK(idx >= 0 && idx < static_cast<int64_t>(m.size()), origin, ": key 'id2label': key '",
-               it.key(), "' is not a label index in [0, ", m.size(), ")");
-      LP_CHECK(it.value().is_string(), origin, ": key 'id2label.", it.key(), "': expected a string");
-      c.id2label[idx] = it.value().get<std::string>();
-    }
-    c.num_labels = static_cast<int64_t>(c.id2label.size());
-  }
-  c.num_labels = get_int_or(j, "num_labels", c.num_labels, origin);
-  std::string problem = get_string_or(j, "problem_type", "", origin);
-  if (problem == "regression" || (problem.empty() && c.num_labels == 1)) {
-    c.problem_type = ProblemType::regression;
-  } else if (problem.empty() || problem == "single_label_classification") {
-    c.problem_type = ProblemType::single_label_classification;
-  } else {
-    throw_error(origin, ": key 'problem_type': unsupported '", problem,
-                "' (expected 'single_label_classification' or 'regression')");
-  }
-  if (!c.id2label.empty() && static_cast<int64_t>(c.id2label.size()) != c.num_labels) c.id2label.clear();
-
-  // Checked before the per-layer tables below are sized by it.
-  constexpr int64_t kMaxLayers = 1024;
-  LP_CHECK(c.num_hidden_layers <= kMaxLayers, origin, ": key 'num_hidden_layers': ", c.num_hidden_layers,
-           " layers is beyond the supported ", kMaxLayers);
-  c.heads_per_layer = j.contains("num_attention_heads_per_layer")
-                          ? get_int_list(j, "num_attention_heads_per_layer", origin)
-                          : std::vector<int64_t>(std::max<int64_t>(c.num_hidden_layers, 0),
-                                                 c.num_attention_heads);
-  c.intermediate_per_layer = j.contains("intermediate_size_per_layer")
-                                 ? get_int_list(j, "intermediate_size_per_layer", origin)
-                                 : std::vector<int64_t>(std::max<int64_t>(c.num_hidden_layers, 0),
-                                                        c.intermediate_size);
-
-  json extra = json::object();
-  for (auto it = j.begin(); it != j.end(); ++it)
-    if (!is_known_key(it.key())) extra[it.key()] = it.value();
-  c.extra_json = extra.dump();
-
+  c.model_type = in.string("model_type", "bert");  // TF-style bert_config.json has none
+  const auto& codec = models_detail::config_codec(c.model_type, origin);
+  codec.read(in, c);
+  read_labels(in, c);
+  read_special_ids(in, c);
+  LP_CHECK(c.num_hidden_layers <= kMaxLayers, origin, ": key 'num_hidden_layers': ",
+           c.num_hidden_layers, " layers is beyond the supported ", kMaxLayers);
+  const auto layers = static_cast<size_t>(std::max<int64_t>(c.num_hidden_layers, 0));
+  c.attention_units_per_layer = in.int_list(codec.units_per_layer_key)
+                                    .value_or(std::vector<int64_t>(layers, c.key_value_heads()));
+  c.intermediate_per_layer = in.int_list("intermediate_size_per_layer")
+                                 .value_or(std::vector<int64_t>(layers, c.intermediate_size));
+  c.extra_json = in.unread_keys();
   validate_model_config(c, origin);
   return c;
 }
 
 void validate_model_config(const ModelConfig& c, const std::string& origin) {
+  const auto& codec = models_detail::config_codec(c.model_type, origin);
   auto positive = [&](int64_t v, const char* key) {
     LP_CHECK(v > 0, origin, ": key '", key, "': expected a positive integer, got ", v);
   };
@@ -194,22 +132,29 @@ void validate_model_config(const ModelConfig& c, const std::string& origin) {
   positive(c.intermediate_size, "intermediate_size");
   positive(c.max_position_embeddings, "max_position_embeddings");
   positive(c.num_labels, "num_labels");
+  LP_CHECK(c.num_hidden_layers <= kMaxLayers, origin, ": key 'num_hidden_layers': ",
+           c.num_hidden_layers, " layers is beyond the supported ", kMaxLayers);
   LP_CHECK(c.type_vocab_size >= 0, origin, ": key 'type_vocab_size': expected >= 0");
-  LP_CHECK(c.hidden_size % c.num_attention_heads == 0, origin, ": key 'hidden_size': ",
-           c.hidden_size, " is not divisible by num_attention_heads ", c.num_attention_heads);
-  LP_CHECK(c.pad_token_id >= 0 && c.pad_token_id < c.vocab_size, origin,
-           ": key 'pad_token_id': ", c.pad_token_id, " is outside the vocabulary [0, ", c.vocab_size,
-           ")");
-  LP_CHECK(static_cast<int64_t>(c.heads_per_layer.size()) == c.num_hidden_layers, origin,
-           ": key 'num_attention_heads_per_layer': expected ", c.num_hidden_layers,
-           " entries (one per layer), got ", c.heads_per_layer.size());
+  LP_CHECK(c.head_dim >= 0, origin, ": key 'head_dim': expected >= 0");
+  if (c.head_dim == 0)
+    LP_CHECK(c.hidden_size % c.num_attention_heads == 0, origin, ": key 'hidden_size': ",
+             c.hidden_size, " is not divisible by num_attention_heads ", c.num_attention_heads);
+  LP_CHECK(c.num_key_value_heads >= 0 && c.num_attention_heads % c.key_value_heads() == 0, origin,
+           ": key 'num_key_value_heads': ", c.num_key_value_heads,
+           " does not divide num_attention_heads ", c.num_attention_heads);
+  LP_CHECK(c.pad_token_id >= -1 && c.pad_token_id < c.vocab_size, origin, ": key 'pad_token_id': ",
+           c.pad_token_id, " is outside the vocabulary [0, ", c.vocab_size, ")");
+  LP_CHECK(static_cast<int64_t>(c.attention_units_per_layer.size()) == c.num_hidden_layers, origin,
+           ": key '", codec.units_per_layer_key, "': expected ", c.num_hidden_layers,
+           " entries (one per layer), got ", c.attention_units_per_layer.size());
   LP_CHECK(static_cast<int64_t>(c.intermediate_per_layer.size()) == c.num_hidden_layers, origin,
            ": key 'intermediate_size_per_layer': expected ", c.num_hidden_layers,
            " entries (one per layer), got ", c.intermediate_per_layer.size());
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
-    LP_CHECK(c.heads_per_layer[l] >= 0 && c.heads_per_layer[l] <= c.num_attention_heads, origin,
-             ": key 'num_attention_heads_per_layer': layer ", l, " has ", c.heads_per_layer[l],
-             " heads, expected 0..", c.num_attention_heads);
+    LP_CHECK(c.attention_units_per_layer[l] >= 0 &&
+                 c.attention_units_per_layer[l] <= c.key_value_heads(),
+             origin, ": key '", codec.units_per_layer_key, "': layer ", l, " has ",
+             c.attention_units_per_layer[l], " attention units, expected 0..", c.key_value_heads());
     LP_CHECK(c.intermediate_per_layer[l] >= 0 && c.intermediate_per_layer[l] <= c.intermediate_size,
              origin, ": key 'intermediate_size_per_layer': layer ", l, " has ",
              c.intermediate_per_layer[l], " neurons, expected 0..", c.intermediate_size);
@@ -226,7 +171,9 @@ void validate_model_config(const ModelConfig& c, const std::string& origin) {
   prob(c.attention_probs_dropout_prob, "attention_probs_dropout_prob");
   if (c.classifier_dropout >= 0) prob(c.classifier_dropout, "classifier_dropout");
   LP_CHECK(c.layer_norm_eps > 0, origin, ": key 'layer_norm_eps': expected > 0");
-  if (c.model_type == ModelType::roberta) {
+  LP_CHECK(c.rope_theta > 0, origin, ": key 'rope_theta': expected > 0");
+  LP_CHECK(c.word_embed_proj_dim >= 0, origin, ": key 'word_embed_proj_dim': expected >= 0");
+  if (c.model_type == "roberta") {
     // RoBERTa positions start at pad_token_id + 1, so the table must hold them.
     LP_CHECK(c.max_position_embeddings > c.pad_token_id + 1, origin,
              ": key 'max_position_embeddings': RoBERTa needs more than pad_token_id + 1 = ",
@@ -250,30 +197,13 @@ ModelConfig load_model_config(const std::filesystem::path& path) {
 }
 
 std::string model_config_to_json(const ModelConfig& c) {
+  const auto& codec = models_detail::config_codec(c.model_type, "model config");
   json j = json::parse(c.extra_json);
-  j["model_type"] = to_string(c.model_type);
-  if (!j.contains("architectures")) {
-    j["architectures"] = {c.model_type == ModelType::bert ? "BertForSequenceClassification"
-                                                          : "RobertaForSequenceClassification"};
-  }
-  j["vocab_size"] = c.vocab_size;
-  j["hidden_size"] = c.hidden_size;
-  j["num_hidden_layers"] = c.num_hidden_layers;
-  j["num_attention_heads"] = c.num_attention_heads;
-  j["intermediate_size"] = c.intermediate_size;
-  j["hidden_act"] = c.hidden_act;
-  j["hidden_dropout_prob"] = c.hidden_dropout_prob;
-  j["attention_probs_dropout_prob"] = c.attention_probs_dropout_prob;
-  if (c.classifier_dropout >= 0)
-    j["classifier_dropout"] = c.classifier_dropout;
-  else
-    j["classifier_dropout"] = nullptr;
-  j["max_position_embeddings"] = c.max_position_embeddings;
-  j["type_vocab_size"] = c.type_vocab_size;
-  j["initializer_range"] = c.initializer_range;
-  j["layer_norm_eps"] = c.layer_norm_eps;
-  j["pad_token_id"] = c.pad_token_id;
-  j["position_embedding_type"] = "absolute";
+  j["model_type"] = c.model_type;
+  codec.write(c, j);
+  if (c.bos_token_id >= 0) j["bos_token_id"] = c.bos_token_id;
+  if (c.eos_token_ids.size() == 1) j["eos_token_id"] = c.eos_token_ids[0];
+  if (c.eos_token_ids.size() > 1) j["eos_token_id"] = c.eos_token_ids;
   j["problem_type"] = to_string(c.problem_type);
   json id2label = json::object(), label2id = json::object();
   for (int64_t i = 0; i < c.num_labels; ++i) {
@@ -285,7 +215,7 @@ std::string model_config_to_json(const ModelConfig& c) {
   j["id2label"] = id2label;
   j["label2id"] = label2id;
   if (c.is_pruned()) {
-    j["num_attention_heads_per_layer"] = c.heads_per_layer;
+    j[codec.units_per_layer_key] = c.attention_units_per_layer;
     j["intermediate_size_per_layer"] = c.intermediate_per_layer;
   }
   return j.dump(2) + "\n";

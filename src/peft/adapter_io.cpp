@@ -35,7 +35,7 @@ bool same_alpha(double a, double b) { return std::fabs(a - b) <= 1e-9 * std::max
 
 // True when injecting `c` into the base model rebuilds exactly `actual` (path -> r, alpha) and HF
 // PEFT can read it (it refuses rank 0 in rank_pattern).
-bool describes(const SequenceClassifierImpl& model, const LoraConfig& c,
+bool describes(const TaskModelImpl& model, const LoraConfig& c,
                const std::map<std::string, std::pair<int64_t, double>>& actual) {
   for (const auto& kv : c.rank_pattern)
     if (kv.second == 0) return false;
@@ -71,14 +71,11 @@ StateDict read_adapter_weights(const fs::path& dir, fs::path* file) {
 
 // Where a key's expected shape comes from, for error messages.
 std::string origin_of_shape(const PeftModel& peft, const std::string& key) {
-  for (const auto& kv : peft.lora)
+  const char* rank_name = peft.type == PeftType::lora ? "r = " : "bottleneck_size = ";
+  for (const auto& kv : peft.layers)
     if (key.rfind(kAdapterKeyPrefix + kv.first + ".", 0) == 0)
-      return "r = " + std::to_string(kv.second->r()) + " for '" + kv.first + "' from " +
+      return rank_name + std::to_string(kv.second->rank()) + " for '" + kv.first + "' from " +
              kAdapterConfigFile;
-  for (const auto& kv : peft.adapters)
-    if (key.rfind(kAdapterKeyPrefix + kv.first + ".", 0) == 0)
-      return "bottleneck_size = " + std::to_string(kv.second->bottleneck_size()) + " for '" +
-             kv.first + "' from " + kAdapterConfigFile;
   return "the base model's module (num_labels or hidden size differ?)";
 }
 
@@ -108,8 +105,9 @@ LoraConfig effective_lora_config(const PeftModel& peft) {
   LoraConfig c = peft.lora_config;
   c.modules_to_save = effective_modules_to_save(*peft.model, c.modules_to_save, c.task_type);
   std::map<std::string, std::pair<int64_t, double>> actual;
-  for (const auto& kv : peft.lora)
-    if (kv.second->r() > 0) actual[kv.first] = {kv.second->r(), kv.second->effective_alpha()};
+  for (const auto& kv : peft.layers)
+    if (auto lora = peft.lora(kv.first); lora && lora->r() > 0)
+      actual[kv.first] = {lora->r(), lora->effective_alpha()};
   if (describes(*peft.model, c, actual)) return c;
   LP_CHECK(!actual.empty(), "save_adapter: no module has LoRA left (all ranks pruned); HF PEFT "
                             "cannot represent an adapter without target modules");
@@ -135,8 +133,8 @@ AdapterConfig effective_adapter_config(const PeftModel& peft) {
   AdapterConfig c = peft.adapter_config;
   c.modules_to_save = effective_modules_to_save(*peft.model, c.modules_to_save, c.task_type);
   std::map<std::string, int64_t> actual;
-  for (const auto& kv : peft.adapters)
-    if (kv.second->bottleneck_size() > 0) actual[kv.first] = kv.second->bottleneck_size();
+  for (const auto& kv : peft.layers)
+    if (kv.second->rank() > 0) actual[kv.first] = kv.second->rank();
   std::map<std::string, int64_t> expected;
   for (const auto& path : resolve_target_paths(*peft.model, c)) {
     const int64_t w = match_pattern(c.rank_pattern, path).value_or(c.bottleneck_size);
@@ -158,16 +156,9 @@ AdapterConfig effective_adapter_config(const PeftModel& peft) {
 
 StateDict adapter_state_dict(const PeftModel& peft) {
   StateDict out;
-  for (const auto& kv : peft.lora) {
-    if (kv.second->r() == 0) continue;
-    out[kAdapterKeyPrefix + kv.first + ".lora_A.weight"] = kv.second->lora_A->weight;
-    out[kAdapterKeyPrefix + kv.first + ".lora_B.weight"] = kv.second->lora_B->weight;
-  }
-  for (const auto& kv : peft.adapters) {
-    if (kv.second->bottleneck_size() == 0) continue;
-    out[kAdapterKeyPrefix + kv.first + ".adapter_down.weight"] = kv.second->adapter_down->weight;
-    out[kAdapterKeyPrefix + kv.first + ".adapter_up.weight"] = kv.second->adapter_up->weight;
-  }
+  for (const auto& kv : peft.layers)
+    for (const auto& [name, weight] : kv.second->peft_weights())
+      out[kAdapterKeyPrefix + kv.first + "." + name] = weight;
   auto modules = peft.model->named_modules("", /*include_self=*/false);
   for (const auto& path : peft.modules_to_save) {
     LP_CHECK(modules.contains(path), "adapter_state_dict: no module '", path, "'");
@@ -194,7 +185,7 @@ void save_adapter(const PeftModel& peft, const fs::path& dir) {
             dir.string());
 }
 
-PeftModel load_adapter(SequenceClassifier base, const fs::path& dir) {
+PeftModel load_adapter(TaskModel base, const fs::path& dir) {
   LP_CHECK(base != nullptr, "load_adapter: null base model");
   const fs::path config_file = dir / kAdapterConfigFile;
   LP_CHECK(fs::exists(config_file), dir.string(), ": no ", kAdapterConfigFile,

@@ -6,7 +6,7 @@
 #include <ATen/ops/tensor.h>
 
 #include "lightpeft/core/error.h"
-#include "lightpeft/models/feed_forward.h"
+#include "lightpeft/kernels/activation.h"
 #include "tensor_util.h"
 
 namespace lightpeft {
@@ -17,7 +17,6 @@ using peft_detail::slice_param;
 namespace {
 
 torch::Tensor activate(const std::string& name, const torch::Tensor& x) {
-  if (name == "tanh") return at::tanh(x);
   return apply_activation(name, x);
 }
 
@@ -50,7 +49,9 @@ BottleneckAdapterImpl::BottleneckAdapterImpl(Dense base, int64_t bottleneck_size
 torch::Tensor BottleneckAdapterImpl::forward(const torch::Tensor& x) {
   auto y = base_layer->forward(x);
   if (width_ == 0) return y;
-  return y + adapter_delta(y);
+  auto delta = adapter_delta(y);
+  if (observer_ != nullptr && is_training()) observer_->observe(observer_index_, y, delta);
+  return y + delta;
 }
 
 torch::Tensor BottleneckAdapterImpl::adapter_delta(const torch::Tensor& base_output) {

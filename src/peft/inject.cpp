@@ -42,29 +42,11 @@ bool inside_module_to_save(const std::vector<std::string>& names, const std::str
   });
 }
 
-bool is_peft_module(const torch::nn::Module& m) {
-  return dynamic_cast<const LoraLinearImpl*>(&m) != nullptr ||
-         dynamic_cast<const BottleneckAdapterImpl*>(&m) != nullptr;
-}
-
-struct Slot {
-  LinearHost* host;
-  std::string name;  // slot name inside the host
-};
-
-std::string example(const std::map<std::string, Slot>& slots) {
+std::string example(const std::map<std::string, LinearSlot>& slots) {
   return slots.empty() ? std::string("none") : slots.begin()->first;
 }
 
-std::map<std::string, Slot> linear_slots(const torch::nn::Module& model) {
-  std::map<std::string, Slot> slots;
-  for (const auto& item : model.named_modules("", /*include_self=*/false)) {
-    auto* host = dynamic_cast<LinearHost*>(item.value().get());
-    if (host == nullptr) continue;
-    for (const auto& name : host->linear_names()) slots[item.key() + "." + name] = {host, name};
-  }
-  return slots;
-}
+bool is_peft_module(const torch::nn::Module& m) { return dynamic_cast<const PeftLayer*>(&m) != nullptr; }
 
 struct Selection {
   std::vector<std::string> paths;  // matched linear slots, in module order
@@ -75,7 +57,7 @@ struct Selection {
 // match that is not a linear slot, or no match at all, throws; otherwise such matches are skipped
 // and modules inside PEFT wrappers are not candidates.
 template <typename Config>
-Selection select(const SequenceClassifierImpl& model, const Config& c, const std::string& what,
+Selection select(const TaskModelImpl& model, const Config& c, const std::string& what,
                  bool strict) {
   Selection sel;
   const auto save = effective_modules_to_save(model, c.modules_to_save, c.task_type);
@@ -117,12 +99,6 @@ Dense base_dense(const LinearPtr& layer, const std::string& path) {
   return Dense(dense);
 }
 
-Slot slot_of(const std::map<std::string, Slot>& slots, const std::string& path) {
-  auto it = slots.find(path);
-  LP_CHECK(it != slots.end(), "no linear layer at '", path, "'");
-  return it->second;
-}
-
 std::string with_commas(int64_t n) {
   std::string digits = std::to_string(n), out;
   for (size_t i = 0; i < digits.size(); ++i) {
@@ -136,10 +112,10 @@ std::string with_commas(int64_t n) {
 
 std::vector<std::string> PeftModel::injected_paths() const {
   std::vector<std::string> out;
-  for (const auto& kv : lora) out.push_back(kv.first);
-  for (const auto& kv : adapters) out.push_back(kv.first);
+  for (const auto& kv : layers) out.push_back(kv.first);
   return out;
 }
+
 
 std::optional<int64_t> layer_index_of(const std::string& path) {
   static const std::regex re(R"(^.*?\.[^.]*\.(\d+)\.)");
@@ -168,25 +144,23 @@ std::optional<T> match_pattern(const PatternMap<T>& patterns, const std::string&
 template std::optional<int64_t> match_pattern(const PatternMap<int64_t>&, const std::string&);
 template std::optional<double> match_pattern(const PatternMap<double>&, const std::string&);
 
-std::vector<std::string> effective_modules_to_save(const SequenceClassifierImpl& model,
+std::vector<std::string> effective_modules_to_save(const TaskModelImpl& model,
                                                    std::vector<std::string> names,
                                                    const std::string& task_type) {
-  // HF's PeftModelForSequenceClassification appends the head ("classifier", "score") for SEQ_CLS.
-  if (task_type == "SEQ_CLS")
+  // HF's PeftModelForSequenceClassification (SEQ_CLS) and ...ForQuestionAnswering (QUESTION_ANS)
+  // append the head ("classifier", "score", "qa_outputs"); a causal LM's head stays frozen.
+  if (task_type == "SEQ_CLS" || task_type == "QUESTION_ANS")
     for (const auto& head : model.head_module_names())
       if (std::find(names.begin(), names.end(), head) == names.end()) names.push_back(head);
   return names;
 }
 
 template <typename Config>
-std::vector<std::string> resolve_target_paths(const SequenceClassifierImpl& model,
-                                              const Config& config) {
+std::vector<std::string> resolve_target_paths(const TaskModelImpl& model, const Config& config) {
   return select(model, config, "resolve_target_paths", /*strict=*/false).paths;
 }
-template std::vector<std::string> resolve_target_paths(const SequenceClassifierImpl&,
-                                                       const LoraConfig&);
-template std::vector<std::string> resolve_target_paths(const SequenceClassifierImpl&,
-                                                       const AdapterConfig&);
+template std::vector<std::string> resolve_target_paths(const TaskModelImpl&, const LoraConfig&);
+template std::vector<std::string> resolve_target_paths(const TaskModelImpl&, const AdapterConfig&);
 
 std::vector<std::string> linear_paths(const torch::nn::Module& model) {
   std::vector<std::string> out;
@@ -194,7 +168,29 @@ std::vector<std::string> linear_paths(const torch::nn::Module& model) {
   return out;
 }
 
-PeftModel inject_lora(SequenceClassifier model, const LoraConfig& config) {
+namespace {
+
+// Wraps every selected linear with make(base, path) (null: leave it unwrapped, rank 0), then
+// freezes everything but the PEFT weights and the modules to save.
+template <typename Make>
+void wrap_selected(PeftModel& peft, const Selection& sel, Make make) {
+  const auto slots = linear_slots(*peft.model);
+  for (const auto& path : sel.paths) {
+    const LinearSlot& slot = slots.at(path);
+    auto dense = std::dynamic_pointer_cast<DenseImpl>(slot.get());
+    LP_CHECK(dense != nullptr, "'", path, "' is not a plain Dense layer and cannot be wrapped");
+    PeftLayerPtr wrapped = make(Dense(dense), path);
+    if (!wrapped) continue;
+    wrapped->train(peft.model->is_training());
+    slot.set(wrapped);
+    peft.layers.emplace(path, std::move(wrapped));
+  }
+  mark_only_peft_trainable(peft);
+}
+
+}  // namespace
+
+PeftModel inject_lora(TaskModel model, const LoraConfig& config) {
   LP_CHECK(model != nullptr, "inject_lora: null model");
   validate_lora_config(config, "LoRA config");
   auto sel = select(*model, config, "inject_lora", /*strict=*/true);
@@ -203,24 +199,19 @@ PeftModel inject_lora(SequenceClassifier model, const LoraConfig& config) {
   peft.type = PeftType::lora;
   peft.lora_config = config;
   peft.modules_to_save = sel.modules_to_save;
-  const auto slots = linear_slots(*model);
-  for (const auto& path : sel.paths) {
+  wrap_selected(peft, sel, [&](Dense base, const std::string& path) -> PeftLayerPtr {
     const int64_t r = match_pattern(config.rank_pattern, path).value_or(config.r);
-    if (r == 0) continue;  // rank 0: this module gets no LoRA at all
+    if (r == 0) return nullptr;  // rank 0: this module gets no LoRA at all
+    // HF PEFT sets fan_in_fan_out itself for Conv1D bases (GPT-2).
+    if (base->fan_in_fan_out()) peft.lora_config.fan_in_fan_out = true;
     const double alpha = match_pattern(config.alpha_pattern, path).value_or(config.lora_alpha);
-    auto slot = slot_of(slots, path);
-    LoraLinear wrapped(base_dense(slot.host->linear(slot.name), path), r, alpha,
-                       config.lora_dropout, config.use_rslora);
-    wrapped->train(model->is_training());
-    slot.host->replace_linear(slot.name, wrapped.ptr());
-    peft.lora.emplace(path, wrapped);
-  }
-  mark_only_peft_trainable(peft);
-  log::debug("inject_lora: ", peft.lora.size(), " LoRA modules; ", trainable_parameter_report(*model));
+    return std::make_shared<LoraLinearImpl>(base, r, alpha, config.lora_dropout, config.use_rslora);
+  });
+  log::debug("inject_lora: ", peft.layers.size(), " LoRA modules; ", trainable_parameter_report(*model));
   return peft;
 }
 
-PeftModel inject_adapters(SequenceClassifier model, const AdapterConfig& config) {
+PeftModel inject_adapters(TaskModel model, const AdapterConfig& config) {
   LP_CHECK(model != nullptr, "inject_adapters: null model");
   validate_adapter_config(config, "adapter config");
   auto sel = select(*model, config, "inject_adapters", /*strict=*/true);
@@ -234,37 +225,22 @@ PeftModel inject_adapters(SequenceClassifier model, const AdapterConfig& config)
   options.dropout = config.adapter_dropout;
   options.scaling = config.scaling;
   options.init_weights = config.init_weights;
-  const auto slots = linear_slots(*model);
-  for (const auto& path : sel.paths) {
+  wrap_selected(peft, sel, [&](Dense base, const std::string& path) -> PeftLayerPtr {
     const int64_t width = match_pattern(config.rank_pattern, path).value_or(config.bottleneck_size);
-    if (width == 0) continue;
-    auto slot = slot_of(slots, path);
-    BottleneckAdapter wrapped(base_dense(slot.host->linear(slot.name), path), width, options);
-    wrapped->train(model->is_training());
-    slot.host->replace_linear(slot.name, wrapped.ptr());
-    peft.adapters.emplace(path, wrapped);
-  }
-  mark_only_peft_trainable(peft);
+    if (width == 0) return nullptr;
+    return std::make_shared<BottleneckAdapterImpl>(base, width, options);
+  });
   return peft;
 }
 
 void mark_only_peft_trainable(PeftModel& peft) {
   for (auto& p : peft.model->parameters()) p.set_requires_grad(false);
-  auto train = [](torch::nn::Module& m) {
-    for (auto& p : m.parameters()) p.set_requires_grad(true);
-  };
-  for (auto& kv : peft.lora) {
-    if (kv.second->lora_A) train(*kv.second->lora_A);
-    if (kv.second->lora_B) train(*kv.second->lora_B);
-  }
-  for (auto& kv : peft.adapters) {
-    if (kv.second->adapter_down) train(*kv.second->adapter_down);
-    if (kv.second->adapter_up) train(*kv.second->adapter_up);
-  }
+  for (auto& kv : peft.layers)
+    for (auto& [name, w] : kv.second->peft_weights()) w.set_requires_grad(true);
   auto modules = peft.model->named_modules("", /*include_self=*/false);
   for (const auto& path : peft.modules_to_save) {
     LP_CHECK(modules.contains(path), "modules_to_save: no module '", path, "'");
-    train(*modules[path]);
+    for (auto& p : modules[path]->parameters()) p.set_requires_grad(true);
   }
 }
 
@@ -282,43 +258,33 @@ std::string trainable_parameter_report(const torch::nn::Module& model) {
 }
 
 void merge_lora(PeftModel& peft) {
-  for (auto& kv : peft.lora)
-    if (!kv.second->merged()) kv.second->merge();
+  for (auto& kv : peft.layers)
+    if (kv.second->mergeable() && !kv.second->merged()) kv.second->merge();
 }
 
 void unmerge_lora(PeftModel& peft) {
-  for (auto& kv : peft.lora)
-    if (kv.second->merged()) kv.second->unmerge();
+  for (auto& kv : peft.layers)
+    if (kv.second->mergeable() && kv.second->merged()) kv.second->unmerge();
 }
 
-SequenceClassifier merge_and_unload(PeftModel& peft) {
-  LP_CHECK(peft.adapters.empty(),
-           "merge_and_unload: bottleneck adapters are nonlinear and cannot be merged into the base");
-  const auto slots = linear_slots(*peft.model);
-  for (auto& kv : peft.lora) {
-    auto& lora = kv.second;
-    if (!lora->merged()) lora->merge();
-    auto slot = slot_of(slots, kv.first);
-    slot.host->replace_linear(slot.name, lora->base_layer.ptr());
+TaskModel merge_and_unload(PeftModel& peft) {
+  for (const auto& kv : peft.layers)
+    LP_CHECK(kv.second->mergeable(), "merge_and_unload: '", kv.first,
+             "' holds a bottleneck adapter, which is nonlinear and cannot be merged into the base");
+  for (auto& kv : peft.layers) {
+    if (!kv.second->merged()) kv.second->merge();
+    find_linear_slot(*peft.model, kv.first).set(kv.second->base_layer.ptr());
   }
-  peft.lora.clear();
+  peft.layers.clear();
   return peft.model;
 }
 
-SequenceClassifier unload(PeftModel& peft) {
-  const auto slots = linear_slots(*peft.model);
-  for (auto& kv : peft.lora) {
-    auto& lora = kv.second;
-    if (lora->merged()) lora->unmerge();
-    auto slot = slot_of(slots, kv.first);
-    slot.host->replace_linear(slot.name, lora->base_layer.ptr());
+TaskModel unload(PeftModel& peft) {
+  for (auto& kv : peft.layers) {
+    if (kv.second->merged()) kv.second->unmerge();
+    find_linear_slot(*peft.model, kv.first).set(kv.second->base_layer.ptr());
   }
-  for (auto& kv : peft.adapters) {
-    auto slot = slot_of(slots, kv.first);
-    slot.host->replace_linear(slot.name, kv.second->base_layer.ptr());
-  }
-  peft.lora.clear();
-  peft.adapters.clear();
+  peft.layers.clear();
   return peft.model;
 }
 

@@ -5,7 +5,7 @@
 
 #include <ATen/ops/matmul.h>
 #include <ATen/ops/tensor.h>
-#include <ATen/ops/zeros_like.h>
+#include <ATen/ops/zeros.h>
 #include <torch/nn/init.h>
 
 #include "lightpeft/core/error.h"
@@ -41,12 +41,20 @@ LoraLinearImpl::LoraLinearImpl(Dense base, int64_t r, double lora_alpha, double 
 }
 
 torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x) {
-  if (r_ > 0 && !merged_ && kernels::use_fused(x))  // LIGHTPEFT_KERNELS=fused on CUDA
+  if (r_ == 0 || merged_) return base_layer->forward(x);
+  const bool observed = observer_ != nullptr && is_training();
+  if (kernels::use_fused(x) && !base_layer->fan_in_fan_out()) {  // LIGHTPEFT_KERNELS=fused on CUDA
+    // Module importance rides on the fused pass: the kernel records the ratio.
+    kernels::ModuleRatioSink sink;
+    const bool record = observed && observer_->ratio_sink(observer_index_, x, sink);
     return kernels::lora_linear(x, base_layer->weight, base_layer->bias, lora_A->weight,
-                                lora_B->weight, scaling_, lora_dropout->forward(x));
+                                lora_B->weight, scaling_, lora_dropout->forward(x),
+                                record ? &sink : nullptr);
+  }
   auto result = base_layer->forward(x);
-  if (r_ == 0 || merged_) return result;
-  return result + lora_delta(x);
+  auto delta = lora_delta(x);
+  if (observed) observer_->observe(observer_index_, result, delta);
+  return result + delta;
 }
 
 torch::Tensor LoraLinearImpl::lora_delta(const torch::Tensor& x) {
@@ -55,7 +63,7 @@ torch::Tensor LoraLinearImpl::lora_delta(const torch::Tensor& x) {
 }
 
 torch::Tensor LoraLinearImpl::delta_weight() const {
-  if (r_ == 0) return at::zeros_like(base_layer->weight);
+  if (r_ == 0) return at::zeros({out_features(), in_features()}, base_layer->weight.options());
   return at::matmul(lora_B->weight, lora_A->weight) * scaling_;
 }
 
@@ -73,14 +81,14 @@ void LoraLinearImpl::pretty_print(std::ostream& stream) const {
 void LoraLinearImpl::merge() {
   LP_CHECK(!merged_, "LoraLinear::merge: already merged");
   torch::NoGradGuard no_grad;
-  if (r_ > 0) base_layer->weight.add_(delta_weight().to(base_layer->weight.scalar_type()));
+  if (r_ > 0) base_layer->add_to_weight(delta_weight());
   merged_ = true;
 }
 
 void LoraLinearImpl::unmerge() {
   LP_CHECK(merged_, "LoraLinear::unmerge: not merged");
   torch::NoGradGuard no_grad;
-  if (r_ > 0) base_layer->weight.sub_(delta_weight().to(base_layer->weight.scalar_type()));
+  if (r_ > 0) base_layer->add_to_weight(delta_weight(), -1.0);
   merged_ = false;
 }
 

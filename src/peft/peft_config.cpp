@@ -52,8 +52,11 @@ void validate_common(const TargetModules& targets, const TargetModules& exclude,
   for (const auto& kv : ranks)
     LP_CHECK(kv.second >= 0, origin, ": key 'rank_pattern.", kv.first, "': rank ", kv.second,
              " is negative");
-  LP_CHECK(task_type.empty() || task_type == "SEQ_CLS", origin, ": key 'task_type': \"", task_type,
-           "\" is not supported (lightpeft models are sequence classifiers: use \"SEQ_CLS\")");
+  // The task types of lightpeft's heads (what effective_modules_to_save distinguishes).
+  LP_CHECK(task_type.empty() || task_type == "SEQ_CLS" || task_type == "CAUSAL_LM" ||
+               task_type == "QUESTION_ANS",
+           origin, ": key 'task_type': \"", task_type,
+           "\" is not supported (expected \"SEQ_CLS\", \"CAUSAL_LM\" or \"QUESTION_ANS\")");
 }
 
 // ---- reading ----------------------------------------------------------------------------------
@@ -165,7 +168,6 @@ void refuse_unsupported(const Json& j, const std::string& origin) {
       throw_error(origin, ": key '", key, "': true is not supported by lightpeft");
   };
   refuse_true("use_dora");
-  refuse_true("fan_in_fan_out");
   refuse_true("lora_bias");
   for (const char* key : {"layers_pattern", "layer_replication", "target_parameters",
                           "trainable_token_indices"}) {
@@ -323,6 +325,7 @@ LoraConfig parse_lora_config(const std::string& text, const std::string& origin)
   c.rank_pattern = get_pattern<int64_t>(j, "rank_pattern", origin);
   c.alpha_pattern = get_pattern<double>(j, "alpha_pattern", origin);
   c.use_rslora = get_bool(j, "use_rslora", false, origin);
+  c.fan_in_fan_out = get_bool(j, "fan_in_fan_out", false, origin);
   c.bias = get_string(j, "bias", "none", origin);
   c.task_type = get_string(j, "task_type", "", origin);
   c.base_model_name_or_path = get_string(j, "base_model_name_or_path", "", origin);
@@ -361,7 +364,7 @@ std::string lora_config_to_json(const LoraConfig& c) {
       c.base_model_name_or_path.empty() ? Json(nullptr) : Json(c.base_model_name_or_path);
   f["bias"] = c.bias;
   f["exclude_modules"] = targets_json(c.exclude_modules);
-  f["fan_in_fan_out"] = false;
+  f["fan_in_fan_out"] = c.fan_in_fan_out;
   f["inference_mode"] = true;
   f["init_lora_weights"] = true;
   f["layer_replication"] = nullptr;

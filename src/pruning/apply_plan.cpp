@@ -7,12 +7,9 @@
 
 #include "lightpeft/core/error.h"
 #include "lightpeft/core/log.h"
-#include "linear_slot.h"
 
 namespace lightpeft {
 namespace {
-
-using pruning_detail::find_linear_slot;
 
 bool is_peft_weight(const std::string& key) {
   for (const char* part : {".lora_A.", ".lora_B.", ".adapter_down.", ".adapter_up."})
@@ -20,64 +17,47 @@ bool is_peft_weight(const std::string& key) {
   return false;
 }
 
-int64_t rank_of(const PeftModel& peft, const std::string& path) {
-  if (auto it = peft.lora.find(path); it != peft.lora.end()) return it->second->r();
-  return peft.adapters.at(path)->bottleneck_size();
+int64_t rank_of(const PeftModel& peft, const std::string& path) { return peft.layers.at(path)->rank(); }
+
+void check_foundation_plan_fits(const TaskModelImpl& model, const PruningPlan& plan) {
+  // No layer decisions at all: a plan that prunes PEFT only.
+  LP_CHECK(plan.layers.empty() || static_cast<int64_t>(plan.layers.size()) == model.num_layers(),
+           "apply_plan: the plan has ", plan.layers.size(), " layers, the model ", model.num_layers());
+  for (size_t l = 0; l < plan.layers.size(); ++l) {
+    const PrunableLayer& layer = model.layer(static_cast<int64_t>(l));
+    const auto& d = plan.layers[l];
+    const int64_t units = layer.attention_units().count, neurons = layer.mlp_neurons().count;
+    LP_CHECK(d.heads.size() == units, "apply_plan: layer ", l, ": the plan has ", d.heads.size(),
+             " attention units, the model ", units, " (was the model already pruned?)");
+    LP_CHECK(d.neurons.size() == neurons, "apply_plan: layer ", l, ": the plan has ",
+             d.neurons.size(), " MLP neurons, the model ", neurons);
+  }
 }
 
-// Everything apply_plan needs to be true before it changes anything.
-void check_plan_fits(const PeftModel& peft, const PruningPlan& plan) {
-  auto enc = peft.model->encoder();
-  // No layer decisions at all: a plan that prunes PEFT only.
-  LP_CHECK(plan.layers.empty() || static_cast<int64_t>(plan.layers.size()) == enc->num_layers(),
-           "apply_plan: the plan has ", plan.layers.size(), " layers, the model ",
-           enc->num_layers());
-  for (size_t l = 0; l < plan.layers.size(); ++l) {
-    auto layer = enc->layer_at(static_cast<int64_t>(l));
-    const auto& d = plan.layers[l];
-    LP_CHECK(d.heads.size() == layer->attention->self->num_heads(), "apply_plan: layer ", l,
-             ": the plan has ", d.heads.size(), " heads, the model ",
-             layer->attention->self->num_heads(), " (was the model already pruned?)");
-    LP_CHECK(d.neurons.size() == layer->num_neurons(), "apply_plan: layer ", l, ": the plan has ",
-             d.neurons.size(), " FFN neurons, the model ", layer->num_neurons());
-  }
+void check_peft_plan_fits(const PeftModel& peft, const PruningPlan& plan) {
   std::set<std::string> in_plan;
   for (const auto& m : plan.modules) {
     in_plan.insert(m.path);
-    const bool present = peft.lora.count(m.path) == 1 || peft.adapters.count(m.path) == 1;
-    LP_CHECK(present, "apply_plan: the plan names PEFT module '", m.path,
+    LP_CHECK(peft.layers.count(m.path) == 1, "apply_plan: the plan names PEFT module '", m.path,
              "', which this model does not have");
     LP_CHECK(rank_of(peft, m.path) == m.rank(), "apply_plan: module '", m.path, "' has rank ",
              rank_of(peft, m.path), " in the model but ", m.rank(), " in the plan");
   }
-  for (const auto& path : peft.injected_paths())
-    LP_CHECK(in_plan.count(path) == 1 || rank_of(peft, path) == 0, "apply_plan: PEFT module '",
-             path, "' is not in the plan (the plan was made for another model or PEFT config)");
-  for (const auto& kv : peft.lora)
-    LP_CHECK(!kv.second->merged(), "apply_plan: LoRA module '", kv.first,
+  for (const auto& [path, layer] : peft.layers) {
+    LP_CHECK(in_plan.count(path) == 1 || layer->rank() == 0, "apply_plan: PEFT module '", path,
+             "' is not in the plan (the plan was made for another model or PEFT config)");
+    LP_CHECK(!layer->merged(), "apply_plan: LoRA module '", path,
              "' is merged; unmerge it first (its base weight holds the update)");
-  // Each PEFT module must sit in its slot itself (not, e.g., an attached ModuleImportance probe).
-  for (const auto& path : peft.injected_paths()) {
-    auto slot = find_linear_slot(*peft.model, path);
-    const torch::nn::Module* wrapper = peft.lora.count(path)
-                                           ? static_cast<const torch::nn::Module*>(peft.lora.at(path).get())
-                                           : peft.adapters.at(path).get();
-    LP_CHECK(slot.host->linear(slot.name).get() == wrapper, "apply_plan: the slot of '", path,
-             "' does not hold its PEFT module (detach ModuleImportance before pruning)");
+    LP_CHECK(find_linear_slot(*peft.model, path).get().get() == layer.get(),
+             "apply_plan: the slot of '", path, "' does not hold its PEFT module");
   }
 }
 
-// Puts the plain base Dense back in the module's slot and forgets the wrapper.
+// Puts the plain base Dense back in the module's slot and forgets the PEFT layer.
 void unwrap(PeftModel& peft, const std::string& path) {
-  auto slot = find_linear_slot(*peft.model, path);
-  if (auto it = peft.lora.find(path); it != peft.lora.end()) {
-    slot.host->replace_linear(slot.name, it->second->base_layer.ptr());
-    peft.lora.erase(it);
-  } else {
-    auto a = peft.adapters.find(path);
-    slot.host->replace_linear(slot.name, a->second->base_layer.ptr());
-    peft.adapters.erase(a);
-  }
+  auto it = peft.layers.find(path);
+  find_linear_slot(*peft.model, path).set(it->second->base_layer.ptr());
+  peft.layers.erase(it);
 }
 
 }  // namespace
@@ -93,39 +73,40 @@ ParameterCounts parameter_counts(const PeftModel& peft) {
   return c;
 }
 
-PruneReport apply_plan(PeftModel& peft, const PruningPlan& plan) {
-  LP_CHECK(peft.model != nullptr, "apply_plan: null model");
-  check_plan_fits(peft, plan);
-  PruneReport report;
-  report.before = parameter_counts(peft);
+void apply_foundation_plan(TaskModelImpl& model, const PruningPlan& plan) {
+  check_foundation_plan_fits(model, plan);
+  for (size_t l = 0; l < plan.layers.size(); ++l) {
+    PrunableLayer& layer = model.layer(static_cast<int64_t>(l));
+    const auto& d = plan.layers[l];
+    if (static_cast<int64_t>(d.heads.kept.size()) != d.heads.size()) layer.keep_attention_units(d.heads.kept);
+    if (static_cast<int64_t>(d.neurons.kept.size()) != d.neurons.size()) layer.keep_mlp_neurons(d.neurons.kept);
+  }
+  model.sync_config_with_modules();
+}
 
-  // PEFT first: modules that lose their LoRA/adapter go back to plain Dense, so the head/neuron
-  // slicing below touches fewer tensors.
+void apply_peft_plan(PeftModel& peft, const PruningPlan& plan) {
+  check_peft_plan_fits(peft, plan);
   for (const auto& m : plan.modules) {
-    if (!m.has_peft()) {
+    if (!m.has_peft())
       unwrap(peft, m.path);
-    } else if (static_cast<int64_t>(m.kept_ranks.size()) != m.rank()) {
-      if (auto it = peft.lora.find(m.path); it != peft.lora.end())
-        it->second->keep_ranks(m.kept_ranks);  // scaling stays alpha / r_original
-      else
-        peft.adapters.at(m.path)->keep_ranks(m.kept_ranks);
-    }
+    else if (static_cast<int64_t>(m.kept_ranks.size()) != m.rank())
+      peft.layers.at(m.path)->keep_ranks(m.kept_ranks);  // LoRA's scaling stays alpha / r_original
   }
   // Modules already at rank 0 hold no weights: unwrap them too.
   for (const auto& path : peft.injected_paths())
     if (rank_of(peft, path) == 0) unwrap(peft, path);
+}
 
-  auto enc = peft.model->encoder();
-  for (size_t l = 0; l < plan.layers.size(); ++l) {
-    auto layer = enc->layer_at(static_cast<int64_t>(l));
-    const auto& d = plan.layers[l];
-    if (static_cast<int64_t>(d.heads.kept.size()) != d.heads.size())
-      layer->attention->keep_heads(d.heads.kept);
-    if (static_cast<int64_t>(d.neurons.kept.size()) != d.neurons.size())
-      layer->keep_neurons(d.neurons.kept);
-  }
-  peft.model->sync_config_with_modules();
-
+PruneReport apply_plan(PeftModel& peft, const PruningPlan& plan) {
+  LP_CHECK(peft.model != nullptr, "apply_plan: null model");
+  check_foundation_plan_fits(*peft.model, plan);  // everything checked before anything changes
+  check_peft_plan_fits(peft, plan);
+  PruneReport report;
+  report.before = parameter_counts(peft);
+  // PEFT first: modules that lose their LoRA/adapter go back to plain Dense, so the slicing of
+  // attention units and neurons touches fewer tensors.
+  apply_peft_plan(peft, plan);
+  apply_foundation_plan(*peft.model, plan);
   report.after = parameter_counts(peft);
   log::info("apply_plan: ", plan.summary());
   log::info("apply_plan: foundation parameters ", report.before.foundation, " -> ",

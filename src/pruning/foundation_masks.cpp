@@ -16,7 +16,7 @@ LayerEarlyMasksImpl::LayerEarlyMasksImpl(int64_t num_heads, int64_t num_neurons)
 }
 
 FoundationMasksImpl::FoundationMasksImpl(const ModelConfig& config)
-    : FoundationMasksImpl(config.heads_per_layer, config.intermediate_per_layer) {}
+    : FoundationMasksImpl(config.attention_units_per_layer, config.intermediate_per_layer) {}
 
 FoundationMasksImpl::FoundationMasksImpl(const std::vector<int64_t>& heads,
                                          const std::vector<int64_t>& neurons) {

@@ -11,86 +11,13 @@
 #include "lightpeft/core/error.h"
 #include "lightpeft/kernels/backend.h"
 #include "lightpeft/pruning/estimate_window.h"
-#include "linear_slot.h"
 
 namespace lightpeft {
-namespace {
-
-using pruning_detail::find_linear_slot;
-
-// Stands in a LoRA slot while recording: the LoraLinear's own children are registered under their
-// names, so keys and parameters are those of the LoraLinear; forward computes what
-// LoraLinear::forward computes and reports (W x + b, delta) to the recorder in training mode.
-class LoraProbe : public LinearLayer {
- public:
-  LoraProbe(LoraLinear lora, ModuleImportance* recorder, size_t index)
-      : lora_(std::move(lora)), recorder_(recorder), index_(index) {
-    register_module("base_layer", lora_->base_layer);
-    register_module("lora_dropout", lora_->lora_dropout);
-    if (lora_->lora_A) register_module("lora_A", lora_->lora_A);
-    if (lora_->lora_B) register_module("lora_B", lora_->lora_B);
-  }
-  torch::Tensor forward(const torch::Tensor& x) override {
-    if (lora_->r() == 0 || lora_->merged()) return lora_->forward(x);
-    if (is_training() && kernels::use_fused(x)) {  // the ratio rides on the fused LoRA pass
-      kernels::ModuleRatioSink sink;
-      const bool record = recorder_->ratio_sink(index_, x, sink);
-      return kernels::lora_linear(x, lora_->base_layer->weight, lora_->base_layer->bias,
-                                  lora_->lora_A->weight, lora_->lora_B->weight, lora_->scaling(),
-                                  lora_->lora_dropout->forward(x), record ? &sink : nullptr);
-    }
-    auto result = lora_->base_layer->forward(x);
-    auto delta = lora_->lora_delta(x);
-    if (is_training()) recorder_->observe(index_, result, delta);
-    return result + delta;
-  }
-  int64_t in_features() const override { return lora_->in_features(); }
-  int64_t out_features() const override { return lora_->out_features(); }
-  void prune(const torch::Tensor& index, int64_t dim) override { lora_->prune(index, dim); }
-  LinearPtr original() const { return lora_.ptr(); }
-
- private:
-  LoraLinear lora_;
-  ModuleImportance* recorder_;
-  size_t index_;
-};
-
-// The same for a bottleneck adapter: ratio ||adapter(y)|| / ||y|| with y the base output.
-class AdapterProbe : public LinearLayer {
- public:
-  AdapterProbe(BottleneckAdapter adapter, ModuleImportance* recorder, size_t index)
-      : adapter_(std::move(adapter)), recorder_(recorder), index_(index) {
-    register_module("base_layer", adapter_->base_layer);
-    register_module("adapter_dropout", adapter_->adapter_dropout);
-    if (adapter_->adapter_down) register_module("adapter_down", adapter_->adapter_down);
-    if (adapter_->adapter_up) register_module("adapter_up", adapter_->adapter_up);
-  }
-  torch::Tensor forward(const torch::Tensor& x) override {
-    if (adapter_->bottleneck_size() == 0) return adapter_->forward(x);
-    auto y = adapter_->base_layer->forward(x);
-    auto delta = adapter_->adapter_delta(y);
-    if (is_training()) recorder_->observe(index_, y, delta);
-    return y + delta;
-  }
-  int64_t in_features() const override { return adapter_->in_features(); }
-  int64_t out_features() const override { return adapter_->out_features(); }
-  void prune(const torch::Tensor& index, int64_t dim) override { adapter_->prune(index, dim); }
-
- private:
-  BottleneckAdapter adapter_;
-  ModuleImportance* recorder_;
-  size_t index_;
-};
-
-}  // namespace
-
 ModuleImportance::ModuleImportance(PeftModel& peft, int64_t total_steps)
     : peft_(peft), total_steps_(total_steps) {
   LP_CHECK(total_steps > 0, "ModuleImportance: total_steps must be > 0, got ", total_steps);
-  for (const auto& kv : peft_.lora)
-    if (kv.second->r() > 0) paths_.push_back(kv.first);
-  for (const auto& kv : peft_.adapters)
-    if (kv.second->bottleneck_size() > 0) paths_.push_back(kv.first);
+  for (const auto& [path, layer] : peft_.layers)
+    if (layer->rank() > 0) paths_.push_back(path);
 }
 
 ModuleImportance::~ModuleImportance() {
@@ -103,32 +30,14 @@ ModuleImportance::~ModuleImportance() {
 
 void ModuleImportance::attach() {
   if (attached_) return;
-  probes_.clear();
-  for (size_t i = 0; i < paths_.size(); ++i) {
-    const auto& path = paths_[i];
-    auto slot = find_linear_slot(*peft_.model, path);
-    std::shared_ptr<LinearLayer> probe;
-    if (auto it = peft_.lora.find(path); it != peft_.lora.end())
-      probe = std::make_shared<LoraProbe>(it->second, this, i);
-    else
-      probe = std::make_shared<AdapterProbe>(peft_.adapters.at(path), this, i);
-    probe->train(peft_.model->is_training());
-    slot.host->replace_linear(slot.name, probe);
-    probes_.push_back(probe);
-  }
+  for (size_t i = 0; i < paths_.size(); ++i) peft_.layers.at(paths_[i])->set_observer(this, i);
   attached_ = true;
 }
 
 void ModuleImportance::detach() {
   if (!attached_) return;
-  for (const auto& path : paths_) {
-    auto slot = find_linear_slot(*peft_.model, path);
-    if (auto it = peft_.lora.find(path); it != peft_.lora.end())
-      slot.host->replace_linear(slot.name, it->second.ptr());
-    else
-      slot.host->replace_linear(slot.name, peft_.adapters.at(path).ptr());
-  }
-  probes_.clear();
+  for (const auto& path : paths_)
+    if (auto it = peft_.layers.find(path); it != peft_.layers.end()) it->second->set_observer(nullptr, 0);
   attached_ = false;
 }
 

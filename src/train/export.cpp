@@ -9,21 +9,26 @@
 #include "lightpeft/peft/adapter_io.h"
 #include "lightpeft/pruning/apply_plan.h"
 #include "lightpeft/train/stages/session.h"
+#include "lightpeft/train/task_data.h"
 #include "lightpeft/train/train_config.h"
 
 namespace lightpeft {
 namespace fs = std::filesystem;
 namespace {
 
-// The head's output width, read from the saved head weights (classifier.weight for BERT,
-// classifier.out_proj.weight for RoBERTa).
-int64_t num_labels_of(const StateDict& tensors, const std::string& origin) {
-  for (const auto& [key, t] : tensors) {
-    const bool bert_head = key.size() >= 17 && key.compare(key.size() - 17, 17, "classifier.weight") == 0;
-    const bool roberta_head = key.find("classifier.out_proj.weight") != std::string::npos;
-    if (bert_head || roberta_head) return t.size(0);
-  }
-  throw_error(origin, ": no classifier weights (classifier.weight or classifier.out_proj.weight)");
+// The head's output width, read from the saved head weights (the last dimension-0 size of the
+// head's modules, e.g. classifier.weight, classifier.out_proj.weight, score.weight); 0 when the
+// adapter saves no head (a causal LM's).
+int64_t num_labels_of(const StateDict& tensors, const TaskModelImpl& shape) {
+  int64_t n = 0;
+  for (const auto& head : shape.head_module_names())
+    for (const auto& [key, t] : tensors) {
+      const std::string plain = key.substr(key.rfind(kAdapterKeyPrefix, 0) == 0 ? std::string(kAdapterKeyPrefix).size() : 0);
+      if (plain.rfind(head + ".", 0) == 0 && plain.size() >= 7 &&
+          plain.compare(plain.size() - 7, 7, ".weight") == 0 && t.dim() == 2)
+        n = t.size(0);  // the last linear of the head (keys sort out_proj after dense)
+    }
+  return n;
 }
 
 }  // namespace
@@ -35,24 +40,28 @@ PeftModel load_finetuned_run(const fs::path& run_dir, const std::string& which) 
            " (has the run finished?)");
   LP_CHECK(config.method != Method::full, run_dir.string(),
            ": a full fine-tuning run is already a plain model: ", adapter_dir.string());
-  const int64_t num_labels =
-      num_labels_of(load_safetensors(adapter_dir / kAdapterWeightsFile), (adapter_dir / kAdapterWeightsFile).string());
-  SequenceClassifier base = load_pretrained(config.model, num_labels).model;
-  if (config.method == Method::light_peft) {
-    // Rebuild the pruned shapes: inject as the run did, apply its plan, take the PEFT off again.
-    const bool adapters = config.light_peft.peft == "adapter";
-    PeftModel shaped = inject_peft(base, config, adapters);
-    apply_plan(shaped, load_pruning_plan(run_dir / "prune" / kPruningPlanFile));
-    base = unload(shaped);
+  PretrainedOptions options;
+  options.head = make_config_task(config)->head();
+  TaskModel base = load_pretrained(config.model, options).model;
+  const int64_t num_labels = num_labels_of(load_safetensors(adapter_dir / kAdapterWeightsFile), *base);
+  if (num_labels > 0 && num_labels != base->config().num_labels) {
+    options.num_labels = num_labels;
+    base = load_pretrained(config.model, options).model;
   }
+  // A light-peft run's shapes: the pretrained model pruned by its foundation plan (no PEFT needed).
+  if (config.method == Method::light_peft)
+    apply_foundation_plan(*base, load_pruning_plan(run_dir / "prune" / kPruningPlanFile));
   return load_adapter(base, adapter_dir);
 }
 
 void export_merged_model(const fs::path& run_dir, const fs::path& out, const std::string& which) {
   const TrainConfig config = load_train_config(run_dir / "config.yaml");
-  SequenceClassifier merged;
+  TaskModel merged;
   if (config.method == Method::full) {
-    merged = load_pretrained(run_dir / "finetune" / which, 0, /*strict=*/true).model;
+    PretrainedOptions options;
+    options.head = make_config_task(config)->head();
+    options.strict = true;
+    merged = load_pretrained(run_dir / "finetune" / which, options).model;
   } else {
     PeftModel peft = load_finetuned_run(run_dir, which);
     LP_CHECK(peft.type == PeftType::lora, run_dir.string(),

@@ -17,20 +17,26 @@
 namespace lightpeft {
 namespace fs = std::filesystem;
 
-SequenceClassifier load_run_model(const TrainConfig& config, const std::string& which) {
+TaskModel load_run_model(const TrainConfig& config, const std::string& which) {
   LP_CHECK(which == "final" || which == "best", "checkpoint '", which, "': expected final or best");
   const fs::path run = config.output_dir, dir = run / "finetune" / which;
   LP_CHECK(fs::is_directory(dir), config.source.string(), ": key 'output_dir': ", run.string(),
            " holds no finished run (no finetune/", which, "); run `lightpeft train --config ",
            config.source.string(), "` first");
-  SequenceClassifier model = config.method == Method::full
-                                 ? load_pretrained(dir, /*num_labels=*/0, /*strict=*/true).model
-                                 : load_finetuned_run(run, which).model;
+  TaskModel model;
+  if (config.method == Method::full) {
+    PretrainedOptions options;
+    options.head = make_config_task(config)->head();
+    options.strict = true;
+    model = load_pretrained(dir, options).model;
+  } else {
+    model = load_finetuned_run(run, which).model;
+  }
   model->eval();
   return model;
 }
 
-std::vector<double> predict_items(SequenceClassifierImpl& model, const Batcher& batcher, const TaskSpec& spec,
+std::vector<double> predict_items(TaskModelImpl& model, const Batcher& batcher, const Task& task,
                                   const Runtime& rt) {
   const bool was_training = model.is_training();
   model.eval();
@@ -39,26 +45,11 @@ std::vector<double> predict_items(SequenceClassifierImpl& model, const Batcher& 
   auto stream = batcher.stream(/*epoch=*/0);
   while (auto batch = stream.next()) {
     AutocastScope autocast(rt);
-    const int64_t items = static_cast<int64_t>(batch->indices.size());
-    auto logits = task_logits(spec, model.forward(to_inputs(*batch, rt)).logits, items);
-    const auto p = task_predictions(spec, logits);
+    const auto p = task.predict(model.forward(to_inputs(*batch, rt)), *batch);
     for (size_t i = 0; i < p.size(); ++i) out[static_cast<size_t>(batch->indices[i])] = p[i];
   }
   if (was_training) model.train();
   return out;
-}
-
-std::string format_prediction(const TaskSpec& spec, double value) {
-  if (!spec.regression && !spec.label_names.empty()) {
-    const auto id = static_cast<size_t>(value);
-    LP_CHECK(value >= 0 && id < spec.label_names.size(), spec.name, ": predicted class ", value,
-             " outside the ", spec.label_names.size(), " labels");
-    return spec.label_names[id];
-  }
-  if (spec.multiple_choice) return std::to_string(static_cast<int64_t>(value));
-  std::ostringstream os;
-  os << std::setprecision(6) << value;
-  return os.str();
 }
 
 RunEvaluation evaluate_run(const TrainConfig& config, const std::string& which) {
@@ -66,12 +57,12 @@ RunEvaluation evaluate_run(const TrainConfig& config, const std::string& which) 
   options.train = false;
   options.metrics_log = false;
   Session session = make_session(config, options);
-  SequenceClassifier model = load_run_model(config, which);
+  TaskModel model = load_run_model(config, which);
   model->to(session.runtime.device);
-  const EvalResult r = evaluate(*model, *session.dev, session.data.spec, session.data.dev.groups, session.runtime);
+  const EvalResult r = evaluate(*model, *session.dev, session.task(), session.data.dev, session.runtime);
 
   RunEvaluation e;
-  e.task = session.data.spec.name;
+  e.task = session.task().name();
   e.which = which;
   e.headline = r.metrics.headline;
   e.headline_value = r.metrics.headline_value();
@@ -106,15 +97,14 @@ PredictionSummary predict_run(const TrainConfig& config, const fs::path& out, co
   options.dev = false;
   options.metrics_log = false;
   Session session = make_session(config, options);
-  const std::vector<Example> examples = load_prediction_examples(config, split);
-  SequenceClassifier model = load_run_model(config, which);
+  const Task& task = session.task();
+  const std::vector<Example> examples = load_prediction_examples(config, task, split);
+  TaskModel model = load_run_model(config, which);
   model->to(session.runtime.device);
 
-  TaskData rows;
-  rows.spec = session.data.spec;
-  rows.dev = encode_examples(examples, *session.tokenizer, rows.spec, config.max_seq_length);
-  const Batcher batcher = make_eval_batcher(config, rows, session.tokenizer->pad_id());
-  const std::vector<double> predictions = predict_items(*model, batcher, rows.spec, session.runtime);
+  const EncodedSplit rows = task.encode(examples, *session.tokenizer, config.max_seq_length);
+  const Batcher batcher = make_eval_batcher(config, task, rows, session.tokenizer->pad_id());
+  const std::vector<double> predictions = predict_items(*model, batcher, task, session.runtime);
   LP_CHECK(predictions.size() == examples.size(), "predict: ", predictions.size(), " predictions for ",
            examples.size(), " rows");
 
@@ -123,13 +113,13 @@ PredictionSummary predict_run(const TrainConfig& config, const fs::path& out, co
   summary.rows = static_cast<int64_t>(examples.size());
   std::string tsv = "index\tprediction\n";
   for (size_t i = 0; i < examples.size(); ++i) {
-    const std::string label = format_prediction(rows.spec, predictions[i]);
-    if (!rows.spec.regression && !rows.spec.label_names.empty()) ++summary.counts[label];
+    const std::string label = task.format_prediction(predictions[i]);
+    if (!task.float_labels() && !task.spec().label_names.empty()) ++summary.counts[label];
     tsv += std::to_string(examples[i].index) + "\t" + label + "\n";
   }
   if (out.has_parent_path()) fs::create_directories(out.parent_path());
   write_text_atomic(out, tsv);
-  log::info("predict (", which, "): ", summary.rows, " rows of ", rows.spec.name, " ", split, " -> ",
+  log::info("predict (", which, "): ", summary.rows, " rows of ", task.name(), " ", split, " -> ",
             out.string());
   return summary;
 }

@@ -1,9 +1,6 @@
 #include "lightpeft/train/runtime.h"
 
 #include <ATen/autocast_mode.h>
-#include <ATen/ops/argmax.h>
-#include <ATen/ops/cross_entropy_loss.h>
-#include <ATen/ops/mse_loss.h>
 #include <torch/cuda.h>
 
 #include <sys/resource.h>
@@ -62,24 +59,6 @@ ModelInputs to_inputs(const Batch& batch, const Runtime& rt) {
   in.attention_mask = batch.attention_mask.to(rt.device);
   in.token_type_ids = batch.token_type_ids.to(rt.device);
   return in;
-}
-
-at::Tensor task_logits(const TaskSpec& spec, const at::Tensor& logits, int64_t batch_items) {
-  if (spec.multiple_choice) return logits.reshape({batch_items, -1});
-  return logits;
-}
-
-at::Tensor task_loss(const TaskSpec& spec, const at::Tensor& logits, const at::Tensor& labels) {
-  auto l = logits.to(at::kFloat);
-  if (spec.regression) return at::mse_loss(l.squeeze(-1), labels.to(l.device(), at::kFloat));
-  return at::cross_entropy_loss(l, labels.to(l.device(), at::kLong));
-}
-
-std::vector<double> task_predictions(const TaskSpec& spec, const at::Tensor& logits) {
-  at::Tensor p = spec.regression ? logits.squeeze(-1).to(at::kDouble)
-                                 : at::argmax(logits, -1).to(at::kDouble);
-  p = p.to(at::kCPU).contiguous();
-  return std::vector<double>(p.data_ptr<double>(), p.data_ptr<double>() + p.numel());
 }
 
 PeakMemory peak_memory(const Runtime& rt) {

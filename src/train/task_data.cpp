@@ -1,102 +1,81 @@
 #include "lightpeft/train/task_data.h"
 
 #include "lightpeft/core/error.h"
-#include "lightpeft/distributed/process_group.h"
 #include "lightpeft/core/log.h"
-#include "lightpeft/data/glue.h"
-#include "lightpeft/data/user_task.h"
+#include "lightpeft/distributed/process_group.h"
+#include "lightpeft/tasks/registry.h"
 
 namespace lightpeft {
 namespace {
 
-UserTaskSpec to_user_spec(const UserTaskSection& u) {
-  UserTaskSpec s;
-  s.format = u.format == "csv" ? UserFileFormat::csv
-             : u.format == "tsv" ? UserFileFormat::tsv
-                                 : UserFileFormat::jsonl;
-  s.text_column = u.text_column;
-  s.text_pair_column = u.text_pair_column;
-  s.label_column = u.label_column;
-  s.label_names = u.labels;
-  s.regression = u.regression;
-  s.metric = u.metric;
-  return s;
+UserTaskFiles user_files(const UserTaskSection& u) {
+  UserTaskFiles f;
+  f.spec.format = u.format == "csv" ? UserFileFormat::csv
+                  : u.format == "tsv" ? UserFileFormat::tsv
+                                      : UserFileFormat::jsonl;
+  f.spec.text_column = u.text_column;
+  f.spec.text_pair_column = u.text_pair_column;
+  f.spec.label_column = u.label_column;
+  f.spec.label_names = u.labels;
+  f.spec.regression = u.regression;
+  f.spec.metric = u.metric;
+  f.train_file = u.train_file;
+  f.dev_file = u.dev_file;
+  f.test_file = u.test_file;
+  return f;
 }
 
-EncodedExample encode_one(const Tokenizer& tok, const std::string& text, const std::string* pair,
-                          int64_t max_length, float label) {
-  EncodeOptions opt;
-  opt.max_length = max_length;
-  Encoding e = tok.encode(text, pair, opt);
-  EncodedExample out;
-  out.input_ids = std::move(e.input_ids);
-  out.token_type_ids = std::move(e.token_type_ids);
-  out.label = label;
-  return out;
+BatcherOptions batcher_options(const TrainConfig& config, const Task& task, int64_t pad_id) {
+  BatcherOptions o;
+  o.pad_id = pad_id;
+  o.seed = static_cast<uint64_t>(config.seed);
+  o.regression = task.float_labels();
+  o.choices_per_example = task.choices_per_item();
+  return o;
 }
 
 }  // namespace
 
-EncodedSplit encode_examples(const std::vector<Example>& examples, const Tokenizer& tokenizer,
-                             const TaskSpec& spec, int64_t max_length) {
-  EncodedSplit out;
-  out.examples.reserve(examples.size());
-  for (const auto& ex : examples) {
-    if (spec.multiple_choice) {
-      // One encoding per choice; the label (the right choice) rides on the first.
-      for (const auto& choice : ex.choices)
-        out.examples.push_back(encode_one(tokenizer, ex.text, &choice, max_length, ex.label));
-    } else {
-      out.examples.push_back(encode_one(tokenizer, ex.text, ex.text_pair ? &*ex.text_pair : nullptr,
-                                        max_length, ex.label));
-    }
-    if (ex.group >= 0) out.groups.push_back(ex.group);
-  }
-  return out;
+std::shared_ptr<const Task> make_config_task(const TrainConfig& config) {
+  std::optional<UserTaskFiles> user;
+  if (config.user_task) user = user_files(*config.user_task);
+  return make_task(config.task, config.data_dir, user);
 }
 
 TaskData load_task_data(const TrainConfig& config, const Tokenizer& tokenizer, TaskSplits splits) {
   TaskData data;
+  data.task = make_config_task(config);
+  const Task& task = *data.task;
   LoadOptions train_opt, dev_opt;
   train_opt.skip_bad_rows = dev_opt.skip_bad_rows = config.training.skip_bad_rows;
   train_opt.max_examples = config.training.max_train_samples;
   dev_opt.max_examples = config.training.max_eval_samples;
-  std::vector<Example> train, dev;
-  if (config.task == "user") {
-    const UserTaskSection& u = *config.user_task;
-    UserTaskSpec spec = to_user_spec(u);
-    data.spec = user_task_spec(spec);
-    std::vector<std::filesystem::path> files;
-    if (splits.train) files.push_back(u.train_file);
-    if (splits.dev) files.push_back(u.dev_file);
-    for (const auto& f : files)
-      LP_CHECK(std::filesystem::is_regular_file(f), config.source.string(), ": user_task file ",
-               f.string(), " does not exist");
-    if (splits.train) train = load_user_file(u.train_file, spec, train_opt);
-    if (splits.dev) dev = load_user_file(u.dev_file, spec, dev_opt);
-  } else {
-    data.spec = task_spec(config.task);
-    std::vector<Split> needed;
-    if (splits.train) needed.push_back(Split::train);
-    if (splits.dev) needed.push_back(Split::dev);
-    if (!needed.empty()) check_task_files({config.task}, config.data_dir, needed);
-    if (splits.train) train = load_task_split(config.task, config.data_dir, Split::train, train_opt);
-    if (splits.dev) dev = load_task_split(config.task, config.data_dir, Split::dev, dev_opt);
+  std::vector<Split> needed;
+  if (splits.train) needed.push_back(Split::train);
+  if (splits.dev) needed.push_back(Split::dev);
+  try {
+    if (!needed.empty()) task.source().check_files(needed);
+  } catch (const Error& e) {
+    throw_error(config.source.string(), ": ", e.what());
   }
+  std::vector<Example> train, dev;
+  if (splits.train) train = task.source().load(Split::train, train_opt);
+  if (splits.dev) dev = task.source().load(Split::dev, dev_opt);
   LP_CHECK(!splits.train || !train.empty(), config.source.string(), ": the training split of '",
            config.task, "' is empty");
   LP_CHECK(!splits.dev || !dev.empty(), config.source.string(), ": the dev split of '", config.task, "' is empty");
-  data.train = encode_examples(train, tokenizer, data.spec, config.max_seq_length);
-  data.dev = encode_examples(dev, tokenizer, data.spec, config.max_seq_length);
-  log::info("data: ", data.spec.name, " train ", train.size(), " examples, dev ", dev.size(),
+  data.train = task.encode(train, tokenizer, config.max_seq_length);
+  data.dev = task.encode(dev, tokenizer, config.max_seq_length);
+  log::info("data: ", task.name(), " train ", train.size(), " examples, dev ", dev.size(),
             " examples, max_seq_length ", config.max_seq_length);
   return data;
 }
 
-std::vector<Example> load_prediction_examples(const TrainConfig& config, const std::string& split) {
+std::vector<Example> load_prediction_examples(const TrainConfig& config, const Task& task,
+                                              const std::string& split) {
   LoadOptions opt;
   opt.skip_bad_rows = config.training.skip_bad_rows;
-  std::vector<Example> out;
+  Split s = Split::test;
   if (config.task == "user") {
     const UserTaskSection& u = *config.user_task;
     LP_CHECK(split == "test", config.source.string(), ": task user predicts user_task.test_file only (--split test), not '",
@@ -105,42 +84,32 @@ std::vector<Example> load_prediction_examples(const TrainConfig& config, const s
              ": key 'user_task.test_file': required to predict (an unlabelled file in the task's format)");
     LP_CHECK(std::filesystem::is_regular_file(u.test_file), config.source.string(),
              ": key 'user_task.test_file': ", u.test_file.string(), " does not exist");
-    out = load_user_file(u.test_file, to_user_spec(u), opt);
   } else {
-    const Split s = parse_split(split);
-    check_task_files({config.task}, config.data_dir, {s});
-    out = load_task_split(config.task, config.data_dir, s, opt);
+    s = parse_split(split);
+    task.source().check_files({s});
   }
+  std::vector<Example> out = task.source().load(s, opt);
   LP_CHECK(!out.empty(), config.source.string(), ": the ", split, " split of '", config.task, "' is empty");
   return out;
 }
 
-namespace {
-BatcherOptions batcher_options(const TrainConfig& config, const TaskData& data, int64_t pad_id) {
-  BatcherOptions o;
-  o.pad_id = pad_id;
-  o.seed = static_cast<uint64_t>(config.seed);
-  o.regression = data.spec.regression;
-  o.choices_per_example = data.spec.multiple_choice ? 2 : 1;  // COPA: two choices
-  return o;
-}
-}  // namespace
-
-Batcher make_train_batcher(const TrainConfig& config, const TaskData& data, int64_t pad_id) {
-  BatcherOptions o = batcher_options(config, data, pad_id);
+Batcher make_train_batcher(const TrainConfig& config, const Task& task, const EncodedSplit& split,
+                           int64_t pad_id) {
+  BatcherOptions o = batcher_options(config, task, pad_id);
   // Data parallel: the global micro-batch, of which this rank takes its shard (batcher.h).
   o.num_shards = dist::world_size();
   o.shard = dist::rank();
   o.batch_size = config.training.per_device_train_batch_size * o.num_shards;
   o.shuffle = true;
   o.group_by_length = config.training.group_by_length;
-  return Batcher(data.train.examples, o);
+  return Batcher(split.examples, o);
 }
 
-Batcher make_eval_batcher(const TrainConfig& config, const TaskData& data, int64_t pad_id) {
-  BatcherOptions o = batcher_options(config, data, pad_id);
+Batcher make_eval_batcher(const TrainConfig& config, const Task& task, const EncodedSplit& split,
+                          int64_t pad_id) {
+  BatcherOptions o = batcher_options(config, task, pad_id);
   o.batch_size = config.training.per_device_eval_batch_size;
-  return Batcher(data.dev.examples, o);
+  return Batcher(split.examples, o);
 }
 
 }  // namespace lightpeft

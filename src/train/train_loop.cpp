@@ -15,8 +15,8 @@
 namespace lightpeft {
 namespace fs = std::filesystem;
 
-EvalResult evaluate(SequenceClassifierImpl& model, const Batcher& batcher, const TaskSpec& spec,
-                    const std::vector<int64_t>& groups, const Runtime& rt,
+EvalResult evaluate(TaskModelImpl& model, const Batcher& batcher, const Task& task,
+                    const EncodedSplit& split, const Runtime& rt,
                     const std::vector<LayerMasks>& masks) {
   const auto started = std::chrono::steady_clock::now();
   const bool was_training = model.is_training();
@@ -28,18 +28,18 @@ EvalResult evaluate(SequenceClassifierImpl& model, const Batcher& batcher, const
   auto stream = batcher.stream(/*epoch=*/0);
   while (auto batch = stream.next()) {
     AutocastScope autocast(rt);
-    const int64_t items = batch->labels.size(0);
-    auto logits = task_logits(spec, model.forward(to_inputs(*batch, rt), masks).logits, items);
-    loss_sum += task_loss(spec, logits, batch->labels).item<double>() * items;
+    const auto items = static_cast<int64_t>(batch->indices.size());
+    const ModelOutput out = model.forward(to_inputs(*batch, rt), masks);
+    loss_sum += task.loss(out, *batch).item<double>() * items;
     n += items;
-    auto p = task_predictions(spec, logits);
+    auto p = task.predict(out, *batch);
     predictions.insert(predictions.end(), p.begin(), p.end());
-    auto l = batch->labels.to(at::kDouble).contiguous();
-    labels.insert(labels.end(), l.data_ptr<double>(), l.data_ptr<double>() + l.numel());
+    auto l = task.labels(*batch);
+    labels.insert(labels.end(), l.begin(), l.end());
   }
   if (was_training) model.train();
   EvalResult out;
-  out.metrics = compute_metrics(spec, predictions, labels, groups);
+  out.metrics = task.metrics(predictions, labels, split);
   out.loss = n ? loss_sum / n : 0.0;
   out.examples = n;
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -74,7 +74,7 @@ std::string describe(const EvalResult& r) {
 
 }  // namespace
 
-LoopResult run_train_loop(SequenceClassifierImpl& model, Optimizer& optimizer, const LoopContext& ctx,
+LoopResult run_train_loop(TaskModelImpl& model, Optimizer& optimizer, const LoopContext& ctx,
                           const LoopSpec& spec, const LoopHooks& hooks) {
   const OptimConfig& o = ctx.optim;
   const int64_t accumulation = o.gradient_accumulation_steps;
@@ -115,9 +115,8 @@ LoopResult run_train_loop(SequenceClassifierImpl& model, Optimizer& optimizer, c
   auto run_eval = [&]() {
     if (!spec.evaluate || ctx.dev == nullptr) return;
     dist::run_on_main_process(spec.stage + "'s evaluation", [&] {
-      static const std::vector<int64_t> no_groups;
-      EvalResult r = evaluate(model, *ctx.dev, ctx.spec, ctx.dev_groups ? *ctx.dev_groups : no_groups,
-                              ctx.rt, hooks.masks ? hooks.masks() : std::vector<LayerMasks>{});
+      EvalResult r = evaluate(model, *ctx.dev, ctx.task, *ctx.dev_split, ctx.rt,
+                              hooks.masks ? hooks.masks() : std::vector<LayerMasks>{});
       log::info(spec.stage, " step ", state.global_step, " dev: ", describe(r));
       if (ctx.metrics) ctx.metrics->write(spec.stage, state.global_step, eval_fields(r));
       const double headline = r.metrics.headline_value();
@@ -164,7 +163,7 @@ LoopResult run_train_loop(SequenceClassifierImpl& model, Optimizer& optimizer, c
         const ModelInputs inputs = to_inputs(*batch, ctx.rt);
         if (hooks.before_forward) hooks.before_forward(state.global_step, micro, inputs);
         auto out = model.forward(inputs, hooks.masks ? hooks.masks() : std::vector<LayerMasks>{});
-        loss = task_loss(ctx.spec, task_logits(ctx.spec, out.logits, items), batch->labels);
+        loss = ctx.task.loss(out, *batch);
         if (hooks.extra_loss) loss = loss + hooks.extra_loss();
       }
       if (loss.defined()) {

@@ -129,7 +129,7 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options)
   }
 
   if (!dist::is_main_process()) return r;  // rank 0 alone evaluated and reports
-  r.task = session.data.spec.name;
+  r.task = session.task().name();
   r.headline = finetune.final_eval.metrics.headline;
   r.headline_value = finetune.final_eval.metrics.headline_value();
   r.dev_metrics = finetune.final_eval.metrics.values;

@@ -41,7 +41,7 @@ TEST(Cli, InitModelWritesAModelThatLoadsBackBitExactly) {
     EXPECT_TRUE(std::filesystem::exists(out / f)) << f;
 
   // The files load back strictly and carry exactly the tensors written.
-  auto loaded = load_pretrained(out, 0, /*strict=*/true);
+  auto loaded = load_pretrained(out, {HeadKind::sequence_classification, 0, true});
   EXPECT_EQ(loaded.model->config().num_labels, 3);
   EXPECT_EQ(loaded.model->config().num_hidden_layers, 4);
   auto on_disk = load_safetensors(out / "model.safetensors");

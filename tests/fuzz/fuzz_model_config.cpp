@@ -7,7 +7,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto config = lightpeft::parse_model_config(lightpeft::fuzz::as_string(data, size), "config.json");
     // An accepted config must survive its own round trip.
     auto again = lightpeft::parse_model_config(lightpeft::model_config_to_json(config), "round-trip");
-    if (again.hidden_size != config.hidden_size || again.heads_per_layer != config.heads_per_layer) std::abort();
+    if (again.hidden_size != config.hidden_size || again.attention_units_per_layer != config.attention_units_per_layer) std::abort();
   });
   return 0;
 }

@@ -92,7 +92,7 @@ TEST(LoraLinearReference, RatioSinkRecordsWhatModuleImportanceObserves) {
   observed.begin_step(1, mask);
   sunk.begin_step(1, mask);
   for (size_t i : {size_t{0}, size_t{3}}) {
-    auto lora = peft.lora.at(observed.paths()[i]);
+    auto lora = peft.lora(observed.paths()[i]);
     auto x = at::randn({3, 5, lora->in_features()});
     observed.observe(i, lora->base_layer->forward(x), lora->lora_delta(x));
     ASSERT_TRUE(sunk.ratio_sink(i, x, sink));

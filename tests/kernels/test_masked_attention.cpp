@@ -20,6 +20,7 @@
 #include "lightpeft/core/error.h"
 #include "lightpeft/kernels/masked_attention.h"
 #include "lightpeft/models/attention.h"
+#include "lightpeft/models/attention_mask.h"
 #include "lightpeft/models/encoder.h"
 
 namespace lightpeft {
@@ -34,7 +35,7 @@ ModelConfig attention_config(int64_t heads, int64_t head_size, double dropout) {
   c.num_hidden_layers = 1;
   c.num_attention_heads = heads;
   c.intermediate_size = 4;
-  c.heads_per_layer = {heads};
+  c.attention_units_per_layer = {heads};
   c.intermediate_per_layer = {4};
   c.attention_probs_dropout_prob = dropout;
   return c;

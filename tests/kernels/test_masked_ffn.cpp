@@ -16,7 +16,7 @@
 #include "lightpeft/core/error.h"
 #include "lightpeft/kernels/masked_ffn.h"
 #include "lightpeft/models/encoder.h"
-#include "lightpeft/models/feed_forward.h"
+#include "lightpeft/kernels/activation.h"
 
 namespace lightpeft {
 namespace {

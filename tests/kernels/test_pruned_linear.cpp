@@ -119,8 +119,8 @@ TEST(PrunedLinearReference, EqualsTheLinearsApplyPlanLeaves) {
                                      {"output.dense", {}, nr}};
     for (const auto& s : slots) {
       SCOPED_TRACE(prefix + s.name);
-      const auto& full = original.lora.at(prefix + s.name)->base_layer;
-      const auto& sliced = pruned.lora.at(prefix + s.name)->base_layer;
+      const auto& full = original.lora(prefix + s.name)->base_layer;
+      const auto& sliced = pruned.lora(prefix + s.name)->base_layer;
       auto x = at::randn({2, 3, sliced->in_features()});
       EXPECT_TRUE(at::equal(kernels::pruned_linear(x, full->weight, full->bias, s.rows, s.cols),
                             at::linear(x, sliced->weight, sliced->bias)));

@@ -20,14 +20,14 @@ ModelConfig small() {
   c.num_hidden_layers = 1;
   c.num_attention_heads = 2;
   c.intermediate_size = 6;
-  c.heads_per_layer = {2};
+  c.attention_units_per_layer = {2};
   c.intermediate_per_layer = {6};
   c.max_position_embeddings = 16;
   return c;
 }
 
 TEST(CheckpointKeys, LegacyGammaBetaAndBarePrefixLoad) {
-  auto model = make_sequence_classifier(small());
+  auto model = make_task_model(small(), HeadKind::sequence_classification);
   StateDict ckpt;
   ckpt["embeddings.LayerNorm.gamma"] = at::ones({8}) * 3;  // bare BertModel, TF-era names
   ckpt["embeddings.LayerNorm.beta"] = at::ones({8}) * 2;
@@ -44,15 +44,15 @@ TEST(CheckpointKeys, LegacyGammaBetaAndBarePrefixLoad) {
 }
 
 TEST(CheckpointKeys, FullCheckpointLoadsIntoBareEncoder) {
-  auto full = make_sequence_classifier(small());
-  BertModel bare(small(), true);
+  auto full = make_task_model(small(), HeadKind::sequence_classification);
+  BertModel bare(small(), PositionIds::sequential, true);
   auto report = load_weights(*bare, module_state_dict(*full), "bert", false, "ckpt");
   EXPECT_TRUE(report.missing.empty()) << report.summary();
   EXPECT_EQ(report.unexpected.size(), 2u);  // classifier.weight, classifier.bias
 }
 
 TEST(CheckpointKeys, StrictLoadListsMismatchesAndMissingKeys) {
-  auto model = make_sequence_classifier(small());
+  auto model = make_task_model(small(), HeadKind::sequence_classification);
   StateDict ckpt = module_state_dict(*model);
   ckpt["classifier.weight"] = at::zeros({5, 8});
   ckpt.erase("bert.pooler.dense.bias");
@@ -69,11 +69,11 @@ TEST(CheckpointKeys, StrictLoadListsMismatchesAndMissingKeys) {
 
 TEST(CheckpointKeys, NumLabelsOverrideReinitialisesTheHead) {
   testing::TempDir dir;
-  save_pretrained(*make_sequence_classifier(small()), dir.path());
-  auto loaded = load_pretrained(dir.path(), /*num_labels=*/3);
+  save_pretrained(*make_task_model(small(), HeadKind::sequence_classification), dir.path());
+  auto loaded = load_pretrained(dir.path(), {HeadKind::sequence_classification, 3});
   EXPECT_EQ(loaded.model->config().num_labels, 3);
   EXPECT_EQ(loaded.report.mismatched.size(), 2u) << loaded.report.summary();
-  auto regression = load_pretrained(dir.path(), /*num_labels=*/1);
+  auto regression = load_pretrained(dir.path(), {HeadKind::sequence_classification, 1});
   EXPECT_EQ(regression.model->config().problem_type, ProblemType::regression);
 }
 
@@ -90,7 +90,7 @@ TEST(CheckpointKeys, MissingWeightsIsAClearError) {
 
 TEST(CheckpointKeys, ShardedIndexIsReadShardByShard) {
   testing::TempDir dir;
-  auto model = make_sequence_classifier(small());
+  auto model = make_task_model(small(), HeadKind::sequence_classification);
   save_model_config(model->config(), dir / "config.json");
   StateDict a, b;
   std::string map = "{\"weight_map\": {";
@@ -107,7 +107,7 @@ TEST(CheckpointKeys, ShardedIndexIsReadShardByShard) {
   save_safetensors(dir / "model-00001-of-00002.safetensors", a);
   save_safetensors(dir / "model-00002-of-00002.safetensors", b);
   testing::write_file(dir / "model.safetensors.index.json", map);
-  auto loaded = load_pretrained(dir.path(), 0, /*strict=*/true);
+  auto loaded = load_pretrained(dir.path(), {HeadKind::sequence_classification, 0, true});
   EXPECT_TRUE(loaded.report.clean());
 }
 

@@ -51,7 +51,7 @@ TEST(ModelNumerics, ModuleKeysEqualHfStateDictKeys) {
     std::ifstream in(golden(name) / "keys.json");
     ASSERT_TRUE(in.good()) << "golden keys missing for " << name;
     auto hf = nlohmann::json::parse(in);
-    auto model = make_sequence_classifier(load_model_config(committed_model(arch)));
+    auto model = make_task_model(load_model_config(committed_model(arch)), HeadKind::sequence_classification);
     auto ours = module_state_dict(*model);
     EXPECT_EQ(ours.size(), hf.size()) << name;
     for (auto it = hf.begin(); it != hf.end(); ++it) {
@@ -63,8 +63,8 @@ TEST(ModelNumerics, ModuleKeysEqualHfStateDictKeys) {
 }
 
 TEST(ModelNumerics, TorchBinCheckpointLoadsTheSameWeights) {
-  auto from_bin = load_pretrained(golden("bert_tiny_bin"), 0, /*strict=*/true);
-  auto from_st = load_pretrained(committed_model("bert"), 0, /*strict=*/true);
+  auto from_bin = load_pretrained(golden("bert_tiny_bin"), {HeadKind::sequence_classification, 0, true});
+  auto from_st = load_pretrained(committed_model("bert"), {HeadKind::sequence_classification, 0, true});
   auto a = module_state_dict(*from_bin.model), b = module_state_dict(*from_st.model);
   ASSERT_EQ(a.size(), b.size());
   for (const auto& [k, v] : a) EXPECT_TRUE(v.equal(b.at(k))) << k;
@@ -78,7 +78,7 @@ TEST(ModelNumerics, PretrainedMiniLmHiddenStatesMatchHf) {
   // The sentence-transformers checkpoint is a bare BertModel: keys without the "bert." prefix.
   auto weights = read_model_weights(model_dir);
   ModelConfig config = load_model_config(model_dir);
-  BertModel model(config, /*add_pooling_layer=*/true);
+  BertModel model(config, PositionIds::sequential, /*add_pooling_layer=*/true);
   auto report = load_weights(*model, weights, "bert", /*strict=*/false, model_dir.string());
   EXPECT_TRUE(report.missing.empty()) << report.summary();
   EXPECT_TRUE(report.unexpected.empty()) << report.summary();

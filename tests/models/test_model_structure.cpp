@@ -9,13 +9,13 @@
 #include "lightpeft/core/error.h"
 #include "lightpeft/models/bert.h"
 #include "lightpeft/models/hf_checkpoint.h"
-#include "lightpeft/models/roberta.h"
+#include "lightpeft/models/bert.h"
 #include "test_support.h"
 
 namespace lightpeft {
 namespace {
 
-ModelConfig tiny(ModelType type) {
+ModelConfig tiny(const std::string& type) {
   ModelConfig c;
   c.model_type = type;
   c.vocab_size = 50;
@@ -23,10 +23,10 @@ ModelConfig tiny(ModelType type) {
   c.num_hidden_layers = 2;
   c.num_attention_heads = 3;
   c.intermediate_size = 20;
-  c.heads_per_layer = {3, 3};
+  c.attention_units_per_layer = {3, 3};
   c.intermediate_per_layer = {20, 20};
   c.max_position_embeddings = 32;
-  c.pad_token_id = type == ModelType::roberta ? 1 : 0;
+  c.pad_token_id = type == "roberta" ? 1 : 0;
   c.num_labels = 2;
   return c;
 }
@@ -41,8 +41,8 @@ ModelInputs random_inputs(int64_t batch, int64_t seq, int64_t vocab) {
 
 TEST(ModelStructure, OutputShapesForBothArchitectures) {
   torch::manual_seed(0);
-  for (auto type : {ModelType::bert, ModelType::roberta}) {
-    auto model = make_sequence_classifier(tiny(type));
+  for (auto type : {"bert", "roberta"}) {
+    auto model = make_task_model(tiny(type), HeadKind::sequence_classification);
     model->eval();
     auto out = model->forward(random_inputs(2, 7, 50), {}, true);
     EXPECT_EQ(out.logits.sizes(), (std::vector<int64_t>{2, 2}));
@@ -52,10 +52,10 @@ TEST(ModelStructure, OutputShapesForBothArchitectures) {
 }
 
 TEST(ModelStructure, PerLayerHeadsAndWidthsBuildTheRightShapes) {
-  ModelConfig c = tiny(ModelType::bert);
-  c.heads_per_layer = {2, 0};
+  ModelConfig c = tiny("bert");
+  c.attention_units_per_layer = {2, 0};
   c.intermediate_per_layer = {5, 0};
-  auto model = make_sequence_classifier(c);
+  auto model = make_task_model(c, HeadKind::sequence_classification);
   auto sd = module_state_dict(*model);
   EXPECT_EQ(sd.at("bert.encoder.layer.0.attention.self.query.weight").sizes(),
             (std::vector<int64_t>{16, 24}));
@@ -76,9 +76,9 @@ TEST(ModelStructure, PerLayerHeadsAndWidthsBuildTheRightShapes) {
 // Keeping heads/neurons physically gives the output of zero masks on the removed ones.
 TEST(ModelStructure, PhysicalPruningEqualsZeroMasks) {
   torch::manual_seed(3);
-  for (auto type : {ModelType::bert, ModelType::roberta}) {
+  for (auto type : {"bert", "roberta"}) {
     ModelConfig c = tiny(type);
-    auto model = make_sequence_classifier(c);
+    auto model = make_task_model(c, HeadKind::sequence_classification);
     model->eval();
     auto in = random_inputs(2, 6, 50);
     std::vector<LayerMasks> masks(2);
@@ -93,38 +93,37 @@ TEST(ModelStructure, PhysicalPruningEqualsZeroMasks) {
     torch::NoGradGuard no_grad;
     auto masked = model->forward(in, masks).logits;
 
-    auto enc = model->encoder();
-    enc->layer_at(0)->attention->keep_heads({0, 2});
+    model->layer(0).keep_attention_units({0, 2});
     std::vector<int64_t> keep;
     for (int64_t i = 0; i < 20; ++i)
       if (i != 0 && i != 3 && i != 4 && i != 19) keep.push_back(i);
-    enc->layer_at(0)->keep_neurons(keep);
-    enc->layer_at(1)->attention->keep_heads({1});
-    enc->layer_at(1)->keep_neurons({});
+    model->layer(0).keep_mlp_neurons(keep);
+    model->layer(1).keep_attention_units({1});
+    model->layer(1).keep_mlp_neurons({});
     model->sync_config_with_modules();
-    EXPECT_EQ(model->config().heads_per_layer, (std::vector<int64_t>{2, 1}));
+    EXPECT_EQ(model->config().attention_units_per_layer, (std::vector<int64_t>{2, 1}));
     EXPECT_EQ(model->config().intermediate_per_layer, (std::vector<int64_t>{16, 0}));
     auto pruned = model->forward(in).logits;
-    EXPECT_TRUE(at::allclose(masked, pruned, 1e-5, 1e-6)) << to_string(type) << "\n"
+    EXPECT_TRUE(at::allclose(masked, pruned, 1e-5, 1e-6)) << type << "\n"
                                                           << masked << "\n" << pruned;
   }
 }
 
 TEST(ModelStructure, KeepHeadsRejectsOutOfRangeHeads) {
-  auto model = make_sequence_classifier(tiny(ModelType::bert));
-  EXPECT_THROW(model->encoder()->layer_at(0)->attention->keep_heads({0, 3}), Error);
-  EXPECT_THROW(model->encoder()->layer_at(0)->keep_neurons({20}), Error);
+  auto model = make_task_model(tiny("bert"), HeadKind::sequence_classification);
+  EXPECT_THROW(model->layer(0).keep_attention_units({0, 3}), Error);
+  EXPECT_THROW(model->layer(0).keep_mlp_neurons({20}), Error);
 }
 
 TEST(ModelStructure, InitMatchesHfInitialisation) {
   torch::manual_seed(1);
-  ModelConfig c = tiny(ModelType::roberta);
+  ModelConfig c = tiny("roberta");
   c.hidden_size = 96;
   c.num_attention_heads = 4;
-  c.heads_per_layer = {4, 4};
+  c.attention_units_per_layer = {4, 4};
   c.intermediate_size = 200;
   c.intermediate_per_layer = {200, 200};
-  auto sd = module_state_dict(*make_sequence_classifier(c));
+  auto sd = module_state_dict(*make_task_model(c, HeadKind::sequence_classification));
   auto w = sd.at("roberta.encoder.layer.0.intermediate.dense.weight");
   EXPECT_NEAR(w.std().item<double>(), 0.02, 0.002);
   EXPECT_NEAR(w.mean().item<double>(), 0.0, 0.002);
@@ -138,21 +137,21 @@ TEST(ModelStructure, InitMatchesHfInitialisation) {
 TEST(ModelStructure, SavePretrainedLoadsBackBitExactly) {
   torch::manual_seed(5);
   testing::TempDir dir;
-  for (auto type : {ModelType::bert, ModelType::roberta}) {
+  for (auto type : {"bert", "roberta"}) {
     ModelConfig c = tiny(type);
-    c.heads_per_layer = {2, 3};  // a pruned model keeps its per-layer shapes
-    auto model = make_sequence_classifier(c);
+    c.attention_units_per_layer = {2, 3};  // a pruned model keeps its per-layer shapes
+    auto model = make_task_model(c, HeadKind::sequence_classification);
     save_pretrained(*model, dir.path());
-    auto loaded = load_pretrained(dir.path(), 0, /*strict=*/true);
+    auto loaded = load_pretrained(dir.path(), {HeadKind::sequence_classification, 0, true});
     EXPECT_TRUE(loaded.report.clean()) << loaded.report.summary();
-    EXPECT_EQ(loaded.model->config().heads_per_layer, c.heads_per_layer);
+    EXPECT_EQ(loaded.model->config().attention_units_per_layer, c.attention_units_per_layer);
     auto a = module_state_dict(*model), b = module_state_dict(*loaded.model);
     for (const auto& [k, v] : a) EXPECT_TRUE(v.equal(b.at(k))) << k;
   }
 }
 
 TEST(ModelStructure, LossMatchesTaskKind) {
-  ModelConfig c = tiny(ModelType::bert);
+  ModelConfig c = tiny("bert");
   auto logits = at::zeros({4, 2});
   auto ce = sequence_classification_loss(c, logits, at::zeros({4}, at::kLong));
   EXPECT_NEAR(ce.item<double>(), std::log(2.0), 1e-6);

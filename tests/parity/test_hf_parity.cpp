@@ -14,7 +14,7 @@
 
 #include "lightpeft/io/safetensors.h"
 #include "lightpeft/models/hf_checkpoint.h"
-#include "lightpeft/models/sequence_classifier.h"
+#include "lightpeft/models/task_model.h"
 #include "lightpeft/peft/adapter_io.h"
 #include "lightpeft/pruning/foundation_masks.h"
 #include "lightpeft/train/optimizer.h"
@@ -82,7 +82,7 @@ Golden read_golden(const std::string& arch) {
 }
 
 PeftModel load_peft(const Golden& g) {
-  auto base = load_pretrained(golden(g.arch) / "model", 0, /*strict=*/true);
+  auto base = load_pretrained(golden(g.arch) / "model", {HeadKind::sequence_classification, 0, true});
   EXPECT_TRUE(base.report.clean()) << base.report.summary();
   auto peft = load_adapter(base.model, golden(g.arch) / "adapter");
   peft.model->eval();  // the goldens are dropout-free
@@ -93,7 +93,7 @@ class HfParity : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(HfParity, HiddenStatesAndLogitsOfTheBaseModel) {
   auto g = read_golden(GetParam());
-  auto loaded = load_pretrained(golden(g.arch) / "model", 0, /*strict=*/true);
+  auto loaded = load_pretrained(golden(g.arch) / "model", {HeadKind::sequence_classification, 0, true});
   ASSERT_TRUE(loaded.report.clean()) << loaded.report.summary();
   loaded.model->eval();
   torch::NoGradGuard no_grad;
@@ -110,7 +110,7 @@ TEST_P(HfParity, HiddenStatesAndLogitsOfTheBaseModel) {
 TEST_P(HfParity, PeftSavedAdapterLoadsAndGivesPeftLogits) {
   auto g = read_golden(GetParam());
   auto peft = load_peft(g);
-  EXPECT_FALSE(peft.lora.empty());
+  EXPECT_FALSE(peft.layers.empty());
   torch::NoGradGuard no_grad;
   expect_close(peft.forward(g.inputs).logits, g.t.at("lora.logits"), 1e-5, 1e-6,
                g.arch + " base+adapter logits");

@@ -4,11 +4,11 @@
 #include <ATen/ops/randint.h>
 #include <torch/utils.h>
 
-#include "lightpeft/models/sequence_classifier.h"
+#include "lightpeft/models/task_model.h"
 
 namespace lightpeft::testing {
 
-inline ModelConfig tiny_config(ModelType type, int64_t layers = 2) {
+inline ModelConfig tiny_config(const std::string& type, int64_t layers = 2) {
   ModelConfig c;
   c.model_type = type;
   c.vocab_size = 50;
@@ -16,17 +16,17 @@ inline ModelConfig tiny_config(ModelType type, int64_t layers = 2) {
   c.num_hidden_layers = layers;
   c.num_attention_heads = 3;
   c.intermediate_size = 20;
-  c.heads_per_layer.assign(layers, 3);
+  c.attention_units_per_layer.assign(layers, 3);
   c.intermediate_per_layer.assign(layers, 20);
   c.max_position_embeddings = 32;
-  c.pad_token_id = type == ModelType::roberta ? 1 : 0;
+  c.pad_token_id = type == "roberta" ? 1 : 0;
   c.num_labels = 3;
   return c;
 }
 
-inline SequenceClassifier tiny_model(ModelType type, int64_t layers = 2, uint64_t seed = 7) {
+inline TaskModel tiny_model(const std::string& type, int64_t layers = 2, uint64_t seed = 7) {
   torch::manual_seed(seed);
-  return make_sequence_classifier(tiny_config(type, layers));
+  return make_task_model(tiny_config(type, layers), HeadKind::sequence_classification);
 }
 
 inline ModelInputs random_inputs(int64_t batch = 3, int64_t seq = 9, int64_t vocab = 50) {

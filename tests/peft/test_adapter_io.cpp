@@ -28,22 +28,22 @@ using testing::tiny_model;
 void perturb(PeftModel& peft, uint64_t seed) {
   torch::manual_seed(seed);
   torch::NoGradGuard no_grad;
-  for (auto& kv : peft.lora)
-    if (kv.second->r() > 0) kv.second->lora_B->weight.normal_(0.0, 0.3);
+  for (auto& kv : peft.layers)
+    if (kv.second->rank() > 0) kv.second->rank_factor_out().normal_(0.0, 0.3);
   for (auto& p : peft.model->named_parameters())
     if (p.key().rfind("classifier.", 0) == 0) p.value().normal_(0.0, 0.3);
 }
 
 // Light-PEFT after its prune stage: different ranks per module and some without LoRA.
-PeftModel pruned_light_peft(SequenceClassifier base) {
+PeftModel pruned_light_peft(TaskModel base) {
   LoraConfig c = light_peft_lora_config();
   c.lora_dropout = 0.0;
   c.rank_pattern = {{"layer.0.attention.self.key", 0}};
   auto peft = inject_lora(base, c);
   perturb(peft, 21);
-  peft.lora.at(base->base_model_prefix() + ".encoder.layer.0.attention.self.query")->keep_ranks({1, 5, 6});
-  peft.lora.at(base->base_model_prefix() + ".encoder.layer.1.intermediate.dense")->keep_ranks({});
-  peft.lora.at(base->base_model_prefix() + ".encoder.layer.1.output.dense")->keep_ranks({0});
+  peft.lora(base->base_model_prefix() + ".encoder.layer.0.attention.self.query")->keep_ranks({1, 5, 6});
+  peft.lora(base->base_model_prefix() + ".encoder.layer.1.intermediate.dense")->keep_ranks({});
+  peft.lora(base->base_model_prefix() + ".encoder.layer.1.output.dense")->keep_ranks({0});
   return peft;
 }
 
@@ -63,7 +63,7 @@ std::string error_of(F&& f) {
 }
 
 TEST(AdapterIo, SaveLoadRoundTripIsBitExact) {
-  for (auto type : {ModelType::bert, ModelType::roberta}) {
+  for (auto type : {"bert", "roberta"}) {
     auto peft = pruned_light_peft(tiny_model(type, 2, 31));
     TempDir dir;
     save_adapter(peft, dir.path());
@@ -75,15 +75,15 @@ TEST(AdapterIo, SaveLoadRoundTripIsBitExact) {
       ASSERT_TRUE(b.count(kv.first)) << kv.first;
       EXPECT_TRUE(at::equal(kv.second, b.at(kv.first))) << kv.first;
     }
-    for (const auto& kv : loaded.lora) {
-      EXPECT_EQ(kv.second->r(), peft.lora.at(kv.first)->r()) << kv.first;
-      EXPECT_NEAR(kv.second->scaling(), peft.lora.at(kv.first)->scaling(), 1e-12) << kv.first;
+    for (const auto& kv : loaded.layers) {
+      EXPECT_EQ(loaded.lora(kv.first)->r(), peft.lora(kv.first)->r()) << kv.first;
+      EXPECT_NEAR(loaded.lora(kv.first)->scaling(), peft.lora(kv.first)->scaling(), 1e-12) << kv.first;
     }
     peft.model->eval();
     loaded.model->eval();
     torch::NoGradGuard no_grad;
     auto in = random_inputs();
-    EXPECT_TRUE(at::equal(peft.forward(in).logits, loaded.forward(in).logits)) << to_string(type);
+    EXPECT_TRUE(at::equal(peft.forward(in).logits, loaded.forward(in).logits)) << type;
     // And saving the loaded model again writes the same files.
     TempDir again;
     save_adapter(loaded, again.path());
@@ -97,7 +97,7 @@ TEST(AdapterIo, SaveLoadRoundTripIsBitExact) {
 TEST(AdapterIo, ConfigCarriesWhatHfPeftNeeds) {
   LoraConfig c = light_peft_lora_config();
   c.base_model_name_or_path = "roberta-base";
-  auto peft = inject_lora(tiny_model(ModelType::roberta), c);
+  auto peft = inject_lora(tiny_model("roberta"), c);
   TempDir dir;
   save_adapter(peft, dir.path());
   auto j = read_json(dir / kAdapterConfigFile);
@@ -130,7 +130,7 @@ TEST(AdapterIo, ConfigCarriesWhatHfPeftNeeds) {
 }
 
 TEST(AdapterIo, PrunedRanksAreWrittenAsFullPathPatterns) {
-  auto peft = pruned_light_peft(tiny_model(ModelType::bert));
+  auto peft = pruned_light_peft(tiny_model("bert"));
   TempDir dir;
   save_adapter(peft, dir.path());
   auto j = read_json(dir / kAdapterConfigFile);
@@ -146,16 +146,16 @@ TEST(AdapterIo, PrunedRanksAreWrittenAsFullPathPatterns) {
 }
 
 TEST(AdapterIo, BottleneckAdaptersRoundTrip) {
-  auto peft = inject_adapters(tiny_model(ModelType::bert, 2, 41), houlsby_adapter_config());
-  peft.adapters.at("bert.encoder.layer.1.output.dense")->keep_ranks({0, 3, 4});
+  auto peft = inject_adapters(tiny_model("bert", 2, 41), houlsby_adapter_config());
+  peft.layer_as<BottleneckAdapterImpl>("bert.encoder.layer.1.output.dense")->keep_ranks({0, 3, 4});
   TempDir dir;
   save_adapter(peft, dir.path());
   auto j = read_json(dir / kAdapterConfigFile);
   EXPECT_EQ(j["peft_type"], "BOTTLENECK");
   EXPECT_EQ(j["rank_pattern"]["bert.encoder.layer.1.output.dense"], 3);
-  auto loaded = load_adapter(tiny_model(ModelType::bert, 2, 41), dir.path());
+  auto loaded = load_adapter(tiny_model("bert", 2, 41), dir.path());
   ASSERT_EQ(loaded.type, PeftType::bottleneck);
-  EXPECT_EQ(loaded.adapters.at("bert.encoder.layer.1.output.dense")->bottleneck_size(), 3);
+  EXPECT_EQ(loaded.layer_as<BottleneckAdapterImpl>("bert.encoder.layer.1.output.dense")->bottleneck_size(), 3);
   auto a = adapter_state_dict(peft), b = adapter_state_dict(loaded);
   ASSERT_EQ(a.size(), b.size());
   for (const auto& kv : a) EXPECT_TRUE(at::equal(kv.second, b.at(kv.first))) << kv.first;
@@ -166,10 +166,10 @@ class MalformedAdapter : public ::testing::Test {
   void SetUp() override {
     LoraConfig c = lora_baseline_config();
     c.r = 4;
-    save_adapter(inject_lora(tiny_model(ModelType::bert), c), dir_.path());
+    save_adapter(inject_lora(tiny_model("bert"), c), dir_.path());
   }
   std::string load_error() {
-    return error_of([&] { load_adapter(tiny_model(ModelType::bert), dir_.path()); });
+    return error_of([&] { load_adapter(tiny_model("bert"), dir_.path()); });
   }
   void edit_config(const std::function<void(nlohmann::json&)>& edit) {
     auto j = read_json(dir_ / kAdapterConfigFile);
@@ -253,7 +253,7 @@ TEST_F(MalformedAdapter, UnexpectedKey) {
 
 TEST_F(MalformedAdapter, AFailedLoadLeavesTheBaseModelAsItWas) {
   edit_weights([](StateDict& w) { w.erase(w.begin()); });
-  auto base = tiny_model(ModelType::bert);
+  auto base = tiny_model("bert");
   auto keys = module_state_dict(*base);
   EXPECT_THROW(load_adapter(base, dir_.path()), Error);
   auto after = module_state_dict(*base);
@@ -284,7 +284,7 @@ ModelInputs inputs_of(const StateDict& e, bool with_types) {
 void check_hf_adapter(const std::string& base, const std::string& adapter, bool with_types) {
   ASSERT_TRUE(fs::exists(golden(adapter) / kAdapterConfigFile))
       << "golden files missing: run tests/golden/make_test_golden.py (ctest fixture golden)";
-  auto model = load_pretrained(golden(base), 0, /*strict=*/true).model;
+  auto model = load_pretrained(golden(base), {HeadKind::sequence_classification, 0, true}).model;
   auto peft = load_adapter(model, golden(adapter));
   peft.model->eval();
   torch::NoGradGuard no_grad;
@@ -304,7 +304,7 @@ TEST(HfPeftParity, RobertaAdapterWithLayersToTransform) {
   auto peft = load_adapter(load_pretrained(golden("roberta_base")).model, golden("roberta_lora_layer1"));
   for (const auto& path : peft.injected_paths())
     EXPECT_NE(path.find(".layer.1."), std::string::npos) << path;
-  EXPECT_EQ(peft.lora.size(), 6u);
+  EXPECT_EQ(peft.layers.size(), 6u);
 }
 
 TEST(HfPeftParity, LightpeftAdapterLoadsInHfPeft) {
@@ -312,7 +312,7 @@ TEST(HfPeftParity, LightpeftAdapterLoadsInHfPeft) {
   if (python.empty()) GTEST_SKIP() << "no venv python known (set LIGHTPEFT_PYTHON)";
   for (const std::string base : {"bert_base", "roberta_base"}) {
     ASSERT_TRUE(fs::exists(golden(base) / "config.json")) << "golden files missing";
-    auto peft = pruned_light_peft(load_pretrained(golden(base), 0, true).model);
+    auto peft = pruned_light_peft(load_pretrained(golden(base), {HeadKind::sequence_classification, 0, true}).model);
     peft.model->eval();
     TempDir dir;
     save_adapter(peft, dir / "adapter");

@@ -25,8 +25,8 @@ using testing::tiny_model;
 // Gives every LoRA B (zero-initialised) random values so LoRA changes the outputs.
 void perturb_lora(PeftModel& peft, double std = 0.3) {
   torch::NoGradGuard no_grad;
-  for (auto& kv : peft.lora)
-    if (kv.second->r() > 0) kv.second->lora_B->weight.normal_(0.0, std);
+  for (auto& kv : peft.layers)
+    if (kv.second->rank() > 0) kv.second->rank_factor_out().normal_(0.0, std);
 }
 
 bool has(const std::vector<std::string>& v, const std::string& s) {
@@ -68,26 +68,26 @@ TEST(TargetMatching, PatternKeysMatchAsHfGetPatternKey) {
 }
 
 TEST(Inject, LightPeftDefaultsWrapAllSixLinearsPerLayer) {
-  for (auto type : {ModelType::bert, ModelType::roberta}) {
+  for (auto type : {"bert", "roberta"}) {
     auto peft = inject_lora(tiny_model(type, 3), light_peft_lora_config());
-    EXPECT_EQ(peft.lora.size(), 18u) << to_string(type);
-    const std::string p = type == ModelType::bert ? "bert" : "roberta";
+    EXPECT_EQ(peft.layers.size(), 18u) << type;
+    const std::string p = type == "bert" ? "bert" : "roberta";
     for (const char* s : {"attention.self.query", "attention.self.key", "attention.self.value",
                           "attention.output.dense", "intermediate.dense", "output.dense"})
-      EXPECT_TRUE(peft.lora.count(p + ".encoder.layer.2." + s)) << s;
+      EXPECT_TRUE(peft.layers.count(p + ".encoder.layer.2." + s)) << s;
     // Never the pooler, never the head (it is a module to save).
     for (const auto& path : peft.injected_paths()) {
       EXPECT_EQ(path.find("pooler"), std::string::npos) << path;
       EXPECT_EQ(path.find("classifier"), std::string::npos) << path;
     }
     EXPECT_EQ(peft.modules_to_save, std::vector<std::string>{"classifier"});
-    EXPECT_EQ(peft.lora.begin()->second->r(), 8);
-    EXPECT_DOUBLE_EQ(peft.lora.begin()->second->scaling(), 2.0);
+    EXPECT_EQ(peft.lora(peft.layers.begin()->first)->r(), 8);
+    EXPECT_DOUBLE_EQ(peft.lora(peft.layers.begin()->first)->scaling(), 2.0);
   }
 }
 
 TEST(Inject, BaselineIsQueryAndValueOnly) {
-  auto peft = inject_lora(tiny_model(ModelType::bert, 2), lora_baseline_config());
+  auto peft = inject_lora(tiny_model("bert", 2), lora_baseline_config());
   EXPECT_EQ(peft.injected_paths(),
             (std::vector<std::string>{"bert.encoder.layer.0.attention.self.query",
                                       "bert.encoder.layer.0.attention.self.value",
@@ -101,22 +101,22 @@ TEST(Inject, RankPatternAlphaPatternLayersAndExclude) {
   c.rank_pattern = {{"attention.self.key", 2}, {"intermediate.dense", 0}};
   c.alpha_pattern = {{"value", 4.0}};
   c.exclude_modules = TargetModules::list({"attention.output.dense"});
-  auto peft = inject_lora(tiny_model(ModelType::bert, 2), c);
+  auto peft = inject_lora(tiny_model("bert", 2), c);
   EXPECT_EQ(peft.injected_paths(),
             (std::vector<std::string>{"bert.encoder.layer.1.attention.self.key",
                                       "bert.encoder.layer.1.attention.self.query",
                                       "bert.encoder.layer.1.attention.self.value",
                                       "bert.encoder.layer.1.output.dense"}));
-  EXPECT_EQ(peft.lora.at("bert.encoder.layer.1.attention.self.key")->r(), 2);
-  EXPECT_DOUBLE_EQ(peft.lora.at("bert.encoder.layer.1.attention.self.key")->scaling(), 8.0);
-  EXPECT_DOUBLE_EQ(peft.lora.at("bert.encoder.layer.1.attention.self.value")->scaling(), 0.5);
+  EXPECT_EQ(peft.lora("bert.encoder.layer.1.attention.self.key")->r(), 2);
+  EXPECT_DOUBLE_EQ(peft.lora("bert.encoder.layer.1.attention.self.key")->scaling(), 8.0);
+  EXPECT_DOUBLE_EQ(peft.lora("bert.encoder.layer.1.attention.self.value")->scaling(), 0.5);
   // Rank 0 leaves a plain Dense in the slot.
-  auto layer = peft.model->encoder()->layer_at(1);
+  auto layer = dynamic_cast<BertModelImpl&>(peft.model->backbone()).encoder->layer_at(1);
   EXPECT_NE(dynamic_cast<DenseImpl*>(layer->intermediate->dense.get()), nullptr);
 }
 
 TEST(Inject, ModuleKeysFollowHfPeft) {
-  auto peft = inject_lora(tiny_model(ModelType::bert, 1), lora_baseline_config());
+  auto peft = inject_lora(tiny_model("bert", 1), lora_baseline_config());
   auto keys = module_state_dict(*peft.model);
   EXPECT_TRUE(keys.count("bert.encoder.layer.0.attention.self.query.base_layer.weight"));
   EXPECT_TRUE(keys.count("bert.encoder.layer.0.attention.self.query.base_layer.bias"));
@@ -130,29 +130,29 @@ TEST(Inject, ClearErrors) {
   LoraConfig c = lora_baseline_config();
   c.target_modules = TargetModules::list({"qkv"});
   try {
-    inject_lora(tiny_model(ModelType::bert), c);
+    inject_lora(tiny_model("bert"), c);
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("[qkv] matched no linear layer"), std::string::npos)
         << e.what();
   }
   c.target_modules = TargetModules::list({"attention.output"});  // a block, not a linear
-  EXPECT_THROW(inject_lora(tiny_model(ModelType::bert), c), Error);
+  EXPECT_THROW(inject_lora(tiny_model("bert"), c), Error);
   c.target_modules = TargetModules::pattern("([unclosed");
-  EXPECT_THROW(inject_lora(tiny_model(ModelType::bert), c), Error);
+  EXPECT_THROW(inject_lora(tiny_model("bert"), c), Error);
   c = lora_baseline_config();
   c.bias = "all";
-  EXPECT_THROW(inject_lora(tiny_model(ModelType::bert), c), Error);
+  EXPECT_THROW(inject_lora(tiny_model("bert"), c), Error);
   c = lora_baseline_config();
   c.r = 0;
-  EXPECT_THROW(inject_lora(tiny_model(ModelType::bert), c), Error);
+  EXPECT_THROW(inject_lora(tiny_model("bert"), c), Error);
   // Twice on one model.
-  auto peft = inject_lora(tiny_model(ModelType::bert), lora_baseline_config());
+  auto peft = inject_lora(tiny_model("bert"), lora_baseline_config());
   EXPECT_THROW(inject_lora(peft.model, lora_baseline_config()), Error);
 }
 
 TEST(Inject, GradientsReachOnlyPeftAndTheHead) {
-  for (auto type : {ModelType::bert, ModelType::roberta}) {
+  for (auto type : {"bert", "roberta"}) {
     torch::manual_seed(11);
     LoraConfig c = light_peft_lora_config();
     c.rank_pattern = {{"layer.0.attention.self.key", 0}};
@@ -177,12 +177,12 @@ TEST(Inject, GradientsReachOnlyPeftAndTheHead) {
       }
     }
     // 2 layers x 6 linears - 1 of rank 0, A and B each, plus the head.
-    EXPECT_EQ(with_grad, 22 + (type == ModelType::bert ? 2 : 4));
+    EXPECT_EQ(with_grad, 22 + (type == "bert" ? 2 : 4));
   }
 }
 
 TEST(Inject, TrainableReportLikeHf) {
-  auto peft = inject_lora(tiny_model(ModelType::bert, 2), lora_baseline_config());
+  auto peft = inject_lora(tiny_model("bert", 2), lora_baseline_config());
   int64_t trainable = 0, all = 0;
   for (const auto& p : peft.model->parameters()) {
     all += p.numel();
@@ -199,7 +199,7 @@ TEST(Inject, MergeAndUnloadGivesAPlainModelWithTheSameOutputs) {
   torch::manual_seed(12);
   LoraConfig c = light_peft_lora_config();
   c.rank_pattern = {{"layer.1.output.dense", 3}};
-  auto peft = inject_lora(tiny_model(ModelType::roberta), c);
+  auto peft = inject_lora(tiny_model("roberta"), c);
   perturb_lora(peft);
   peft.model->eval();
   torch::NoGradGuard no_grad;
@@ -210,11 +210,11 @@ TEST(Inject, MergeAndUnloadGivesAPlainModelWithTheSameOutputs) {
   unmerge_lora(peft);
   EXPECT_LT(max_abs_diff(peft.forward(in).logits, before), 1e-5);
   auto plain = merge_and_unload(peft);
-  EXPECT_TRUE(peft.lora.empty());
+  EXPECT_TRUE(peft.layers.empty());
   EXPECT_LT(max_abs_diff(plain->forward(in).logits, before), 1e-5);
   for (const auto& m : plain->modules()) EXPECT_EQ(dynamic_cast<LoraLinearImpl*>(m.get()), nullptr);
   // The keys are HF's plain keys again, so save_pretrained writes an ordinary HF model.
-  auto fresh = module_state_dict(*tiny_model(ModelType::roberta));
+  auto fresh = module_state_dict(*tiny_model("roberta"));
   auto merged = module_state_dict(*plain);
   ASSERT_EQ(merged.size(), fresh.size());
   for (const auto& kv : fresh) EXPECT_TRUE(merged.count(kv.first)) << kv.first;
@@ -222,7 +222,7 @@ TEST(Inject, MergeAndUnloadGivesAPlainModelWithTheSameOutputs) {
 
 TEST(Inject, HeadAndNeuronPruningWorkThroughLoraWrappers) {
   torch::manual_seed(13);
-  auto peft = inject_lora(tiny_model(ModelType::bert), light_peft_lora_config());
+  auto peft = inject_lora(tiny_model("bert"), light_peft_lora_config());
   perturb_lora(peft);
   peft.model->eval();
   torch::NoGradGuard no_grad;
@@ -237,22 +237,21 @@ TEST(Inject, HeadAndNeuronPruningWorkThroughLoraWrappers) {
     if (i % 3 != 0) keep.push_back(i);
     else masks[1].neuron.index_put_({0, i}, 0.0);
   auto masked = peft.forward(in, masks).logits;
-  auto enc = peft.model->encoder();
-  enc->layer_at(0)->attention->keep_heads({0, 2});
-  enc->layer_at(1)->keep_neurons(keep);
+  peft.model->layer(0).keep_attention_units({0, 2});
+  peft.model->layer(1).keep_mlp_neurons(keep);
   peft.model->sync_config_with_modules();
-  EXPECT_EQ(peft.model->config().heads_per_layer, (std::vector<int64_t>{2, 3}));
-  auto q = peft.lora.at("bert.encoder.layer.0.attention.self.query");
+  EXPECT_EQ(peft.model->config().attention_units_per_layer, (std::vector<int64_t>{2, 3}));
+  auto q = peft.lora("bert.encoder.layer.0.attention.self.query");
   EXPECT_EQ(q->lora_B->weight.size(0), 16);
-  EXPECT_EQ(peft.lora.at("bert.encoder.layer.0.attention.output.dense")->lora_A->weight.size(1), 16);
-  EXPECT_EQ(peft.lora.at("bert.encoder.layer.1.output.dense")->lora_A->weight.size(1),
+  EXPECT_EQ(peft.lora("bert.encoder.layer.0.attention.output.dense")->lora_A->weight.size(1), 16);
+  EXPECT_EQ(peft.lora("bert.encoder.layer.1.output.dense")->lora_A->weight.size(1),
             static_cast<int64_t>(keep.size()));
   EXPECT_LT(max_abs_diff(peft.forward(in).logits, masked), 1e-5);
 }
 
 TEST(Inject, UnloadRestoresTheBaseComputation) {
   torch::manual_seed(14);
-  auto model = tiny_model(ModelType::bert);
+  auto model = tiny_model("bert");
   model->eval();
   torch::NoGradGuard no_grad;
   auto in = random_inputs();
@@ -260,13 +259,13 @@ TEST(Inject, UnloadRestoresTheBaseComputation) {
   auto peft = inject_adapters(model, houlsby_adapter_config());
   // Both projections large: with N(0, 0.02) down-projections the adapters' effect on the logits
   // can fall below any fixed threshold, which would make this check meaningless.
-  for (auto& kv : peft.adapters) {
-    kv.second->adapter_down->weight.normal_(0.0, 0.5);
-    kv.second->adapter_up->weight.normal_(0.0, 0.5);
+  for (auto& kv : peft.layers) {
+    kv.second->rank_factor_in().normal_(0.0, 0.5);
+    kv.second->rank_factor_out().normal_(0.0, 0.5);
   }
   EXPECT_GT(max_abs_diff(peft.forward(in).logits, base), 1e-4);
   unload(peft);
-  EXPECT_TRUE(peft.adapters.empty());
+  EXPECT_TRUE(peft.layers.empty());
   EXPECT_TRUE(at::equal(model->forward(in).logits, base));
   auto lora = inject_lora(model, light_peft_lora_config());  // a plain model again
   perturb_lora(lora);
@@ -276,13 +275,13 @@ TEST(Inject, UnloadRestoresTheBaseComputation) {
 }
 
 TEST(InjectAdapters, HoulsbyAndPfeifferPlacements) {
-  auto houlsby = inject_adapters(tiny_model(ModelType::bert), houlsby_adapter_config());
+  auto houlsby = inject_adapters(tiny_model("bert"), houlsby_adapter_config());
   EXPECT_EQ(houlsby.injected_paths(),
             (std::vector<std::string>{"bert.encoder.layer.0.attention.output.dense",
                                       "bert.encoder.layer.0.output.dense",
                                       "bert.encoder.layer.1.attention.output.dense",
                                       "bert.encoder.layer.1.output.dense"}));
-  auto pfeiffer = inject_adapters(tiny_model(ModelType::roberta), pfeiffer_adapter_config());
+  auto pfeiffer = inject_adapters(tiny_model("roberta"), pfeiffer_adapter_config());
   EXPECT_EQ(pfeiffer.injected_paths(),
             (std::vector<std::string>{"roberta.encoder.layer.0.output.dense",
                                       "roberta.encoder.layer.1.output.dense"}));

@@ -5,12 +5,12 @@
 #include <ATen/ops/randint.h>
 #include <torch/utils.h>
 
-#include "lightpeft/models/sequence_classifier.h"
+#include "lightpeft/models/task_model.h"
 #include "lightpeft/peft/inject.h"
 
 namespace lightpeft::testing {
 
-inline ModelConfig tiny_config(ModelType type = ModelType::bert, int64_t layers = 2,
+inline ModelConfig tiny_config(const std::string& type = "bert", int64_t layers = 2,
                                int64_t heads = 4, int64_t ffn = 12) {
   ModelConfig c;
   c.model_type = type;
@@ -19,10 +19,10 @@ inline ModelConfig tiny_config(ModelType type = ModelType::bert, int64_t layers 
   c.num_hidden_layers = layers;
   c.num_attention_heads = heads;
   c.intermediate_size = ffn;
-  c.heads_per_layer.assign(layers, heads);
+  c.attention_units_per_layer.assign(layers, heads);
   c.intermediate_per_layer.assign(layers, ffn);
   c.max_position_embeddings = 32;
-  c.pad_token_id = type == ModelType::roberta ? 1 : 0;
+  c.pad_token_id = type == "roberta" ? 1 : 0;
   c.num_labels = 3;
   c.hidden_dropout_prob = 0.0;
   c.attention_probs_dropout_prob = 0.0;
@@ -41,21 +41,17 @@ inline LoraConfig all_linears_lora(int64_t r = 4, double alpha = 8.0) {
 
 inline void randomise_peft(PeftModel& peft, double std = 0.3) {
   torch::NoGradGuard no_grad;
-  for (auto& kv : peft.lora) {
-    kv.second->lora_A->weight.normal_(0.0, std);
-    kv.second->lora_B->weight.normal_(0.0, std);
-  }
-  for (auto& kv : peft.adapters) {
-    kv.second->adapter_down->weight.normal_(0.0, std);
-    kv.second->adapter_up->weight.normal_(0.0, std);
+  for (auto& kv : peft.layers) {
+    kv.second->rank_factor_in().normal_(0.0, std);
+    kv.second->rank_factor_out().normal_(0.0, std);
   }
 }
 
 // Same seed -> same model and same PEFT weights (for "pruned vs masked" comparisons).
-inline PeftModel tiny_lora_model(uint64_t seed = 3, ModelType type = ModelType::bert,
+inline PeftModel tiny_lora_model(uint64_t seed = 3, const std::string& type = "bert",
                                  int64_t layers = 2, int64_t r = 4) {
   torch::manual_seed(seed);
-  auto model = make_sequence_classifier(tiny_config(type, layers));
+  auto model = make_task_model(tiny_config(type, layers), HeadKind::sequence_classification);
   auto peft = inject_lora(model, all_linears_lora(r));
   randomise_peft(peft);
   return peft;
@@ -63,7 +59,7 @@ inline PeftModel tiny_lora_model(uint64_t seed = 3, ModelType type = ModelType::
 
 inline PeftModel tiny_adapter_model(uint64_t seed = 3, int64_t layers = 2, int64_t width = 4) {
   torch::manual_seed(seed);
-  auto model = make_sequence_classifier(tiny_config(ModelType::bert, layers));
+  auto model = make_task_model(tiny_config("bert", layers), HeadKind::sequence_classification);
   AdapterConfig ac;
   ac.bottleneck_size = width;
   ac.adapter_dropout = 0.0;

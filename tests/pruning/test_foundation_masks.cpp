@@ -22,16 +22,16 @@ using testing::max_abs_diff;
 using testing::tiny_config;
 using testing::tiny_inputs;
 
-SequenceClassifier tiny_model(uint64_t seed = 5) {
+TaskModel tiny_model(uint64_t seed = 5) {
   torch::manual_seed(seed);
-  auto m = make_sequence_classifier(tiny_config());
+  auto m = make_task_model(tiny_config(), HeadKind::sequence_classification);
   m->eval();
   return m;
 }
 
 TEST(FoundationMasks, OfficialNamesShapesAndInit) {
-  auto config = tiny_config(ModelType::bert, 2, 4, 12);
-  config.heads_per_layer = {4, 0};  // a pruned layer with no heads gets an empty mask
+  auto config = tiny_config("bert", 2, 4, 12);
+  config.attention_units_per_layer = {4, 0};  // a pruned layer with no heads gets an empty mask
   FoundationMasks masks(config);
   std::vector<std::string> keys;
   for (const auto& p : masks->named_parameters()) keys.push_back(p.key());
@@ -70,10 +70,10 @@ TEST(FoundationMasks, ZeroMasksEqualThePhysicallyPrunedModel) {
     for (int64_t i : {0, 4, 5, 11}) masks->neuron_mask(0).index_put_({0, i}, 0.0);
     masks->neuron_mask(1).zero_();  // a layer with no FFN neurons left
   }
-  pruned->encoder()->layer_at(0)->attention->keep_heads({0, 2});
-  pruned->encoder()->layer_at(1)->attention->keep_heads({});
-  pruned->encoder()->layer_at(0)->keep_neurons({1, 2, 3, 6, 7, 8, 9, 10});
-  pruned->encoder()->layer_at(1)->keep_neurons({});
+  pruned->layer(0).keep_attention_units({0, 2});
+  pruned->layer(1).keep_attention_units({});
+  pruned->layer(0).keep_mlp_neurons({1, 2, 3, 6, 7, 8, 9, 10});
+  pruned->layer(1).keep_mlp_neurons({});
   auto in = tiny_inputs();
   torch::NoGradGuard no_grad;
   EXPECT_LT(max_abs_diff(model->forward(in, masks->layer_masks()).logits, pruned->forward(in).logits),

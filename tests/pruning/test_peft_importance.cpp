@@ -13,6 +13,8 @@
 #include <torch/utils.h>
 
 #include "lightpeft/core/error.h"
+#include "lightpeft/models/attention_mask.h"
+#include "lightpeft/models/bert.h"
 #include "lightpeft/pruning/estimate_window.h"
 #include "lightpeft/pruning/module_importance.h"
 #include "lightpeft/pruning/rank_importance.h"
@@ -58,15 +60,16 @@ TEST(RankImportance, HandComputedSignedMeans) {
 TEST(RankImportance, AveragesTheSecondHalfOfTheSteps) {
   auto peft = tiny_lora_model();
   const std::string path = "bert.encoder.layer.0.attention.self.value";
-  auto lora = peft.lora.at(path);
+  auto lora = peft.lora(path);
   RankImportance imp(peft, /*total_steps=*/3);  // records steps 1 and 2
-  EXPECT_EQ(imp.paths().size(), peft.lora.size());
+  EXPECT_EQ(imp.paths().size(), peft.layers.size());
   std::vector<at::Tensor> per_step;
   for (int64_t step = 0; step < 3; ++step) {
     torch::manual_seed(100 + step);
-    for (auto& kv : peft.lora) {
-      kv.second->lora_A->weight.mutable_grad() = at::randn(kv.second->lora_A->weight.sizes());
-      kv.second->lora_B->weight.mutable_grad() = at::randn(kv.second->lora_B->weight.sizes());
+    for (auto& kv : peft.layers) {
+      auto A = kv.second->rank_factor_in(), B = kv.second->rank_factor_out();
+      A.mutable_grad() = at::randn(A.sizes());
+      B.mutable_grad() = at::randn(B.sizes());
     }
     per_step.push_back(rank_taylor_scores(lora->lora_A->weight, lora->lora_B->weight));
     imp.accumulate(step);
@@ -80,7 +83,8 @@ TEST(RankImportance, AveragesTheSecondHalfOfTheSteps) {
 TEST(RankImportance, AdapterDownIsAAndUpIsB) {
   auto peft = testing::tiny_adapter_model();
   RankImportance imp(peft, 1);
-  auto& [path, adapter] = *peft.adapters.begin();
+  const std::string path = peft.layers.begin()->first;
+  auto adapter = peft.layer_as<BottleneckAdapterImpl>(path);
   adapter->adapter_down->weight.mutable_grad() = at::ones_like(adapter->adapter_down->weight);
   adapter->adapter_up->weight.mutable_grad() = at::ones_like(adapter->adapter_up->weight);
   imp.accumulate(0);
@@ -161,7 +165,7 @@ TEST(ModuleImportance, ThroughTheModelEqualsHandComputation) {
   EXPECT_EQ(max_abs_diff(out.logits, logits_before), 0.0);
 
   const std::string path = "bert.encoder.layer.0.attention.self.query";
-  auto lora = peft.lora.at(path);
+  auto lora = peft.lora(path);
   torch::NoGradGuard no_grad;
   auto h = out.hidden_states[0];
   auto ratio = at::linalg_vector_norm(lora->lora_delta(h), 2, {-1}) /
@@ -196,11 +200,11 @@ TEST(ModuleImportance, AdapterRatioIsAdapterOutputOverLinearOutput) {
   imp.detach();
   // layer 0's attention.output.dense sees the attention context; recompute it from hidden_states[0].
   const std::string path = "bert.encoder.layer.0.attention.output.dense";
-  auto adapter = peft.adapters.at(path);
+  auto adapter = peft.layer_as<BottleneckAdapterImpl>(path);
   torch::NoGradGuard no_grad;
   auto h = out.hidden_states[0];
   auto ext = additive_attention_mask(in.attention_mask, at::kFloat);
-  auto context = peft.model->encoder()->layer_at(0)->attention->self->forward(h, ext);
+  auto context = dynamic_cast<BertModelImpl&>(peft.model->backbone()).encoder->layer_at(0)->attention->self->forward(h, ext);
   auto y = adapter->base_layer->forward(context);
   auto ratio = at::linalg_vector_norm(adapter->adapter_delta(y), 2, {-1}) /
                at::linalg_vector_norm(y, 2, {-1});

@@ -141,8 +141,8 @@ TEST_F(BadInputs, ModelConfig) {
       {"config.json", "huge size", "num_hidden_layers 10^12",
        R"({"model_type": "bert", "vocab_size": 30, "hidden_size": 16, "num_hidden_layers": 1000000000000, "num_attention_heads": 4, "intermediate_size": 24})",
        "is beyond the supported 1024"},
-      {"config.json", "unknown value", "model_type gpt2", "{\"model_type\": \"gpt2\", " + base + ", \"num_attention_heads\": 4}",
-       "gpt2"},
+      {"config.json", "unknown value", "model_type t5", "{\"model_type\": \"t5\", " + base + ", \"num_attention_heads\": 4}",
+       "t5"},
       {"config.json", "bad UTF-8", "in a string", "{\"model_type\": \"" + kBadUtf8 + "\"}", "config.json"},
   },
         [](const std::string& b) { parse_model_config(b, "config.json"); });

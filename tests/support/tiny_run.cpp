@@ -24,12 +24,12 @@ fs::path make_tiny_model(const fs::path& dir) {
   c.num_hidden_layers = 2;
   c.num_attention_heads = 4;
   c.intermediate_size = 24;
-  c.heads_per_layer = {4, 4};
+  c.attention_units_per_layer = {4, 4};
   c.intermediate_per_layer = {24, 24};
   c.max_position_embeddings = 32;
   c.extra_json = R"({"lightpeft_random_init": true})";
   torch::manual_seed(0);
-  save_pretrained(*make_sequence_classifier(c), dir);
+  save_pretrained(*make_task_model(c, HeadKind::sequence_classification), dir);
   write_file(dir / "vocab.txt", vocab);
   return dir;
 }

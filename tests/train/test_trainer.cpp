@@ -221,7 +221,7 @@ TEST_F(TrainerTest, ExportMergesTheLightPeftRunIntoAPlainPrunedModel) {
   const fs::path run = root_ / "lp", out = root_ / "exported";
   train("light-peft", run);
   export_merged_model(run, out);
-  auto exported = load_pretrained(out, 0, /*strict=*/true);
+  auto exported = load_pretrained(out, {HeadKind::sequence_classification, 0, true});
   EXPECT_TRUE(exported.model->config().is_pruned());
   PeftModel peft = load_finetuned_run(run);
   peft.model->eval();

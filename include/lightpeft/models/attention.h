@@ -1,7 +1,7 @@
 #pragma once
-// Multi-head self-attention as HF BertAttention: "attention.self" (query, key, value) and
-// "attention.output" (dense, LayerNorm, dropout, residual). The number of heads is per layer and
-// may be zero (a fully pruned attention block then adds only its output bias).
+// BERT's multi-head self-attention (HF BertAttention, shared by RoBERTa): "attention.self" (query,
+// key, value) and "attention.output" (dense, LayerNorm, dropout, residual). The number of heads is
+// per layer and may be zero (a fully pruned attention block then adds only its output bias).
 #include <torch/nn/module.h>
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/normalization.h>
@@ -22,8 +22,8 @@ class SelfAttentionImpl : public torch::nn::Module, public LinearHost {
 
   int64_t num_heads() const { return num_heads_; }
   int64_t head_size() const { return head_size_; }
-  // Keeps the heads in `heads` (sorted indices): slices the rows of query/key/value.
-  void keep_heads(const std::vector<int64_t>& heads);
+  // After the layer sliced query/key/value to the kept heads (prunable.h).
+  void set_num_heads(int64_t heads) { num_heads_ = heads; }
 
   LinearPtr query, key, value;
   torch::nn::Dropout dropout{nullptr};
@@ -51,8 +51,6 @@ class AttentionImpl : public torch::nn::Module {
   AttentionImpl(const ModelConfig& config, int64_t num_heads);
   torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& additive_mask,
                         const torch::Tensor& head_mask = {});
-  // Physically removes all heads not in `heads`: rows of q/k/v, columns of output.dense.
-  void keep_heads(const std::vector<int64_t>& heads);
 
   SelfAttention self{nullptr};  // registered as "self"
   ResidualOutput output{nullptr};

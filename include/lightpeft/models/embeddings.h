@@ -10,13 +10,15 @@
 
 namespace lightpeft {
 
+// How position ids are made: BERT counts 0..T-1; RoBERTa counts non-padding tokens from
+// pad_token_id + 1 and gives padding pad_token_id (HF create_position_ids_from_input_ids).
+enum class PositionIds { sequential, after_padding_idx };
+
 class EmbeddingsImpl : public torch::nn::Module {
  public:
-  explicit EmbeddingsImpl(const ModelConfig& config);
+  EmbeddingsImpl(const ModelConfig& config, PositionIds positions);
   // input_ids (B, T) int64; token_type_ids (B, T) or undefined (zeros).
   torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids = {});
-  // BERT: 0..T-1. RoBERTa: pad_token_id + 1 + running count of non-pad tokens, pad positions get
-  // pad_token_id (HF create_position_ids_from_input_ids).
   torch::Tensor position_ids(const torch::Tensor& input_ids) const;
 
   torch::nn::Embedding word_embeddings{nullptr};
@@ -26,7 +28,7 @@ class EmbeddingsImpl : public torch::nn::Module {
   torch::nn::Dropout dropout{nullptr};
 
  private:
-  ModelType type_;
+  PositionIds positions_;
   int64_t pad_token_id_;
 };
 TORCH_MODULE(Embeddings);

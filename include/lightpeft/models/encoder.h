@@ -1,31 +1,47 @@
 #pragma once
-// A post-LayerNorm transformer layer (HF BertLayer: "attention", "intermediate", "output") and the
-// stack of them (HF BertEncoder: "layer.0", "layer.1", ...). Shared by BERT and RoBERTa.
+// BERT's post-LayerNorm transformer layer (HF BertLayer: "attention", "intermediate", "output") and
+// the stack of them (HF BertEncoder: "layer.0", "layer.1", ...). Shared by BERT and RoBERTa.
+#include <string>
 #include <vector>
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
 
 #include "lightpeft/models/attention.h"
-#include "lightpeft/models/feed_forward.h"
+#include "lightpeft/models/linear.h"
 #include "lightpeft/models/model_config.h"
+#include "lightpeft/models/model_io.h"
+#include "lightpeft/models/prunable.h"
 
 namespace lightpeft {
 
-// Optional per-layer masks of Light-PEFT's estimate stage; undefined tensors mean "no mask".
-struct LayerMasks {
-  torch::Tensor head;    // (1, H, 1, 1): multiplies attention probabilities
-  torch::Tensor neuron;  // (1, d_ff): multiplies the FFN activation
-};
+// The MLP's first half, HF BertIntermediate ("intermediate": dense + activation). The second half
+// is a ResidualOutput registered as "output" in the layer.
+class IntermediateImpl : public torch::nn::Module, public LinearHost {
+ public:
+  IntermediateImpl(const ModelConfig& config, int64_t intermediate_size);
+  torch::Tensor forward(const torch::Tensor& x);
+  const std::string& activation() const { return activation_; }  // HF hidden_act
 
-class TransformerLayerImpl : public torch::nn::Module {
+  LinearPtr dense;
+
+ private:
+  std::string activation_;
+};
+TORCH_MODULE(Intermediate);
+
+class TransformerLayerImpl : public torch::nn::Module, public PrunableLayer {
  public:
   TransformerLayerImpl(const ModelConfig& config, int64_t layer_index);
   torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& additive_mask,
                         const LayerMasks& masks = {});
-  // Physically keeps only these FFN neurons: rows of intermediate.dense, columns of output.dense.
-  void keep_neurons(const std::vector<int64_t>& neurons);
-  int64_t num_neurons() const;
+
+  // A unit is a head: its rows of query/key/value and columns of attention.output.dense.
+  UnitStructure attention_units() const override;
+  // A neuron: its row of intermediate.dense and column of output.dense.
+  UnitStructure mlp_neurons() const override;
+  void keep_attention_units(const std::vector<int64_t>& kept) override;
+  void keep_mlp_neurons(const std::vector<int64_t>& kept) override;
 
   Attention attention{nullptr};
   Intermediate intermediate{nullptr};
@@ -53,8 +69,5 @@ class EncoderImpl : public torch::nn::Module {
   std::vector<TransformerLayer> layers_;
 };
 TORCH_MODULE(Encoder);
-
-// HF's extended attention mask: (B, T) of 1/0 -> (B, 1, 1, T) of 0 / dtype-min, in `dtype`.
-torch::Tensor additive_attention_mask(const torch::Tensor& attention_mask, c10::ScalarType dtype);
 
 }  // namespace lightpeft

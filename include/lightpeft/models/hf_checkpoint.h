@@ -2,7 +2,7 @@
 // Reading and writing models in HF layout: a directory with config.json, model.safetensors (or
 // pytorch_model.bin, or sharded *.index.json) and tokenizer files. Checkpoint keys are matched to
 // module names as HF does: legacy LayerNorm.gamma/beta names, with or without the base-model
-// prefix ("bert." / "roberta."), and every key that does not fit is reported.
+// prefix ("bert.", "model.", ...), and every key that does not fit is reported.
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -10,7 +10,8 @@
 #include <torch/nn/module.h>
 
 #include "lightpeft/io/state_dict.h"
-#include "lightpeft/models/sequence_classifier.h"
+#include "lightpeft/models/heads.h"
+#include "lightpeft/models/task_model.h"
 
 namespace lightpeft {
 
@@ -40,18 +41,25 @@ KeyReport load_weights(torch::nn::Module& module, const StateDict& weights,
                        const std::string& base_prefix, bool strict, const std::string& origin);
 
 struct LoadedModel {
-  SequenceClassifier model;
+  TaskModel model;
   KeyReport report;
 };
 
-// Loads an HF model directory as a sequence classifier. num_labels > 0 overrides the config's
-// (a head of another size is then reported as mismatched and freshly initialised, as HF's
-// ignore_mismatched_sizes); problem_type likewise when regression is set.
-LoadedModel load_pretrained(const std::filesystem::path& dir, int64_t num_labels = 0,
-                            bool strict = false);
+struct PretrainedOptions {
+  HeadKind head = HeadKind::sequence_classification;
+  // > 0 overrides the config's number of labels (a head of another size is then reported as
+  // mismatched and freshly initialised, as HF's ignore_mismatched_sizes); 1 means regression.
+  int64_t num_labels = 0;
+  bool strict = false;  // any missing, unexpected or mismatched key throws
+};
 
-// Writes config.json and model.safetensors (atomically) into `dir`, created if needed.
-void save_pretrained(const SequenceClassifierImpl& model, const std::filesystem::path& dir);
+// Loads an HF model directory with the head asked for; the head's weights are freshly initialised
+// (seeded by the caller) where the checkpoint has none.
+LoadedModel load_pretrained(const std::filesystem::path& dir, const PretrainedOptions& options = {});
+
+// Writes config.json (with the head's HF class in `architectures`) and model.safetensors
+// (atomically) into `dir`, created if needed.
+void save_pretrained(const TaskModelImpl& model, const std::filesystem::path& dir);
 
 // Copies the tokenizer files found in `from` (vocab.txt, vocab.json, merges.txt, tokenizer.json,
 // tokenizer_config.json, special_tokens_map.json) into `to`; returns the names copied.

@@ -1,10 +1,12 @@
 #pragma once
-// The linear layers of an encoder are replaceable: PEFT wraps them (LoraLinear), pruning slices them.
-// `LinearLayer` is the interface a layer calls; `Dense` is the plain y = x W^T + b whose registered
-// names ("weight", "bias") equal torch.nn.Linear's, so state-dict keys match HF's.
+// The linear layers of a model are replaceable: PEFT wraps them (LoRA, adapters), pruning slices
+// them. `LinearLayer` is the interface a layer calls; `Dense` is the plain y = x W^T + b whose
+// registered names ("weight", "bias") equal torch.nn.Linear's, so state-dict keys match HF's. GPT-2's
+// Conv1D, whose weight is stored transposed (in, out), is a Dense with fan_in_fan_out.
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <torch/nn/module.h>
 
@@ -16,26 +18,33 @@ class LinearLayer : public torch::nn::Module {
   virtual int64_t in_features() const = 0;
   virtual int64_t out_features() const = 0;
   // Keeps only `index` along `dim` (0: output rows, 1: input columns), as HF's prune_linear_layer.
-  // Wrappers (LoRA, adapters) slice their own weights consistently, so head and neuron pruning
-  // work on wrapped layers too.
+  // Wrappers (LoRA, adapters) slice their own weights consistently, so attention-unit and neuron
+  // pruning work on wrapped layers too.
   virtual void prune(const torch::Tensor& index, int64_t dim) = 0;
 };
 using LinearPtr = std::shared_ptr<LinearLayer>;
 
 class DenseImpl : public LinearLayer {
  public:
-  DenseImpl(int64_t in_features, int64_t out_features, bool bias = true);
+  // fan_in_fan_out: the weight is stored (in, out), as GPT-2's Conv1D (HF PEFT's flag of that name).
+  DenseImpl(int64_t in_features, int64_t out_features, bool bias = true, bool fan_in_fan_out = false);
   torch::Tensor forward(const torch::Tensor& x) override;
-  int64_t in_features() const override { return weight.size(1); }
-  int64_t out_features() const override { return weight.size(0); }
+  int64_t in_features() const override { return weight.size(fan_in_fan_out_ ? 0 : 1); }
+  int64_t out_features() const override { return weight.size(fan_in_fan_out_ ? 1 : 0); }
+  bool fan_in_fan_out() const { return fan_in_fan_out_; }
   void pretty_print(std::ostream& stream) const override;
 
-  // Keeps only `index` along `dim` of the weight (0: output rows, with the bias; 1: input columns,
-  // the bias kept whole), as HF's prune_linear_layer. The parameter objects stay the same.
+  // Keeps only `index` along logical `dim` (0: outputs, with the bias; 1: inputs, the bias kept
+  // whole), as HF's prune_linear_layer / prune_conv1d_layer. The parameter objects stay the same.
   void prune(const torch::Tensor& index, int64_t dim) override;
+  // Adds `delta` (out, in) to the weight in place, transposing it for a fan_in_fan_out weight.
+  void add_to_weight(const torch::Tensor& delta, double alpha = 1.0);
 
-  torch::Tensor weight;  // (out, in)
+  torch::Tensor weight;  // (out, in), or (in, out) with fan_in_fan_out
   torch::Tensor bias;    // (out) or undefined
+
+ private:
+  bool fan_in_fan_out_;
 };
 TORCH_MODULE(Dense);
 
@@ -58,5 +67,18 @@ class LinearHost {
   torch::nn::Module* owner_ = nullptr;
   std::map<std::string, LinearPtr*> slots_;
 };
+
+// A linear slot found by its module path.
+struct LinearSlot {
+  LinearHost* host = nullptr;
+  std::string name;  // the slot's name inside the host ("query", "dense")
+  LinearPtr get() const { return host->linear(name); }
+  void set(LinearPtr layer) const { host->replace_linear(name, std::move(layer)); }
+};
+
+// Every linear slot under `root`, by path ("bert.encoder.layer.0.attention.self.query"), sorted.
+std::map<std::string, LinearSlot> linear_slots(const torch::nn::Module& root);
+// The slot at `path` under `root` ("a.b.query": the host "a.b", slot "query"); throws when there is none.
+LinearSlot find_linear_slot(const torch::nn::Module& root, const std::string& path);
 
 }  // namespace lightpeft

@@ -36,6 +36,6 @@ void save_adapter(const PeftModel& peft, const std::filesystem::path& dir);
 // implies must be present with the shape its rank implies; an unknown key, a missing key, a shape
 // mismatch or an unsupported peft_type throws lightpeft::Error naming the file and the key, and
 // leaves `base` as it was.
-PeftModel load_adapter(SequenceClassifier base, const std::filesystem::path& dir);
+PeftModel load_adapter(TaskModel base, const std::filesystem::path& dir);
 
 }  // namespace lightpeft

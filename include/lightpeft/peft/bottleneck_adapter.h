@@ -13,6 +13,7 @@
 #include <torch/nn/modules/dropout.h>
 
 #include "lightpeft/models/linear.h"
+#include "lightpeft/peft/peft_layer.h"
 
 namespace lightpeft {
 
@@ -25,14 +26,15 @@ struct AdapterOptions {
   std::string init_weights = "bert";
 };
 
-class BottleneckAdapterImpl : public LinearLayer {
+class BottleneckAdapterImpl : public PeftLayer {
  public:
   BottleneckAdapterImpl(Dense base, int64_t bottleneck_size, AdapterOptions options = {});
 
   torch::Tensor forward(const torch::Tensor& x) override;
-  int64_t in_features() const override { return base_layer->in_features(); }
-  int64_t out_features() const override { return base_layer->out_features(); }
   void pretty_print(std::ostream& stream) const override;
+  int64_t rank() const override { return width_; }
+  torch::Tensor rank_factor_in() const override { return width_ > 0 ? adapter_down->weight : torch::Tensor(); }
+  torch::Tensor rank_factor_out() const override { return width_ > 0 ? adapter_up->weight : torch::Tensor(); }
 
   // scaling * up(act(down(dropout(y)))) for the base output y; undefined for width 0.
   torch::Tensor adapter_delta(const torch::Tensor& base_output);
@@ -41,15 +43,19 @@ class BottleneckAdapterImpl : public LinearLayer {
   void reset_adapter_parameters();
 
   // Keeps these bottleneck units (rows of down, columns of up); none removes the adapter.
-  void keep_ranks(const std::vector<int64_t>& ranks);
+  void keep_ranks(const std::vector<int64_t>& ranks) override;
   // dim 1 (input columns) touches the base only: the adapter sees the base's output. dim 0 slices
   // the base's output rows, up's rows and down's columns.
   void prune(const torch::Tensor& index, int64_t dim) override;
 
-  Dense base_layer{nullptr};
   Dense adapter_down{nullptr};  // (width, out), null for width 0
   Dense adapter_up{nullptr};    // (out, width), null for width 0
   torch::nn::Dropout adapter_dropout{nullptr};
+
+ protected:
+  std::pair<const char*, const char*> factor_names() const override {
+    return {"adapter_down", "adapter_up"};
+  }
 
  private:
   int64_t width_;

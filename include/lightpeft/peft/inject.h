@@ -10,27 +10,34 @@
 
 #include <torch/nn/module.h>
 
-#include "lightpeft/models/sequence_classifier.h"
+#include "lightpeft/models/task_model.h"
 #include "lightpeft/peft/bottleneck_adapter.h"
 #include "lightpeft/peft/lora_linear.h"
 #include "lightpeft/peft/peft_config.h"
+#include "lightpeft/peft/peft_layer.h"
 
 namespace lightpeft {
 
 // A model with PEFT injected: the model itself (its modules now include the wrappers) and the
-// wrappers by module path ("bert.encoder.layer.0.attention.self.query").
+// wrappers by module path ("bert.encoder.layer.0.attention.self.query"), LoRA or adapters alike.
 struct PeftModel {
-  SequenceClassifier model;
+  TaskModel model;
   PeftType type = PeftType::lora;
   LoraConfig lora_config;        // type == lora
   AdapterConfig adapter_config;  // type == bottleneck
-  // By module path (sorted as strings). May hold r = 0 modules after rank pruning.
-  std::map<std::string, LoraLinear> lora;
-  std::map<std::string, BottleneckAdapter> adapters;
+  // By module path (sorted as strings). May hold rank-0 layers after rank pruning.
+  std::map<std::string, PeftLayerPtr> layers;
   std::vector<std::string> modules_to_save;  // resolved module paths, e.g. "classifier"
 
   std::vector<std::string> injected_paths() const;
-  ClassifierOutput forward(const ModelInputs& inputs, const std::vector<LayerMasks>& masks = {}) {
+  // The layer at `path` as a LoRA / adapter layer (null when it is not one, or not there).
+  template <typename Layer>
+  std::shared_ptr<Layer> layer_as(const std::string& path) const {
+    auto it = layers.find(path);
+    return it == layers.end() ? nullptr : std::dynamic_pointer_cast<Layer>(it->second);
+  }
+  std::shared_ptr<LoraLinearImpl> lora(const std::string& path) const { return layer_as<LoraLinearImpl>(path); }
+  ModelOutput forward(const ModelInputs& inputs, const std::vector<LayerMasks>& masks = {}) {
     return model->forward(inputs, masks);
   }
 };
@@ -52,10 +59,10 @@ std::vector<std::string> linear_paths(const torch::nn::Module& model);
 // (targets, layers_to_transform, exclude_modules, nothing inside modules_to_save), in module order.
 // Modules inside PEFT wrappers are never candidates, so this works on injected models too.
 template <typename Config>
-std::vector<std::string> resolve_target_paths(const SequenceClassifierImpl& model,
-                                              const Config& config);
-// HF modules_to_save for a model: the config's names plus, for SEQ_CLS, the model's head.
-std::vector<std::string> effective_modules_to_save(const SequenceClassifierImpl& model,
+std::vector<std::string> resolve_target_paths(const TaskModelImpl& model, const Config& config);
+// HF modules_to_save for a model: the config's names plus, for SEQ_CLS and QUESTION_ANS, the
+// model's head ("classifier", "score", "qa_outputs").
+std::vector<std::string> effective_modules_to_save(const TaskModelImpl& model,
                                                    std::vector<std::string> names,
                                                    const std::string& task_type);
 
@@ -64,9 +71,10 @@ std::vector<std::string> effective_modules_to_save(const SequenceClassifierImpl&
 // modules to save. For SEQ_CLS the model's head ("classifier") is added to modules_to_save as HF
 // does. Throws lightpeft::Error when nothing matches, when a match is not a linear layer, or when
 // the model already has PEFT modules.
-PeftModel inject_lora(SequenceClassifier model, const LoraConfig& config);
+// A fan_in_fan_out base (GPT-2's Conv1D) sets the config's fan_in_fan_out, as HF PEFT does.
+PeftModel inject_lora(TaskModel model, const LoraConfig& config);
 // The same for bottleneck adapters (per-module width through rank_pattern).
-PeftModel inject_adapters(SequenceClassifier model, const AdapterConfig& config);
+PeftModel inject_adapters(TaskModel model, const AdapterConfig& config);
 
 // requires_grad only on LoRA/adapter weights and the modules to save (HF
 // mark_only_lora_as_trainable + ModulesToSaveWrapper); inject_* already call it.
@@ -79,11 +87,11 @@ std::string trainable_parameter_report(const torch::nn::Module& model);
 void merge_lora(PeftModel& peft);
 void unmerge_lora(PeftModel& peft);
 // Folds every LoRA update into its base weight and puts the plain Dense back in each slot, leaving
-// a model with HF's plain keys (what `lightpeft export --merge` writes). Clears peft.lora. Bottleneck
-// adapters are nonlinear and cannot be merged: throws for them.
-SequenceClassifier merge_and_unload(PeftModel& peft);
+// a model with HF's plain keys (what `lightpeft export --merge` writes). Clears peft.layers.
+// Bottleneck adapters are nonlinear and cannot be merged: throws for them.
+TaskModel merge_and_unload(PeftModel& peft);
 // Puts the base layers back without merging (HF's unload()): the model computes what it did before
-// injection. Works for LoRA and adapters; clears peft.lora and peft.adapters.
-SequenceClassifier unload(PeftModel& peft);
+// injection. Works for LoRA and adapters; clears peft.layers.
+TaskModel unload(PeftModel& peft);
 
 }  // namespace lightpeft

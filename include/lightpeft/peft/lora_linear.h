@@ -14,10 +14,11 @@
 #include <torch/nn/modules/dropout.h>
 
 #include "lightpeft/models/linear.h"
+#include "lightpeft/peft/peft_layer.h"
 
 namespace lightpeft {
 
-class LoraLinearImpl : public LinearLayer {
+class LoraLinearImpl : public PeftLayer {
  public:
   // Wraps `base` (its parameters are shared, not copied). lora_A is kaiming-uniform(a = sqrt 5) as
   // torch.nn.Linear's default, lora_B zeros, so the wrapped layer starts equal to the base.
@@ -25,9 +26,11 @@ class LoraLinearImpl : public LinearLayer {
                  bool use_rslora = false);
 
   torch::Tensor forward(const torch::Tensor& x) override;
-  int64_t in_features() const override { return base_layer->in_features(); }
-  int64_t out_features() const override { return base_layer->out_features(); }
   void pretty_print(std::ostream& stream) const override;
+  int64_t rank() const override { return r_; }
+  torch::Tensor rank_factor_in() const override { return r_ > 0 ? lora_A->weight : torch::Tensor(); }
+  torch::Tensor rank_factor_out() const override { return r_ > 0 ? lora_B->weight : torch::Tensor(); }
+  bool mergeable() const override { return true; }
 
   // scaling * B(A(dropout(x))) alone (zeros-shaped result is not produced for r = 0: undefined).
   // Light-PEFT's module importance is ||delta|| / ||base(x)||.
@@ -41,28 +44,28 @@ class LoraLinearImpl : public LinearLayer {
   // The alpha that gives the current scaling at the current rank: what HF PEFT must be told
   // (alpha_pattern) to rebuild this module. Equals the constructor's alpha until ranks are pruned.
   double effective_alpha() const;
-  bool merged() const { return merged_; }
-
-  // W += scaling * B A (forward then skips the LoRA branch) and back. Merging twice or unmerging
-  // an unmerged layer throws.
-  void merge();
-  void unmerge();
+  // W += scaling * B A (forward then skips the LoRA branch) and back (transposed for a
+  // fan_in_fan_out base: GPT-2's Conv1D). Merging twice or unmerging an unmerged layer throws.
+  void merge() override;
+  void unmerge() override;
   // Re-initialises A (kaiming-uniform) and B (zeros) as HF's init_lora_weights=True.
   void reset_lora_parameters();
 
   // Keeps the ranks in `ranks` (distinct, each in [0, r)): rows of A, columns of B. The scaling is
   // NOT recomputed (Light-PEFT's code keeps alpha / r_original). Keeping none removes LoRA (r = 0).
-  void keep_ranks(const std::vector<int64_t>& ranks);
+  void keep_ranks(const std::vector<int64_t>& ranks) override;
   // Head/neuron pruning of the base: dim 0 slices output rows of the base and of lora_B, dim 1
   // input columns of the base and of lora_A (spec 1.1: prune_lora_attn / prune_lora_ffn).
   void prune(const torch::Tensor& index, int64_t dim) override;
   void prune_output(const torch::Tensor& index) { prune(index, 0); }
   void prune_input(const torch::Tensor& index) { prune(index, 1); }
 
-  Dense base_layer{nullptr};
   Dense lora_A{nullptr};  // (r, in), null when r = 0
   Dense lora_B{nullptr};  // (out, r), null when r = 0
   torch::nn::Dropout lora_dropout{nullptr};
+
+ protected:
+  std::pair<const char*, const char*> factor_names() const override { return {"lora_A", "lora_B"}; }
 
  private:
   void remove_lora();
@@ -71,7 +74,6 @@ class LoraLinearImpl : public LinearLayer {
   double alpha_;
   double scaling_;
   bool use_rslora_;
-  bool merged_ = false;
 };
 TORCH_MODULE(LoraLinear);
 

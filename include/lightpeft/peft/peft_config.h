@@ -45,6 +45,9 @@ struct LoraConfig {
   PatternMap<int64_t> rank_pattern;  // a rank 0 means no LoRA on that module
   PatternMap<double> alpha_pattern;
   bool use_rslora = false;
+  // The base weights are stored (in, out), as GPT-2's Conv1D: set by injection from the base layer
+  // (HF PEFT does the same), read and written so that adapter_config.json says what HF expects.
+  bool fan_in_fan_out = false;
   std::string bias = "none";  // the only value supported (base biases stay frozen)
   std::string task_type = "SEQ_CLS";
   std::string base_model_name_or_path;

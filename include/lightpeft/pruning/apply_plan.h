@@ -1,16 +1,17 @@
 #pragma once
-// Physical pruning by a PruningPlan (spec 1.0 step 2, 1.1, 1.2 c): on a PEFT model whose base
-// weights are the pretrained ones and whose LoRA/adapter and classifier weights are the estimate
-// stage's, apply_plan
-//   - removes the PEFT wrapper of every pruned module and of every module losing all its ranks
-//     (the slot holds the plain Dense again),
-//   - keeps the planned ranks of the others (rows of A, columns of B; the scaling stays
-//     alpha / r_original, as the official code),
-//   - keeps the planned heads (rows of query/key/value with their LoRA B rows, columns of
-//     attention.output.dense with its LoRA A columns; the output bias is kept whole) and FFN
-//     neurons (rows of intermediate.dense with its LoRA B rows, columns of output.dense with its
-//     LoRA A columns),
-//   - updates the model config's per-layer head counts and FFN widths.
+// Physical pruning by a PruningPlan (spec 1.0 step 2, 1.1, 1.2 c). A plan holds two decisions,
+// applied by two functions:
+//   - the foundation plan (plan.layers): apply_foundation_plan keeps the planned attention units
+//     and MLP neurons of every layer, through each family's PrunableLayer (models/prunable.h): the
+//     rows and columns each unit spans, with the LoRA B rows / A columns of wrapped linears; output
+//     biases are kept whole; the model config's per-layer counts follow. It needs no PEFT: a bare
+//     pretrained model pruned by a run's plan has the run's shapes.
+//   - the PEFT plan (plan.modules): apply_peft_plan removes the PEFT layer of every pruned module
+//     and of every module losing all its ranks (the slot holds the plain Dense again) and keeps
+//     the planned ranks of the others (rows of A, columns of B; the LoRA scaling stays
+//     alpha / r_original, as the official code).
+// apply_plan does both, on a PEFT model whose base weights are the pretrained ones and whose
+// PEFT and head weights are the estimate stage's.
 // Mask values are not folded into anything: masks are separate (FoundationMasks) and dropped.
 //
 // The official "reload the pretrained model, rebuild LoRA on the kept modules, load the estimate
@@ -22,7 +23,8 @@
 
 #include <torch/types.h>
 
-#include "lightpeft/models/encoder.h"
+#include "lightpeft/models/model_io.h"
+#include "lightpeft/models/task_model.h"
 #include "lightpeft/peft/inject.h"
 #include "lightpeft/pruning/pruning_plan.h"
 
@@ -48,6 +50,10 @@ struct PruneReport {
 // attached ModuleImportance: detach it first), are refused. Logs the summary and the parameter
 // counts. The trainer builds a fresh optimiser afterwards (parameters changed shape).
 PruneReport apply_plan(PeftModel& peft, const PruningPlan& plan);
+// The two halves. apply_foundation_plan checks that the plan's layers fit `model` (a plan without
+// layers changes nothing); apply_peft_plan checks that its modules are exactly the PEFT layers.
+void apply_foundation_plan(TaskModelImpl& model, const PruningPlan& plan);
+void apply_peft_plan(PeftModel& peft, const PruningPlan& plan);
 
 // The plan as 0/1 masks on the UNPRUNED model (1 for kept heads/neurons), in the shapes of
 // FoundationMasks, on `options`' device and dtype: the unpruned model with these masks computes

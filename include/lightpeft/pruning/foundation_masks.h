@@ -14,7 +14,7 @@
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
 
-#include "lightpeft/models/encoder.h"
+#include "lightpeft/models/model_io.h"
 #include "lightpeft/models/model_config.h"
 
 namespace lightpeft {

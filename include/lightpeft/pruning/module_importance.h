@@ -9,11 +9,9 @@
 // Recording must not slow training: values are computed from detached tensors without autograd,
 // summed into device tensors, and nothing is copied to the host until scores().
 //
-// How it sees the forward: LoraLinear/BottleneckAdapter have no forward hook, so attach() puts a
-// probe in each PEFT module's slot. The probe registers the wrapped module's own children
-// (base_layer, lora_A, ...) under the same names, so parameter keys, parameter objects, train/eval
-// and .to() are unchanged; it computes the same output, recording the norms on the way. detach()
-// (or the destructor) puts the original modules back. Attach after moving the model to its device.
+// How it sees the forward: attach() makes it the observer of every PEFT layer (peft_layer.h), whose
+// own forward reports (base output, update) in training mode; detach() (or the destructor) stops
+// that. Nothing in the model is replaced, so keys, parameters and train/eval stay as they are.
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -28,7 +26,7 @@
 
 namespace lightpeft {
 
-class ModuleImportance {
+class ModuleImportance : public PeftObserver {
  public:
   // Records the PEFT modules of `peft` (LoRA with r > 0, or adapters with width > 0) over an
   // estimate stage of `total_steps` optimiser steps. Does not attach yet. Keeps a reference to
@@ -38,7 +36,7 @@ class ModuleImportance {
   ModuleImportance(const ModuleImportance&) = delete;
   ModuleImportance& operator=(const ModuleImportance&) = delete;
 
-  // Puts the probes into the model / the original modules back. Idempotent.
+  // Starts / stops observing the PEFT layers. Idempotent.
   void attach();
   void detach();
   bool attached() const { return attached_; }
@@ -68,10 +66,10 @@ class ModuleImportance {
 
   // The core, used by the probes: one forward of module `index` in training mode with the wrapped
   // linear's output and the PEFT branch's output (both (..., T, out)).
-  void observe(size_t index, const torch::Tensor& base_output, const torch::Tensor& delta);
+  void observe(size_t index, const torch::Tensor& base_output, const torch::Tensor& delta) override;
   // The same through kernels::lora_linear (LIGHTPEFT_KERNELS=fused): fills `sink` with module
   // `index`'s slots of this step's sums and the token mask; false when the step is not recorded.
-  bool ratio_sink(size_t index, const torch::Tensor& like, kernels::ModuleRatioSink& sink);
+  bool ratio_sink(size_t index, const torch::Tensor& like, kernels::ModuleRatioSink& sink) override;
 
  private:
   void ensure_buffers(const torch::Tensor& like);
@@ -79,7 +77,6 @@ class ModuleImportance {
   PeftModel& peft_;
   int64_t total_steps_;
   std::vector<std::string> paths_;
-  std::vector<std::shared_ptr<torch::nn::Module>> probes_;
   bool attached_ = false;
   bool recording_ = false;  // the current step is in the recorded half
   int64_t recorded_steps_ = 0;

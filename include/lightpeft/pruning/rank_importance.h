@@ -13,13 +13,14 @@
 
 #include <torch/types.h>
 
+#include "lightpeft/kernels/importance.h"
 #include "lightpeft/peft/inject.h"
 
 namespace lightpeft {
 
 // s for one pair of weights (A (r, in), B (out, r)) from their current .grad(); a missing gradient
-// contributes 0. Returns (r), on the weights' device, float32.
-torch::Tensor rank_taylor_scores(const torch::Tensor& A, const torch::Tensor& B);
+// contributes 0. Returns (r), on the weights' device, float32. (Defined beside its fused kernel.)
+using kernels::rank_taylor_scores;
 
 class RankImportance {
  public:

@@ -10,7 +10,8 @@
 
 #include "lightpeft/data/batcher.h"
 #include "lightpeft/data/example.h"
-#include "lightpeft/models/sequence_classifier.h"
+#include "lightpeft/models/task_model.h"
+#include "lightpeft/tasks/task.h"
 #include "lightpeft/train/runtime.h"
 #include "lightpeft/train/train_config.h"
 
@@ -19,7 +20,7 @@ namespace lightpeft {
 // The fine-tuned model of the run in config.output_dir, in eval mode on the CPU. `which` is
 // "final" or "best" (output_dir/finetune/<which>): for method full the saved model, otherwise the
 // base model (pruned by the run's plan for light-peft) with the run's adapter (load_finetuned_run).
-SequenceClassifier load_run_model(const TrainConfig& config, const std::string& which = "final");
+TaskModel load_run_model(const TrainConfig& config, const std::string& which = "final");
 
 struct RunEvaluation {
   std::string task;
@@ -37,14 +38,10 @@ struct RunEvaluation {
 // size, max_eval_samples and device) and writes output_dir/eval_results.json.
 RunEvaluation evaluate_run(const TrainConfig& config, const std::string& which = "final");
 
-// Per-item predictions of `model` over every batch of `batcher` in item order: class ids (as
-// double) or regression values.
-std::vector<double> predict_items(SequenceClassifierImpl& model, const Batcher& batcher, const TaskSpec& spec,
+// Per-item predictions of `model` over every batch of `batcher` in item order, as the task makes
+// them (class ids as double, regression values, choices).
+std::vector<double> predict_items(TaskModelImpl& model, const Batcher& batcher, const Task& task,
                                   const Runtime& rt);
-
-// A prediction as a submission writes it: the label name of a class id as the task's files spell
-// it (GLUE RTE: entailment / not_entailment; CoLA: 0 / 1), a regression value as a number.
-std::string format_prediction(const TaskSpec& spec, double value);
 
 struct PredictionSummary {
   std::filesystem::path file;

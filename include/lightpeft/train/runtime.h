@@ -1,15 +1,13 @@
 #pragma once
 // Where and in which precision training runs: the device from the config ("auto" picks CUDA when
-// there is one), bf16 autocast (CUDA or CPU) and fp16 autocast (CUDA), and the task's loss and predictions from logits (including
-// multiple choice, where the model scores each choice and the batch holds B x C rows).
+// there is one), bf16 autocast (CUDA or CPU) and fp16 autocast (CUDA).
 #include <string>
 
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
 
 #include "lightpeft/data/batcher.h"
-#include "lightpeft/data/example.h"
-#include "lightpeft/models/sequence_classifier.h"
+#include "lightpeft/models/model_io.h"
 #include "lightpeft/train/train_config.h"
 
 namespace lightpeft {
@@ -50,12 +48,5 @@ struct PeakMemory {
   int64_t cuda_allocated_bytes = -1;
 };
 PeakMemory peak_memory(const Runtime& rt);
-
-// Logits (N, num_outputs) -> per-item scores: multiple choice reshapes (B*C, 1) to (B, C).
-at::Tensor task_logits(const TaskSpec& spec, const at::Tensor& logits, int64_t batch_items);
-// Cross-entropy on class ids, or MSE for regression (HF's SequenceClassification losses).
-at::Tensor task_loss(const TaskSpec& spec, const at::Tensor& logits, const at::Tensor& labels);
-// Predicted class ids (as double) or regression values, one per item.
-std::vector<double> task_predictions(const TaskSpec& spec, const at::Tensor& logits);
 
 }  // namespace lightpeft

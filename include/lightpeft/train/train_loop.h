@@ -12,7 +12,8 @@
 
 #include "lightpeft/data/batcher.h"
 #include "lightpeft/data/metrics.h"
-#include "lightpeft/models/sequence_classifier.h"
+#include "lightpeft/models/task_model.h"
+#include "lightpeft/tasks/task.h"
 #include "lightpeft/train/checkpoint.h"
 #include "lightpeft/train/optimizer.h"
 #include "lightpeft/train/progress.h"
@@ -27,9 +28,10 @@ struct EvalResult {
   double seconds = 0.0;  // wall time of the pass (inference speed = examples / seconds)
 };
 
-// Dev-set evaluation in eval mode, no gradients. `groups` are MultiRC question ids (or empty).
-EvalResult evaluate(SequenceClassifierImpl& model, const Batcher& batcher, const TaskSpec& spec,
-                    const std::vector<int64_t>& groups, const Runtime& rt,
+// Evaluation in eval mode, no gradients: the task's loss, predictions and metrics over `split`
+// (batched by `batcher`, made from the same split).
+EvalResult evaluate(TaskModelImpl& model, const Batcher& batcher, const Task& task,
+                    const EncodedSplit& split, const Runtime& rt,
                     const std::vector<LayerMasks>& masks = {});
 
 struct LoopHooks {
@@ -66,11 +68,11 @@ struct LoopResult {
 
 struct LoopContext {
   const OptimConfig& optim;
-  const TaskSpec& spec;
+  const Task& task;
   const Runtime& rt;
   const Batcher& train;
-  const Batcher* dev = nullptr;         // null: no evaluation
-  const std::vector<int64_t>* dev_groups = nullptr;
+  const Batcher* dev = nullptr;            // null: no evaluation
+  const EncodedSplit* dev_split = nullptr;  // what `dev` batches
   MetricsLog* metrics = nullptr;
 };
 
@@ -79,7 +81,7 @@ int64_t steps_per_epoch(const Batcher& train, int64_t accumulation);
 // max_steps if set, else ceil(epochs * steps_per_epoch).
 int64_t total_training_steps(const OptimConfig& optim, const Batcher& train);
 
-LoopResult run_train_loop(SequenceClassifierImpl& model, Optimizer& optimizer, const LoopContext& ctx,
+LoopResult run_train_loop(TaskModelImpl& model, Optimizer& optimizer, const LoopContext& ctx,
                           const LoopSpec& spec, const LoopHooks& hooks);
 
 }  // namespace lightpeft

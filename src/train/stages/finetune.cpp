@@ -7,7 +7,7 @@
 
 namespace lightpeft {
 
-FinetuneResult run_finetune(Session& session, SequenceClassifier model, PeftModel* peft) {
+FinetuneResult run_finetune(Session& session, TaskModel model, PeftModel* peft) {
   const TrainConfig& c = session.config;
   const auto dir = session.stage_dir("finetune");
   if (!peft) {
@@ -36,8 +36,7 @@ FinetuneResult run_finetune(Session& session, SequenceClassifier model, PeftMode
   result.loop = run_train_loop(*model, optimizer, session.loop_context(), spec, hooks);
   dist::run_on_main_process("the final outputs and evaluation", [&] {  // rank 0 alone
     save_outputs(dir / "final");
-    result.final_eval = evaluate(*model, *session.dev, session.data.spec, session.data.dev.groups,
-                                 session.runtime);
+    result.final_eval = evaluate(*model, *session.dev, session.task(), session.data.dev, session.runtime);
   });
   result.total_parameters = count_parameters(*model);
   result.trainable_parameters = 0;

@@ -12,8 +12,7 @@
 namespace lightpeft {
 
 bool is_random_init(const std::filesystem::path& model_dir) {
-  return load_model_config(model_dir).extra_json.find("\"lightpeft_random_init\":true") !=
-         std::string::npos;
+  return load_model_config(model_dir).is_random_init();
 }
 
 Session make_session(const TrainConfig& config, const SessionOptions& options) {
@@ -35,8 +34,9 @@ Session make_session(const TrainConfig& config, const SessionOptions& options) {
   session.tokenizer = load_tokenizer(config.model);
   session.data = load_task_data(config, *session.tokenizer, TaskSplits{options.train, options.dev});
   const int64_t pad = session.tokenizer->pad_id();
-  if (options.train) session.train = std::make_unique<Batcher>(make_train_batcher(config, session.data, pad));
-  if (options.dev) session.dev = std::make_unique<Batcher>(make_eval_batcher(config, session.data, pad));
+  const Task& task = *session.data.task;
+  if (options.train) session.train = std::make_unique<Batcher>(make_train_batcher(config, task, session.data.train, pad));
+  if (options.dev) session.dev = std::make_unique<Batcher>(make_eval_batcher(config, task, session.data.dev, pad));
   if (options.metrics_log && dist::is_main_process()) session.metrics = std::make_unique<MetricsLog>(config.output_dir / "metrics.jsonl");
   log::info("device ", session.runtime.device.str(), session.runtime.autocast_dtype == c10::kBFloat16 ? " (bf16 autocast)"
             : session.runtime.autocast_dtype == c10::kHalf          ? " (fp16 autocast, loss scaling)"
@@ -45,27 +45,58 @@ Session make_session(const TrainConfig& config, const SessionOptions& options) {
   return session;
 }
 
-SequenceClassifier load_task_model(const Session& session) {
-  auto loaded = load_pretrained(session.config.model, session.data.spec.num_outputs());
+TaskModel load_task_model(const Session& session) {
+  PretrainedOptions options;
+  options.head = session.task().head();
+  options.num_labels = session.task().num_labels();
+  auto loaded = load_pretrained(session.config.model, options);
   log::info("model: ", session.config.model.string(), ": ", loaded.report.summary());
   loaded.model->to(session.runtime.device);
   return loaded.model;
 }
 
-LoraConfig lora_config_from(const TrainConfig& c) {
+namespace {
+
+// HF PEFT's keywords: "all-linear" (every linear of the layers, the head excepted) and, ours,
+// "default" (HF PEFT's per-architecture default targets); anything else is a list of names.
+std::vector<std::string> expand_targets(const std::vector<std::string>& names, const ModelFamily& family) {
+  if (names.size() == 1 && names[0] == "all-linear") return family.all_linear_targets;
+  if (names.size() == 1 && names[0] == "default") return family.default_lora_targets;
+  return names;
+}
+
+// HF PEFT's task_type for the head: the head is trained and saved with the adapter for
+// classification and span QA, frozen for a causal LM.
+std::string peft_task_type(HeadKind head) {
+  switch (head) {
+    case HeadKind::causal_lm: return "CAUSAL_LM";
+    case HeadKind::question_answering: return "QUESTION_ANS";
+    default: return "SEQ_CLS";
+  }
+}
+
+}  // namespace
+
+LoraConfig lora_config_from(const TrainConfig& c, const ModelFamily& family, HeadKind head) {
   LoraConfig l;
   l.r = c.lora.r;
   l.lora_alpha = c.lora.alpha;
   l.lora_dropout = c.lora.dropout;
-  l.target_modules = TargetModules::list(c.lora.target_modules);
+  l.target_modules = TargetModules::list(expand_targets(c.lora.target_modules, family));
+  l.task_type = peft_task_type(head);
+  l.modules_to_save.clear();  // the head, through task_type
   l.use_rslora = c.lora.use_rslora;
   l.base_model_name_or_path = c.model.string();
   validate_lora_config(l, c.source.string() + ": lora");
   return l;
 }
 
-AdapterConfig adapter_config_from(const TrainConfig& c) {
-  AdapterConfig a = c.adapter.placement == "pfeiffer" ? pfeiffer_adapter_config() : houlsby_adapter_config();
+AdapterConfig adapter_config_from(const TrainConfig& c, const ModelFamily& family, HeadKind head) {
+  AdapterConfig a = houlsby_adapter_config();
+  a.task_type = peft_task_type(head);
+  a.modules_to_save.clear();
+  a.target_modules = c.adapter.placement == "pfeiffer" ? TargetModules::pattern(family.pfeiffer_adapter_regex)
+                                                       : TargetModules::list(family.houlsby_adapter_targets);
   a.bottleneck_size = c.adapter.bottleneck_size;
   a.non_linearity = c.adapter.non_linearity;
   a.adapter_dropout = c.adapter.dropout;
@@ -76,9 +107,11 @@ AdapterConfig adapter_config_from(const TrainConfig& c) {
   return a;
 }
 
-PeftModel inject_peft(SequenceClassifier model, const TrainConfig& config, bool adapters) {
-  return adapters ? inject_adapters(std::move(model), adapter_config_from(config))
-                  : inject_lora(std::move(model), lora_config_from(config));
+PeftModel inject_peft(TaskModel model, const TrainConfig& config, bool adapters) {
+  const ModelFamily& family = model->family();
+  const HeadKind head = model->head_kind();
+  return adapters ? inject_adapters(std::move(model), adapter_config_from(config, family, head))
+                  : inject_lora(std::move(model), lora_config_from(config, family, head));
 }
 
 StateDict trainable_state(const torch::nn::Module& module) {

@@ -4,7 +4,7 @@
 #include <ATen/ops/ones.h>
 #include <ATen/ops/randint.h>
 
-#include "lightpeft/models/sequence_classifier.h"
+#include "lightpeft/models/task_model.h"
 
 int main() {
   lightpeft::ModelConfig c;
@@ -13,11 +13,11 @@ int main() {
   c.num_hidden_layers = 1;
   c.num_attention_heads = 2;
   c.intermediate_size = 8;
-  c.heads_per_layer = {2};
+  c.attention_units_per_layer = {2};
   c.intermediate_per_layer = {8};
   c.max_position_embeddings = 16;
   c.num_labels = 3;
-  auto model = lightpeft::make_sequence_classifier(c);
+  auto model = lightpeft::make_task_model(c, lightpeft::HeadKind::sequence_classification);
   model->eval();
   lightpeft::ModelInputs in;
   in.input_ids = at::randint(1, 30, {2, 5}, at::kLong);

@@ -17,6 +17,6 @@ struct FinetuneResult {
 };
 
 // `peft` null: full fine-tuning of `model`.
-FinetuneResult run_finetune(Session& session, SequenceClassifier model, PeftModel* peft);
+FinetuneResult run_finetune(Session& session, TaskModel model, PeftModel* peft);
 
 }  // namespace lightpeft

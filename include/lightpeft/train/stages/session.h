@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "lightpeft/data/batcher.h"
-#include "lightpeft/models/sequence_classifier.h"
+#include "lightpeft/models/task_model.h"
 #include "lightpeft/peft/inject.h"
 #include "lightpeft/tokenizers/tokenizer.h"
 #include "lightpeft/train/progress.h"
@@ -27,9 +27,9 @@ struct Session {
   std::unique_ptr<MetricsLog> metrics;  // null without a metrics log
   bool random_init = false;
 
+  const Task& task() const { return *data.task; }
   LoopContext loop_context() const {
-    return LoopContext{config.training, data.spec, runtime, *train, dev.get(), &data.dev.groups,
-                       metrics.get()};
+    return LoopContext{config.training, *data.task, runtime, *train, dev.get(), &data.dev, metrics.get()};
   }
   std::filesystem::path stage_dir(const std::string& stage) const { return config.output_dir / stage; }
 };
@@ -47,14 +47,17 @@ Session make_session(const TrainConfig& config, const SessionOptions& options = 
 // Whether the model directory was written by `lightpeft init-model` (random weights).
 bool is_random_init(const std::filesystem::path& model_dir);
 
-// Loads the pretrained model of the config with a head for the task, on the session's device,
+// Loads the pretrained model of the config with the head the task needs, on the session's device,
 // logging the key report.
-SequenceClassifier load_task_model(const Session& session);
+TaskModel load_task_model(const Session& session);
 
 // PEFT as the config's `lora:` / `adapter:` sections say, injected into `model`.
-LoraConfig lora_config_from(const TrainConfig& config);
-AdapterConfig adapter_config_from(const TrainConfig& config);
-PeftModel inject_peft(SequenceClassifier model, const TrainConfig& config, bool adapters);
+// PEFT as a config says for a model of `family` with `head`: lora.target_modules may be
+// "all-linear" (every linear of a layer) or "default" (HF PEFT's default for the family); the
+// adapter placement picks the family's Houlsby or Pfeiffer targets; task_type follows the head.
+LoraConfig lora_config_from(const TrainConfig& config, const ModelFamily& family, HeadKind head);
+AdapterConfig adapter_config_from(const TrainConfig& config, const ModelFamily& family, HeadKind head);
+PeftModel inject_peft(TaskModel model, const TrainConfig& config, bool adapters);
 
 // The tensors with requires_grad, by name (what a checkpoint of a PEFT stage holds).
 StateDict trainable_state(const torch::nn::Module& module);

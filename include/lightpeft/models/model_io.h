@@ -1,0 +1,46 @@
+#pragma once
+// What goes into a model's forward and what comes out, for every family and head: token inputs
+// (with optional positions and a key/value cache for generation), Light-PEFT's per-layer masks,
+// and the backbone's and the head's outputs.
+#include <cstdint>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+namespace lightpeft {
+
+// The keys and values of every decoder layer for the tokens seen so far (generation). Each entry is
+// (B, KV heads, T_past, head size); `length` is T_past. Encoders never take one.
+struct KvCache {
+  std::vector<at::Tensor> keys, values;  // one per layer, filled by the first forward
+  int64_t length = 0;
+  bool empty() const { return length == 0; }
+};
+
+struct ModelInputs {
+  at::Tensor input_ids;       // (B, T) int64
+  at::Tensor attention_mask;  // (B, T) 1 for tokens, 0 for padding (B, T_past + T with a cache); undefined: all ones
+  at::Tensor token_type_ids;  // (B, T) or undefined (encoders)
+  at::Tensor position_ids;    // (B, T) or undefined: the family's default (HF's when not given)
+  KvCache* cache = nullptr;   // decoders: read and extended in place when set
+};
+
+// Optional per-layer masks of Light-PEFT's estimate stage; undefined tensors mean "no mask".
+struct LayerMasks {
+  at::Tensor head;    // (1, U, 1, 1), one per attention unit: multiplies attention probabilities
+  at::Tensor neuron;  // (1, d_ff): multiplies the MLP activation (for SwiGLU: act(gate) * up)
+};
+
+struct BackboneOutput {
+  at::Tensor last_hidden_state;           // (B, T, hidden)
+  at::Tensor pooler_output;               // (B, hidden), BERT's pooled [CLS]; undefined otherwise
+  std::vector<at::Tensor> hidden_states;  // embeddings + each layer, when requested
+};
+
+struct ModelOutput {
+  at::Tensor logits;  // the head's: (B, num_labels), (B, T, vocab), (B, T, 2) for span QA
+  at::Tensor last_hidden_state;
+  std::vector<at::Tensor> hidden_states;
+};
+
+}  // namespace lightpeft

@@ -1,0 +1,128 @@
+#pragma once
+// A task type as a strategy: everything that differs between sequence classification, regression,
+// multiple choice (and, as plug-ins beside them, instruction tuning and question answering) lives
+// behind this interface, so the train loop, evaluation and prediction know no task. A task
+//   - reads the rows of a split from its source (GLUE TSVs, SuperGLUE JSONL, user files),
+//   - encodes them with a tokenizer into batcher items (with the labels the task needs),
+//   - says which head the model needs and how wide,
+//   - turns the model's output on a batch into a loss and into per-item predictions,
+//   - turns predictions into metrics (MultiRC's exact match over questions included),
+//   - writes a prediction file in its benchmark's submission format.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "lightpeft/data/batcher.h"
+#include "lightpeft/data/example.h"
+#include "lightpeft/data/glue.h"
+#include "lightpeft/data/load_options.h"
+#include "lightpeft/data/metrics.h"
+#include "lightpeft/models/heads.h"
+#include "lightpeft/models/model_io.h"
+#include "lightpeft/tokenizers/tokenizer.h"
+
+namespace lightpeft {
+
+// A split tokenized into batcher items.
+struct EncodedSplit {
+  std::vector<EncodedExample> examples;  // multiple choice: one per choice, consecutive
+  std::vector<int64_t> groups;           // MultiRC question ids (empty elsewhere)
+};
+
+// Where a task's rows come from.
+class RowSource {
+ public:
+  virtual ~RowSource() = default;
+  // Throws one lightpeft::Error naming every missing file of these splits.
+  virtual void check_files(const std::vector<Split>& splits) const = 0;
+  virtual std::vector<Example> load(Split split, const LoadOptions& options) const = 0;
+};
+
+class Task {
+ public:
+  Task(TaskSpec spec, std::shared_ptr<const RowSource> source);
+  virtual ~Task();
+
+  const TaskSpec& spec() const { return spec_; }
+  const std::string& name() const { return spec_.name; }
+  const RowSource& source() const { return *source_; }
+
+  virtual HeadKind head() const { return HeadKind::sequence_classification; }
+  // Width of the classification head (num_labels of the model).
+  virtual int64_t num_labels() const { return static_cast<int64_t>(spec_.label_names.size()); }
+  // Encodings per item (multiple choice: one per choice).
+  virtual int64_t choices_per_item() const { return 1; }
+  // Item labels collated as float32 (regression) rather than int64.
+  virtual bool float_labels() const { return false; }
+
+  // Pair texts truncated longest_first to max_length, special tokens added, no padding (the batcher
+  // pads each batch to its longest).
+  virtual EncodedSplit encode(const std::vector<Example>& rows, const Tokenizer& tokenizer,
+                              int64_t max_length) const;
+  // The training loss of a batch (mean over its items).
+  virtual at::Tensor loss(const ModelOutput& output, const Batch& batch) const;
+  // One prediction per item of the batch, in batch order: a class id or a regression value.
+  virtual std::vector<double> predict(const ModelOutput& output, const Batch& batch) const;
+  // The batch's gold labels, one per item (as predict's values).
+  std::vector<double> labels(const Batch& batch) const;
+  virtual MetricResult metrics(const std::vector<double>& predictions, const std::vector<double>& labels,
+                               const EncodedSplit& split) const;
+  // A prediction as the benchmark's submission spells it (GLUE RTE: entailment; CoLA: 0 / 1).
+  virtual std::string format_prediction(double value) const;
+
+ protected:
+  // The head's logits with items as rows (multiple choice: (B * C, 1) -> (B, C)).
+  virtual at::Tensor item_logits(const ModelOutput& output, const Batch& batch) const;
+
+  TaskSpec spec_;
+  std::shared_ptr<const RowSource> source_;
+};
+
+// Single-label classification: cross-entropy, argmax, the task's metric (accuracy, F1, Matthews...).
+class ClassificationTask : public Task {
+ public:
+  using Task::Task;
+};
+
+// Regression (STS-B): one output, MSE, Pearson/Spearman.
+class RegressionTask : public Task {
+ public:
+  using Task::Task;
+  int64_t num_labels() const override { return 1; }
+  bool float_labels() const override { return true; }
+  at::Tensor loss(const ModelOutput& output, const Batch& batch) const override;
+  std::vector<double> predict(const ModelOutput& output, const Batch& batch) const override;
+  std::string format_prediction(double value) const override;
+};
+
+// Multiple choice (COPA): the text is encoded once with each choice as its pair; the model scores
+// each choice (one output), cross-entropy over the choices.
+class MultipleChoiceTask : public Task {
+ public:
+  MultipleChoiceTask(TaskSpec spec, std::shared_ptr<const RowSource> source, int64_t choices);
+  int64_t num_labels() const override { return 1; }
+  int64_t choices_per_item() const override { return choices_; }
+  EncodedSplit encode(const std::vector<Example>& rows, const Tokenizer& tokenizer,
+                      int64_t max_length) const override;
+  std::string format_prediction(double value) const override;
+
+ protected:
+  at::Tensor item_logits(const ModelOutput& output, const Batch& batch) const override;
+
+ private:
+  int64_t choices_;
+};
+
+// Binary answers grouped by question (MultiRC): F1 over answers plus exact match over questions.
+class GroupedAnswersTask : public ClassificationTask {
+ public:
+  using ClassificationTask::ClassificationTask;
+  MetricResult metrics(const std::vector<double>& predictions, const std::vector<double>& labels,
+                       const EncodedSplit& split) const override;
+};
+
+}  // namespace lightpeft

@@ -1,0 +1,126 @@
+#include "lightpeft/tasks/task.h"
+
+#include <iomanip>
+#include <sstream>
+
+#include <ATen/ops/argmax.h>
+#include <ATen/ops/cross_entropy_loss.h>
+#include <ATen/ops/mse_loss.h>
+
+#include "lightpeft/core/error.h"
+
+namespace lightpeft {
+namespace {
+
+EncodedExample encode_one(const Tokenizer& tok, const std::string& text, const std::string* pair,
+                          int64_t max_length, float label) {
+  EncodeOptions opt;
+  opt.max_length = max_length;
+  Encoding e = tok.encode(text, pair, opt);
+  EncodedExample out;
+  out.input_ids = std::move(e.input_ids);
+  out.token_type_ids = std::move(e.token_type_ids);
+  out.label = label;
+  return out;
+}
+
+std::vector<double> to_doubles(const at::Tensor& t) {
+  auto p = t.to(at::kCPU, at::kDouble).contiguous();
+  return std::vector<double>(p.data_ptr<double>(), p.data_ptr<double>() + p.numel());
+}
+
+}  // namespace
+
+Task::Task(TaskSpec spec, std::shared_ptr<const RowSource> source)
+    : spec_(std::move(spec)), source_(std::move(source)) {
+  LP_CHECK(source_ != nullptr, "task '", spec_.name, "': no row source");
+}
+
+Task::~Task() = default;
+
+EncodedSplit Task::encode(const std::vector<Example>& rows, const Tokenizer& tokenizer,
+                          int64_t max_length) const {
+  EncodedSplit out;
+  out.examples.reserve(rows.size());
+  for (const auto& ex : rows) {
+    out.examples.push_back(
+        encode_one(tokenizer, ex.text, ex.text_pair ? &*ex.text_pair : nullptr, max_length, ex.label));
+    if (ex.group >= 0) out.groups.push_back(ex.group);
+  }
+  return out;
+}
+
+at::Tensor Task::item_logits(const ModelOutput& output, const Batch&) const { return output.logits; }
+
+at::Tensor Task::loss(const ModelOutput& output, const Batch& batch) const {
+  auto l = item_logits(output, batch).to(at::kFloat);
+  return at::cross_entropy_loss(l, batch.labels.to(l.device(), at::kLong));
+}
+
+std::vector<double> Task::predict(const ModelOutput& output, const Batch& batch) const {
+  return to_doubles(at::argmax(item_logits(output, batch), -1));
+}
+
+std::vector<double> Task::labels(const Batch& batch) const { return to_doubles(batch.labels); }
+
+MetricResult Task::metrics(const std::vector<double>& predictions, const std::vector<double>& labels,
+                           const EncodedSplit&) const {
+  return compute_metrics(spec_, predictions, labels);
+}
+
+std::string Task::format_prediction(double value) const {
+  const auto id = static_cast<size_t>(value);
+  LP_CHECK(value >= 0 && id < spec_.label_names.size(), spec_.name, ": predicted class ", value,
+           " outside the ", spec_.label_names.size(), " labels");
+  return spec_.label_names[id];
+}
+
+at::Tensor RegressionTask::loss(const ModelOutput& output, const Batch& batch) const {
+  auto l = output.logits.to(at::kFloat);
+  return at::mse_loss(l.squeeze(-1), batch.labels.to(l.device(), at::kFloat));
+}
+
+std::vector<double> RegressionTask::predict(const ModelOutput& output, const Batch&) const {
+  return to_doubles(output.logits.squeeze(-1));
+}
+
+std::string RegressionTask::format_prediction(double value) const {
+  std::ostringstream os;
+  os << std::setprecision(6) << value;
+  return os.str();
+}
+
+MultipleChoiceTask::MultipleChoiceTask(TaskSpec spec, std::shared_ptr<const RowSource> source,
+                                       int64_t choices)
+    : Task(std::move(spec), std::move(source)), choices_(choices) {
+  LP_CHECK(choices_ >= 2, "task '", spec_.name, "': multiple choice needs at least 2 choices");
+}
+
+EncodedSplit MultipleChoiceTask::encode(const std::vector<Example>& rows, const Tokenizer& tokenizer,
+                                        int64_t max_length) const {
+  EncodedSplit out;
+  for (const auto& ex : rows) {
+    LP_CHECK(static_cast<int64_t>(ex.choices.size()) == choices_, spec_.name, ": row at line ",
+             ex.line, " has ", ex.choices.size(), " choices, expected ", choices_);
+    // One encoding per choice; the label (the right choice) rides on the first.
+    for (const auto& choice : ex.choices)
+      out.examples.push_back(encode_one(tokenizer, ex.text, &choice, max_length, ex.label));
+  }
+  return out;
+}
+
+at::Tensor MultipleChoiceTask::item_logits(const ModelOutput& output, const Batch& batch) const {
+  return output.logits.reshape({static_cast<int64_t>(batch.indices.size()), -1});
+}
+
+std::string MultipleChoiceTask::format_prediction(double value) const {
+  return std::to_string(static_cast<int64_t>(value));
+}
+
+MetricResult GroupedAnswersTask::metrics(const std::vector<double>& predictions,
+                                         const std::vector<double>& labels,
+                                         const EncodedSplit& split) const {
+  return compute_metrics(spec_, predictions, labels, split.groups);
+}
+
+}  // namespace lightpeft
