@@ -40,7 +40,7 @@ PeftModel load_finetuned_run(const fs::path& run_dir, const std::string& which) 
   SequenceClassifier base = load_pretrained(config.model, num_labels).model;
   if (config.method == Method::light_peft) {
     // Rebuild the pruned shapes: inject as the run did, apply its plan, take the PEFT off again.
-    const bool adapters = config.light_peft.peft == "adapter";
+    const bool adapters = config.light_peft.peft == PeftKind::adapter;
     PeftModel shaped = inject_peft(base, config, adapters);
     apply_plan(shaped, load_pruning_plan(run_dir / "prune" / kPruningPlanFile));
     base = unload(shaped);

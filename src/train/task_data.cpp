@@ -11,9 +11,7 @@ namespace {
 
 UserTaskSpec to_user_spec(const UserTaskSection& u) {
   UserTaskSpec s;
-  s.format = u.format == "csv" ? UserFileFormat::csv
-             : u.format == "tsv" ? UserFileFormat::tsv
-                                 : UserFileFormat::jsonl;
+  s.format = u.format;
   s.text_column = u.text_column;
   s.text_pair_column = u.text_pair_column;
   s.label_column = u.label_column;

@@ -65,12 +65,12 @@ LoraConfig lora_config_from(const TrainConfig& c) {
 }
 
 AdapterConfig adapter_config_from(const TrainConfig& c) {
-  AdapterConfig a = c.adapter.placement == "pfeiffer" ? pfeiffer_adapter_config() : houlsby_adapter_config();
+  AdapterConfig a = c.adapter.placement == AdapterPlacement::pfeiffer ? pfeiffer_adapter_config() : houlsby_adapter_config();
   a.bottleneck_size = c.adapter.bottleneck_size;
-  a.non_linearity = c.adapter.non_linearity;
+  a.non_linearity = to_string(c.adapter.non_linearity);
   a.adapter_dropout = c.adapter.dropout;
   a.scaling = c.adapter.scaling;
-  a.init_weights = c.adapter.init;
+  a.init_weights = to_string(c.adapter.init);
   a.base_model_name_or_path = c.model.string();
   validate_adapter_config(a, c.source.string() + ": adapter");
   return a;
