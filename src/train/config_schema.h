@@ -10,7 +10,6 @@
 // read and written: integer, number, boolean, string, path ("~/" expanded), list of strings (or one
 // "a,b" string), or an enum with a name table (core/enum_names.h). A section is a list of fields;
 // checks across keys are explicit code run after every key's own check.
-#include <cmath>
 #include <filesystem>
 #include <functional>
 #include <limits>
