@@ -39,6 +39,8 @@ int main(int argc, char** argv) {
       lightpeft::cli::add_init_model);
   add("report", "Render PNG figures and an index.md of a run (loss, metrics, pruning)",
       lightpeft::cli::add_report);
+  add("config-doc", "Print docs/configuration.md as the config schema generates it",
+      lightpeft::cli::add_config_doc);
 
   try {
     app.parse(argc, argv);

@@ -165,13 +165,8 @@ UnitDecision unit_from_json(const Reader& r) {
 
 }  // namespace
 
-std::string to_string(PruningScope scope) {
-  return scope == PruningScope::layerwise ? "layerwise" : "global";
-}
-
 PruningScope parse_pruning_scope(const std::string& name, const std::string& origin) {
-  if (name == "layerwise") return PruningScope::layerwise;
-  if (name == "global") return PruningScope::global;
+  if (auto scope = parse_enum<PruningScope>(name)) return *scope;
   throw_error(origin, ": expected \"layerwise\" or \"global\", got \"", name, "\"");
 }
 

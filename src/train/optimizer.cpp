@@ -69,14 +69,14 @@ double Optimizer::clip_grad_norm(double max_norm) {
   return torch::nn::utils::clip_grad_norm_(params, max_norm);
 }
 
-double lr_multiplier(const std::string& scheduler, int64_t step, int64_t total, int64_t warmup) {
+double lr_multiplier(LrScheduler scheduler, int64_t step, int64_t total, int64_t warmup) {
   if (step < warmup) return static_cast<double>(step) / std::max<int64_t>(1, warmup);
-  if (scheduler == "constant") return 1.0;
+  if (scheduler == LrScheduler::constant) return 1.0;
   const double progress =
       static_cast<double>(step - warmup) / std::max<int64_t>(1, total - warmup);
-  if (scheduler == "linear") return std::max(0.0, 1.0 - progress);
-  if (scheduler == "cosine") return std::max(0.0, 0.5 * (1.0 + std::cos(M_PI * progress)));
-  throw_error("unknown scheduler '", scheduler, "' (expected linear, cosine or constant)");
+  if (scheduler == LrScheduler::linear) return std::max(0.0, 1.0 - progress);
+  if (scheduler == LrScheduler::cosine) return std::max(0.0, 0.5 * (1.0 + std::cos(M_PI * progress)));
+  throw_error("unknown scheduler ", static_cast<int>(scheduler), " (expected linear, cosine or constant)");
 }
 
 int64_t warmup_steps_for(const OptimConfig& optim, int64_t total_steps) {

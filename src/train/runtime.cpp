@@ -28,12 +28,12 @@ Runtime make_runtime(const TrainConfig& config) {
              ": key 'device': '", config.device, "' but only ", torch::cuda::device_count(),
              " CUDA devices exist");
   }
-  if (config.dtype == "fp16") {
+  if (config.dtype == Dtype::fp16) {
     // CPU fp16 matmuls are slow and fp16 needs loss scaling; bf16 is the CPU's reduced precision.
     LP_CHECK(rt.device.is_cuda(), origin, ": key 'dtype': fp16 autocast is for CUDA devices; on the "
              "CPU use bf16 or fp32");
     rt.autocast_dtype = c10::kHalf;
-  } else if (config.dtype == "bf16") {
+  } else if (config.dtype == Dtype::bf16) {
     rt.autocast_dtype = c10::kBFloat16;  // CUDA, or CPUs with bf16 units (AVX512-BF16/AMX: ~2x fp32)
   }
   return rt;

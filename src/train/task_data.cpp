@@ -10,9 +10,7 @@ namespace {
 
 UserTaskFiles user_files(const UserTaskSection& u) {
   UserTaskFiles f;
-  f.spec.format = u.format == "csv" ? UserFileFormat::csv
-                  : u.format == "tsv" ? UserFileFormat::tsv
-                                      : UserFileFormat::jsonl;
+  f.spec.format = u.format;
   f.spec.text_column = u.text_column;
   f.spec.text_pair_column = u.text_pair_column;
   f.spec.label_column = u.label_column;

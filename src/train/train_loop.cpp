@@ -190,7 +190,7 @@ LoopResult run_train_loop(TaskModelImpl& model, Optimizer& optimizer, const Loop
       // stays the newest), or skips the step if the config says so (training.nonfinite_loss).
       const bool loss_finite = std::isfinite(step_loss);
       if (!loss_finite) {
-        LP_CHECK(o.nonfinite_loss == "skip", spec.stage, ": the loss became ", step_loss / micro, " at step ",
+        LP_CHECK(o.nonfinite_loss == NonfiniteLoss::skip, spec.stage, ": the loss became ", step_loss / micro, " at step ",
                  state.global_step + 1, "; stopping (the last good checkpoint is kept in ", spec.dir.string(),
                  "; training.nonfinite_loss: skip would skip such steps)");
         log::warn(spec.stage, ": step ", state.global_step + 1, " skipped: the loss is ", step_loss / micro,

@@ -27,6 +27,15 @@ TEST(Cli, HelpListsSubcommands) {
     EXPECT_TRUE(contains(r.output, sub)) << r.output;
 }
 
+// The hidden maintainer's subcommand prints the generated configuration reference (not in --help).
+TEST(Cli, ConfigDocPrintsTheCommittedReference) {
+  auto r = run_cli("config-doc");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(r.output, testing::read_file(testing::source_dir() / "docs/configuration.md"))
+      << "regenerate: ./build/bin/lightpeft config-doc > docs/configuration.md";
+  EXPECT_FALSE(contains(run_cli("--help").output, "config-doc"));
+}
+
 TEST(Cli, InitModelWritesAModelThatLoadsBackBitExactly) {
   LP_REQUIRE_SHARED(shared);
   testing::TempDir dir;

@@ -53,14 +53,14 @@ TEST(Runtime, Fp16IsForCudaOnly) {
   TrainConfig c;
   c.source = "cfg.yaml";
   c.device = "cpu";
-  c.dtype = "fp16";
+  c.dtype = Dtype::fp16;
   try {
     make_runtime(c);
     FAIL() << "fp16 on the CPU was accepted";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("fp16 autocast is for CUDA devices"), std::string::npos) << e.what();
   }
-  c.dtype = "fp32";
+  c.dtype = Dtype::fp32;
   EXPECT_FALSE(make_runtime(c).autocast());
 }
 
@@ -70,7 +70,7 @@ TEST(Runtime, Bf16AutocastOnTheCpu) {
   TrainConfig c;
   c.source = "cfg.yaml";
   c.device = "cpu";
-  c.dtype = "bf16";
+  c.dtype = Dtype::bf16;
   Runtime rt = make_runtime(c);
   ASSERT_TRUE(rt.autocast());
   EXPECT_FALSE(rt.loss_scaling());

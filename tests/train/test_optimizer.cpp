@@ -16,19 +16,19 @@ namespace {
 TEST(Schedule, LinearWithWarmupMatchesHf) {
   // transformers.get_linear_schedule_with_warmup(opt, 2, 10): step 0 -> 0, 1 -> 0.5, 2 -> 1, then
   // (10 - s) / 8.
-  EXPECT_DOUBLE_EQ(lr_multiplier("linear", 0, 10, 2), 0.0);
-  EXPECT_DOUBLE_EQ(lr_multiplier("linear", 1, 10, 2), 0.5);
-  EXPECT_DOUBLE_EQ(lr_multiplier("linear", 2, 10, 2), 1.0);
-  EXPECT_DOUBLE_EQ(lr_multiplier("linear", 6, 10, 2), 0.5);
-  EXPECT_DOUBLE_EQ(lr_multiplier("linear", 10, 10, 2), 0.0);
+  EXPECT_DOUBLE_EQ(lr_multiplier(LrScheduler::linear, 0, 10, 2), 0.0);
+  EXPECT_DOUBLE_EQ(lr_multiplier(LrScheduler::linear, 1, 10, 2), 0.5);
+  EXPECT_DOUBLE_EQ(lr_multiplier(LrScheduler::linear, 2, 10, 2), 1.0);
+  EXPECT_DOUBLE_EQ(lr_multiplier(LrScheduler::linear, 6, 10, 2), 0.5);
+  EXPECT_DOUBLE_EQ(lr_multiplier(LrScheduler::linear, 10, 10, 2), 0.0);
 }
 
 TEST(Schedule, CosineAndConstant) {
-  EXPECT_NEAR(lr_multiplier("cosine", 0, 10, 0), 1.0, 1e-12);
-  EXPECT_NEAR(lr_multiplier("cosine", 5, 10, 0), 0.5, 1e-12);
-  EXPECT_NEAR(lr_multiplier("cosine", 10, 10, 0), 0.0, 1e-12);
-  EXPECT_DOUBLE_EQ(lr_multiplier("constant", 7, 10, 2), 1.0);
-  EXPECT_DOUBLE_EQ(lr_multiplier("constant", 1, 10, 2), 0.5);
+  EXPECT_NEAR(lr_multiplier(LrScheduler::cosine, 0, 10, 0), 1.0, 1e-12);
+  EXPECT_NEAR(lr_multiplier(LrScheduler::cosine, 5, 10, 0), 0.5, 1e-12);
+  EXPECT_NEAR(lr_multiplier(LrScheduler::cosine, 10, 10, 0), 0.0, 1e-12);
+  EXPECT_DOUBLE_EQ(lr_multiplier(LrScheduler::constant, 7, 10, 2), 1.0);
+  EXPECT_DOUBLE_EQ(lr_multiplier(LrScheduler::constant, 1, 10, 2), 0.5);
 }
 
 TEST(Schedule, WarmupRatioRoundsUp) {

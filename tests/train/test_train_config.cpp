@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "lightpeft/core/error.h"
+#include "lightpeft/train/config_doc.h"
 #include "lightpeft/train/train_config.h"
 #include "test_support.h"
 
@@ -28,7 +29,7 @@ TEST(TrainConfig, DefaultsAreTheSpecs) {
   EXPECT_EQ(c.training.per_device_train_batch_size, 32);
   EXPECT_EQ(c.training.per_device_eval_batch_size, 64);
   EXPECT_DOUBLE_EQ(c.training.num_train_epochs, 3.0);
-  EXPECT_EQ(c.training.lr_scheduler_type, "linear");
+  EXPECT_EQ(c.training.lr_scheduler_type, LrScheduler::linear);
   EXPECT_DOUBLE_EQ(c.training.learning_rate, 3e-4);
   EXPECT_EQ(c.lora.r, 8);
   EXPECT_DOUBLE_EQ(c.lora.alpha, 16.0);
@@ -37,8 +38,8 @@ TEST(TrainConfig, DefaultsAreTheSpecs) {
   EXPECT_EQ(c.light_peft.estimate_steps, 800);
   EXPECT_DOUBLE_EQ(c.light_peft.l1_lambda, 1e-4);
   EXPECT_DOUBLE_EQ(c.light_peft.head_pruning_ratio, 0.333333333);
-  EXPECT_EQ(c.light_peft.head_pruning_scope, "layerwise");
-  EXPECT_EQ(c.light_peft.ffn_pruning_scope, "global");
+  EXPECT_EQ(c.light_peft.head_pruning_scope, PruningScope::layerwise);
+  EXPECT_EQ(c.light_peft.ffn_pruning_scope, PruningScope::global);
   EXPECT_DOUBLE_EQ(c.light_peft.module_pruning_ratio, 0.75);
   EXPECT_DOUBLE_EQ(c.light_peft.rank_pruning_ratio, 0.5);
 }
@@ -64,6 +65,71 @@ TEST(TrainConfig, RoundTripsThroughYaml) {
   EXPECT_EQ(b.lora.r, 4);
   EXPECT_EQ(b.lora.target_modules, (std::vector<std::string>{"query", "value"}));
   EXPECT_DOUBLE_EQ(b.training.num_train_epochs, 2.5);
+}
+
+// config.yaml must not change for a config that did not change: a resume compares it byte for byte
+// (key order, number format, and keys written only when set such as training.nonfinite_loss).
+TEST(TrainConfig, ResolvedYamlOfTheDefaultsIsStable) {
+  EXPECT_EQ(train_config_to_yaml(parse_train_config(kMinimal, "cfg.yaml")), R"(task: rte
+data_dir: data
+model: m
+output_dir: out
+method: light-peft
+seed: 42
+max_seq_length: 128
+device: auto
+dtype: fp32
+threads: 0
+training:
+  per_device_train_batch_size: 32
+  per_device_eval_batch_size: 64
+  learning_rate: 0.00029999999999999997
+  weight_decay: 0
+  adam_beta1: 0.90000000000000002
+  adam_beta2: 0.999
+  adam_epsilon: 1e-08
+  num_train_epochs: 3
+  max_steps: -1
+  warmup_ratio: 0
+  warmup_steps: 0
+  lr_scheduler_type: linear
+  max_grad_norm: 1
+  gradient_accumulation_steps: 1
+  group_by_length: false
+  logging_steps: 10
+  eval_steps: 0
+  save_steps: 0
+  save_total_limit: 2
+  max_train_samples: 0
+  max_eval_samples: 0
+  skip_bad_rows: false
+lora:
+  r: 8
+  alpha: 16
+  dropout: 0.050000000000000003
+  target_modules: [query, key, value, attention.output.dense, intermediate.dense, output.dense]
+  use_rslora: false
+adapter:
+  bottleneck_size: 8
+  non_linearity: relu
+  dropout: 0.10000000000000001
+  scaling: 1
+  placement: houlsby
+  init: bert
+light_peft:
+  peft: lora
+  estimate_steps: 800
+  l1_lambda: 0.0001
+  head_mask_lr_multiplier: 1
+  ffn_mask_lr_multiplier: 1
+  head_pruning_ratio: 0.33333333300000001
+  head_pruning_scope: layerwise
+  ffn_pruning_ratio: 0.33333333300000001
+  ffn_pruning_scope: global
+  module_pruning_ratio: 0.75
+  rank_pruning_ratio: 0.5
+  importance: mask
+)");
 }
 
 TEST(TrainConfig, ErrorsNameFileLineAndKey) {
@@ -131,6 +197,7 @@ TEST(TrainConfig, UnknownKeysSuggestTheNearestKnownOne) {
       {base + "training:\n  scheduler: cosine\n", "(did you mean 'lr_scheduler_type'?)"},
       // A section's key at the top level: the section is named.
       {base + "learning_rate: 0.1\n", "unknown key 'learning_rate' (did you mean 'training.learning_rate'?)"},
+      {base + "labels: [a, b]\n", "unknown key 'labels' (did you mean 'user_task.labels'?)"},  // user_task absent
       // Nothing close: the allowed keys are listed.
       {base + "lora:\n  zzzzzzzz: 1\n", "unknown key 'lora.zzzzzzzz' (expected one of: alpha, dropout, r, target_modules, use_rslora)"},
   };
@@ -151,7 +218,7 @@ TEST(TrainConfig, SetOverridesApplyBeforeValidation) {
   EXPECT_EQ(c.light_peft.estimate_steps, 20);
   EXPECT_EQ(c.method, Method::lora);
   EXPECT_EQ(c.lora.target_modules, (std::vector<std::string>{"query", "value"}));
-  EXPECT_EQ(c.adapter.placement, "pfeiffer");
+  EXPECT_EQ(c.adapter.placement, AdapterPlacement::pfeiffer);
   EXPECT_TRUE(c.training.group_by_length);
   EXPECT_EQ(c.seed, 7);
   // Later overrides win; an empty value restores the default.
@@ -205,6 +272,57 @@ TEST(TrainConfig, UserTaskNeedsFilesAndLabels) {
   TrainConfig c = parse_train_config(y, "cfg.yaml");
   ASSERT_TRUE(c.user_task.has_value());
   EXPECT_EQ(c.user_task->labels.size(), 2u);
+}
+
+// docs/configuration.md is generated from the schema; a key added or changed without regenerating
+// it fails here.
+TEST(TrainConfig, DocsAreTheSchemasReference) {
+  const std::string committed = testing::read_file(testing::source_dir() / "docs/configuration.md");
+  const std::string generated = config_reference_markdown();
+  if (committed == generated) return;
+  size_t line = 1, at = 0;
+  while (at < committed.size() && at < generated.size() && committed[at] == generated[at]) line += committed[at++] == '\n';
+  FAIL() << "docs/configuration.md is not what the config schema (src/train/train_config.cpp) generates; it first "
+            "differs at line " << line << ". Regenerate it:\n  ./build/bin/lightpeft config-doc > docs/configuration.md";
+}
+
+// The generated tables show each key's type, default (as the struct's initialiser has it) and
+// allowed values (the rule's, or the enum's name table), with '|' escaped inside cells.
+TEST(TrainConfig, DocsShowTypesDefaultsAndAllowedValues) {
+  const std::string doc = config_reference_markdown();
+  for (const char* k : {"`per_device_train_batch_size` | integer | 32 | a positive integer |",
+                        "`lr_scheduler_type` | string | `linear` | `linear`, `cosine`, `constant` |",
+                        "`method` | string | `light-peft` | `lora`, `adapter`, `light-peft`, `full` |",
+                        "`learning_rate` | number | 3e-4 | > 0 |", "## `user_task:` (with `task: user`)",
+                        "sum of \\|mask\\|"})
+    EXPECT_NE(doc.find(k), std::string::npos) << k;
+}
+
+TEST(TrainConfig, EnumsReadAndWriteTheirNames) {
+  TrainConfig c = parse_train_config(
+      std::string(kMinimal) + "method: light_peft\ndtype: bf16\ntraining:\n  nonfinite_loss: skip\n"
+                              "  lr_scheduler_type: cosine\nadapter:\n  init: zero_up\n  non_linearity: gelu\n"
+                              "light_peft:\n  peft: adapter\n  importance: taylor\n  head_pruning_scope: global\n",
+      "cfg.yaml");
+  EXPECT_EQ(c.method, Method::light_peft);
+  EXPECT_EQ(c.dtype, Dtype::bf16);
+  EXPECT_EQ(c.training.nonfinite_loss, NonfiniteLoss::skip);
+  EXPECT_EQ(c.training.lr_scheduler_type, LrScheduler::cosine);
+  EXPECT_EQ(c.adapter.init, AdapterInit::zero_up);
+  EXPECT_EQ(c.adapter.non_linearity, AdapterActivation::gelu);
+  EXPECT_EQ(c.light_peft.peft, PeftKind::adapter);
+  EXPECT_EQ(c.light_peft.importance, FoundationImportance::taylor);
+  EXPECT_EQ(c.light_peft.head_pruning_scope, PruningScope::global);
+  const std::string y = train_config_to_yaml(c);
+  EXPECT_NE(y.find("method: light-peft\n"), std::string::npos) << y;  // the canonical name
+  EXPECT_NE(y.find("  nonfinite_loss: skip\n"), std::string::npos) << y;
+  EXPECT_NE(y.find("  importance: taylor\n"), std::string::npos) << y;
+  // nonfinite_loss is written only when not the default (config.yaml of earlier runs still match).
+  EXPECT_EQ(train_config_to_yaml(parse_train_config(kMinimal, "cfg.yaml")).find("nonfinite_loss"), std::string::npos);
+  EXPECT_EQ(train_config_to_yaml(parse_train_config(y, "b.yaml")), y);
+  EXPECT_NE(error_of(std::string(kMinimal) + "adapter:\n  init: xavier\n")
+                .find("cfg.yaml:6: key 'adapter.init': 'xavier' is not one of: bert, zero_up"),
+            std::string::npos);
 }
 
 TEST(TrainConfig, HomeIsExpanded) {

@@ -25,12 +25,9 @@
 #include <torch/types.h>
 
 #include "lightpeft/pruning/foundation_importance.h"
+#include "lightpeft/pruning/pruning_scope.h"
 
 namespace lightpeft {
-
-enum class PruningScope { layerwise, global };
-std::string to_string(PruningScope scope);  // "layerwise" | "global"
-PruningScope parse_pruning_scope(const std::string& name, const std::string& origin);
 
 // Ratios are the fraction pruned (np.quantile's q), each in [0, 1]. Defaults: the spec's train.sh.
 struct PruningOptions {

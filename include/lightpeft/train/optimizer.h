@@ -48,7 +48,7 @@ class Optimizer {
 };
 
 // HF get_{linear,cosine,constant}_schedule_with_warmup multiplier at `step` (0-based).
-double lr_multiplier(const std::string& scheduler, int64_t step, int64_t total_steps,
+double lr_multiplier(LrScheduler scheduler, int64_t step, int64_t total_steps,
                      int64_t warmup_steps);
 // warmup_steps if > 0, else ceil(warmup_ratio * total_steps) (HF's rule).
 int64_t warmup_steps_for(const OptimConfig& optim, int64_t total_steps);

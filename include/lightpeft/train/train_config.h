@@ -2,16 +2,18 @@
 // Everything `lightpeft train` does is set in one YAML file, read into these typed structs and
 // validated before any work starts: an unknown key, a wrong type or an out-of-range value is an
 // error naming the file, the line and the key. Defaults are the Light-PEFT spec's (spec section 2).
+// A member's initialiser is its key's default; the key itself (name, bounds, documentation) is
+// declared once in the config schema (src/train/train_config.cpp), which reads, checks and writes
+// it and generates docs/configuration.md.
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
 
-namespace lightpeft {
+#include "lightpeft/train/config_enums.h"
 
-enum class Method { lora, adapter, light_peft, full };
-std::string to_string(Method method);  // "lora", "adapter", "light-peft", "full"
+namespace lightpeft {
 
 struct OptimConfig {
   int64_t per_device_train_batch_size = 32;
@@ -25,8 +27,8 @@ struct OptimConfig {
   int64_t max_steps = -1;  // > 0 overrides num_train_epochs (as HF)
   double warmup_ratio = 0.0;
   int64_t warmup_steps = 0;  // > 0 overrides warmup_ratio
-  std::string lr_scheduler_type = "linear";  // linear | cosine | constant
-  double max_grad_norm = 1.0;                // <= 0: no clipping
+  LrScheduler lr_scheduler_type = LrScheduler::linear;
+  double max_grad_norm = 1.0;  // <= 0: no clipping
   int64_t gradient_accumulation_steps = 1;
   bool group_by_length = false;
   int64_t logging_steps = 10;
@@ -36,7 +38,7 @@ struct OptimConfig {
   int64_t max_train_samples = 0;  // 0: all (quick runs and tests use a few)
   int64_t max_eval_samples = 0;
   bool skip_bad_rows = false;
-  std::string nonfinite_loss = "stop";  // stop | skip: what a step with an inf/NaN loss does
+  NonfiniteLoss nonfinite_loss = NonfiniteLoss::stop;
 };
 
 struct LoraSection {
@@ -51,31 +53,31 @@ struct LoraSection {
 
 struct AdapterSection {
   int64_t bottleneck_size = 8;
-  std::string non_linearity = "relu";  // relu | gelu
+  AdapterActivation non_linearity = AdapterActivation::relu;
   double dropout = 0.1;
   double scaling = 1.0;
-  std::string placement = "houlsby";  // houlsby | pfeiffer
-  std::string init = "bert";          // bert (N(0, 0.02)) | zero_up
+  AdapterPlacement placement = AdapterPlacement::houlsby;
+  AdapterInit init = AdapterInit::bert;
 };
 
 struct LightPeftSection {
-  std::string peft = "lora";     // which PEFT is pruned: lora | adapter
-  int64_t estimate_steps = 800;  // optimiser steps of the estimate stage
-  double l1_lambda = 1e-4;       // weight of sum |mask| in the loss
+  PeftKind peft = PeftKind::lora;  // which PEFT is pruned
+  int64_t estimate_steps = 800;    // optimiser steps of the estimate stage
+  double l1_lambda = 1e-4;         // weight of sum |mask| in the loss
   double head_mask_lr_multiplier = 1.0;
   double ffn_mask_lr_multiplier = 1.0;
   double head_pruning_ratio = 0.333333333;
-  std::string head_pruning_scope = "layerwise";  // layerwise | global
+  PruningScope head_pruning_scope = PruningScope::layerwise;
   double ffn_pruning_ratio = 0.333333333;
-  std::string ffn_pruning_scope = "global";
+  PruningScope ffn_pruning_scope = PruningScope::global;
   double module_pruning_ratio = 0.75;
   double rank_pruning_ratio = 0.5;
-  std::string importance = "mask";  // mask (the official rule) | taylor
+  FoundationImportance importance = FoundationImportance::mask;  // mask: the official rule
 };
 
 // A user task from CSV/TSV/JSONL files (task: user).
 struct UserTaskSection {
-  std::string format = "csv";  // csv | tsv | jsonl
+  UserFileFormat format = UserFileFormat::csv;
   std::filesystem::path train_file, dev_file, test_file;
   std::string text_column = "text";
   std::string text_pair_column;  // empty: single sentences
@@ -95,7 +97,7 @@ struct TrainConfig {
   int64_t seed = 42;
   int64_t max_seq_length = 128;
   std::string device = "auto";  // auto | cpu | cuda | cuda:N
-  std::string dtype = "fp32";   // fp32 | bf16 | fp16 (autocast, CUDA only)
+  Dtype dtype = Dtype::fp32;    // bf16 | fp16: autocast
   int64_t threads = 0;          // 0: LibTorch's default
   OptimConfig training;
   LoraSection lora;

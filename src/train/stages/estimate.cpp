@@ -59,7 +59,7 @@ PruningScores scores_from_tensors(const StateDict& t, int64_t layers, const std:
 PeftModel make_light_peft_model(const Session& session) {
   // Reseeded so that a restarted stage builds the same PEFT initialisation.
   torch::manual_seed(static_cast<uint64_t>(session.config.seed));
-  const bool adapters = session.config.light_peft.peft == "adapter";
+  const bool adapters = session.config.light_peft.peft == PeftKind::adapter;
   return inject_peft(load_task_model(session), session.config, adapters);
 }
 
@@ -103,8 +103,7 @@ EstimateResult run_estimate(Session& session) {
   ModuleImportance module_importance(peft, total);
   RankImportance rank_importance(peft, total);
   std::optional<TaylorImportance> taylor;
-  check_foundation_importance(lp.importance);
-  if (lp.importance == "taylor") taylor.emplace(masks);
+  if (lp.importance == FoundationImportance::taylor) taylor.emplace(masks);
   module_importance.attach();
   if (auto* group = dist::default_group())  // the step values of the global batch on every rank
     module_importance.set_step_reducer([group](std::vector<torch::Tensor>& t) { group->all_reduce_sum(t); });

@@ -12,12 +12,12 @@ PruningOptions pruning_options(const TrainConfig& c) {
   const LightPeftSection& lp = c.light_peft;
   PruningOptions o;
   o.head_ratio = lp.head_pruning_ratio;
-  o.head_scope = parse_pruning_scope(lp.head_pruning_scope, c.source.string());
+  o.head_scope = lp.head_pruning_scope;
   o.neuron_ratio = lp.ffn_pruning_ratio;
-  o.neuron_scope = parse_pruning_scope(lp.ffn_pruning_scope, c.source.string());
+  o.neuron_scope = lp.ffn_pruning_scope;
   o.module_ratio = lp.module_pruning_ratio;
   o.rank_ratio = lp.rank_pruning_ratio;
-  o.importance = lp.importance;
+  o.importance = to_string(lp.importance);
   validate_pruning_options(o, c.source.string());
   return o;
 }

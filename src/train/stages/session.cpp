@@ -95,13 +95,13 @@ AdapterConfig adapter_config_from(const TrainConfig& c, const ModelFamily& famil
   AdapterConfig a = houlsby_adapter_config();
   a.task_type = peft_task_type(head);
   a.modules_to_save.clear();
-  a.target_modules = c.adapter.placement == "pfeiffer" ? TargetModules::pattern(family.pfeiffer_adapter_regex)
+  a.target_modules = c.adapter.placement == AdapterPlacement::pfeiffer ? TargetModules::pattern(family.pfeiffer_adapter_regex)
                                                        : TargetModules::list(family.houlsby_adapter_targets);
   a.bottleneck_size = c.adapter.bottleneck_size;
-  a.non_linearity = c.adapter.non_linearity;
+  a.non_linearity = to_string(c.adapter.non_linearity);
   a.adapter_dropout = c.adapter.dropout;
   a.scaling = c.adapter.scaling;
-  a.init_weights = c.adapter.init;
+  a.init_weights = to_string(c.adapter.init);
   a.base_model_name_or_path = c.model.string();
   validate_adapter_config(a, c.source.string() + ": adapter");
   return a;
