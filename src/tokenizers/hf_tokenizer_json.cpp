@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lightpeft/core/error.h"
+#include "lightpeft/core/log.h"
 #include "lightpeft/tokenizers/bpe_model.h"
 #include "lightpeft/tokenizers/tokenizer_config.h"
 #include "lightpeft/tokenizers/unicode.h"
@@ -81,11 +82,15 @@ json parse_file(const std::filesystem::path& path) {
   }
 }
 
-AddedTokens read_added_tokens(const Reader& r, const json& doc) {
+// HF does not take the ids of added_tokens from the file: it gives each token the id of the same
+// string in the vocabulary (or of an earlier added token), else the next free id from the number of
+// vocabulary entries on, and warns where that differs from the file. Same here, for the same ids.
+AddedTokens read_added_tokens(const Reader& r, const json& doc, const Vocab& vocab) {
   AddedTokens added;
   auto it = doc.find("added_tokens");
   if (it == doc.end() || it->is_null()) return added;
   if (!it->is_array()) r.fail("added_tokens", "expected an array");
+  int64_t next_id = vocab.size();
   for (size_t i = 0; i < it->size(); ++i) {
     const json& t = (*it)[i];
     const std::string key = "added_tokens[" + std::to_string(i) + "]";
@@ -98,8 +103,23 @@ AddedTokens read_added_tokens(const Reader& r, const json& doc) {
     token.rstrip = r.value<bool>(t, "rstrip", key + ".rstrip", false);
     token.single_word = r.value<bool>(t, "single_word", key + ".single_word", false);
     token.normalized = r.value<bool>(t, "normalized", key + ".normalized", !token.special);
-    if (token.content.empty()) r.fail(key + ".content", "expected a non-empty token");
-    if (token.id < 0) r.fail(key + ".id", "expected a non-negative id");
+    if (token.content.empty()) {
+      log::warn(r.path().string(), ": key '", key, ".content': an empty added token is ignored (as HF does)");
+      continue;
+    }
+    const int64_t file_id = token.id;
+    if (auto id = added.find(token.content)) {
+      token.id = *id;
+    } else if (auto vocab_id = vocab.find(token.content)) {
+      token.id = *vocab_id;
+    } else {
+      token.id = next_id++;
+    }
+    if (token.id != file_id) {
+      log::warn(r.path().string(), ": key '", key, ".id': token '", token.content, "' has id ", file_id,
+                " in the file but gets id ", token.id, " (HF tokenizers assigns added token ids so)");
+    }
+    if (token.id > (int64_t{1} << 24)) r.fail(key + ".id", "the added token ids run past 2^24");
     added.add(std::move(token));
   }
   return added;
@@ -521,7 +541,7 @@ std::unique_ptr<Tokenizer> load_hf_tokenizer_json(const std::filesystem::path& p
   if (auto it = doc.find("decoder"); it != doc.end() && !it->is_null()) {
     parts.decoder = read_decoder(r, *it, "decoder", 0);
   }
-  parts.added = read_added_tokens(r, doc);
+  parts.added = read_added_tokens(r, doc, parts.model->vocab());
   parts.pad_id = pad_id(r, doc, parts.model->vocab(), parts.added);
   parts.bos_id = parts.post.leading_special();
   parts.eos_id = parts.post.trailing_special();

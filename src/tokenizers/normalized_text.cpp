@@ -160,23 +160,29 @@ void NormalizedText::nfc() {
   const std::u32string chars = unicode::decode_utf8(text_);
   const std::u32string composed = unicode::nfc(chars);
   if (composed == chars) return;
-  // Composition stays within a segment (a starter and the non-starters after it); a segment that
-  // changes is aligned character by character as far as it goes, its surplus characters removed
-  // with (or its extra characters inserted after) the last one.
-  std::vector<std::pair<size_t, size_t>> segments;  // [begin, end) indices into chars
+  // Composition stays within a group of characters: a starter with the non-starters after it, and
+  // where NFC joins starters too (Hangul jamo, some Indic vowel pairs) the groups it joins. A group
+  // that changes is aligned character by character as far as it goes, the composed character taking
+  // the alignment of the first one it replaces (as HF's), the surplus removed with the last one.
+  std::vector<std::u32string> groups;
   for (size_t i = 0; i < chars.size(); ++i) {
-    if (i == 0 || unicode::combining_class(chars[i]) == 0) {
-      segments.emplace_back(i, i + 1);
+    if (i == 0 || unicode::combining_class(chars[i]) != 0) {
+      if (i == 0) groups.emplace_back();
+      groups.back().push_back(chars[i]);
+      continue;
+    }
+    std::u32string segment(1, chars[i]);
+    while (i + 1 < chars.size() && unicode::combining_class(chars[i + 1]) != 0) segment.push_back(chars[++i]);
+    const std::u32string merged = groups.back() + segment;
+    if (unicode::nfc(merged) != unicode::nfc(groups.back()) + unicode::nfc(segment)) {
+      groups.back() = merged;
     } else {
-      segments.back().second = i + 1;
+      groups.push_back(std::move(segment));
     }
   }
   std::vector<Change> changes;
-  std::u32string joined;
-  for (const auto& [b, e] : segments) {
-    const std::u32string in = chars.substr(b, e - b);
+  for (const std::u32string& in : groups) {
     const std::u32string out = unicode::nfc(in);
-    joined += out;
     const size_t n = in.size(), m = out.size();
     for (size_t k = 0; k < m; ++k) {
       int64_t change = 0;
@@ -186,16 +192,6 @@ void NormalizedText::nfc() {
         change = -static_cast<int64_t>(n - m);
       }
       changes.push_back({out[k], change});
-    }
-  }
-  if (joined != composed) {
-    // A composition across segments (Hangul jamo, some Indic vowel pairs): align the whole text as
-    // one segment.
-    changes.clear();
-    const size_t n = chars.size(), m = composed.size();
-    for (size_t k = 0; k < m; ++k) {
-      int64_t change = k >= n ? 1 : (k + 1 == m && n > m ? -static_cast<int64_t>(n - m) : 0);
-      changes.push_back({composed[k], change});
     }
   }
   transform(changes);

@@ -160,6 +160,9 @@ Encoding Tokenizer::encode(const std::string& text, const std::string* pair,
 
 Encoding Tokenizer::encode_one(const std::string& text, const std::string* pair,
                                const EncodeOptions& options) const {
+  // Padding asked of a tokenizer without a padding token fails whether or not it would pad, as in
+  // transformers.
+  if (options.padding != Padding::none) pad_id();
   EncodedText first = encode_text(text);
   std::optional<EncodedText> second;
   if (pair != nullptr) second = encode_text(*pair);
