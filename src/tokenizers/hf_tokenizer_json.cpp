@@ -384,6 +384,9 @@ std::vector<TemplatePiece> read_template(const Reader& r, const json& pieces, co
       }
       t.ids = r.required<std::vector<int64_t>>(*special, "ids",
                                                "post_processor.special_tokens." + id + ".ids");
+      for (int64_t token_id : t.ids) {
+        if (token_id < 0) r.fail("post_processor.special_tokens." + id + ".ids", "expected non-negative ids");
+      }
     } else if (piece.contains("Sequence")) {
       const json& s = piece["Sequence"];
       const json id = r.member(s, "id", piece_key + ".Sequence.id");
@@ -557,8 +560,9 @@ std::unique_ptr<Tokenizer> load_hf_tokenizer_json(const std::filesystem::path& p
       throw_error(config_path.string(), ": key '", key, "': '", *token, "' is not a token of ",
                   path.string(), " (expected one of its added tokens or vocabulary entries)");
     };
-    if (config.has_bos_token) parts.bos_id = resolve(config.bos_token, "bos_token");
-    if (config.has_eos_token) parts.eos_id = resolve(config.eos_token, "eos_token");
+    // With a config, transformers takes bos/eos from it alone (a BERT config names none).
+    parts.bos_id = resolve(config.bos_token, "bos_token");
+    parts.eos_id = resolve(config.eos_token, "eos_token");
     if (config.pad_token) parts.pad_id = resolve(config.pad_token, "pad_token");
     parts.clean_up_tokenization_spaces = config.clean_up_tokenization_spaces;
   }

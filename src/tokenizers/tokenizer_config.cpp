@@ -51,8 +51,6 @@ TokenizerConfig read_tokenizer_config(const std::filesystem::path& path) {
   }
   LP_CHECK(doc.is_object(), path.string(), ": expected a JSON object at the top level");
   TokenizerConfig config;
-  config.has_bos_token = doc.contains("bos_token");
-  config.has_eos_token = doc.contains("eos_token");
   config.bos_token = token(doc, path, "bos_token");
   config.eos_token = token(doc, path, "eos_token");
   config.pad_token = token(doc, path, "pad_token");

@@ -77,8 +77,9 @@ class Tokenizer {
   // Whether there is a padding token (decoder LLMs often have none).
   bool has_pad_id() const { return pad_id_.has_value(); }
   // Beginning / end of sequence ids: tokenizer_config.json's bos_token / eos_token when the file is
-  // there, else the special token a TemplateProcessing / RobertaProcessing post-processor puts
-  // before / after a single text; nullopt when neither names one.
+  // beside tokenizer.json (as transformers, a key it lacks means none), else the special token a
+  // TemplateProcessing / RobertaProcessing post-processor puts before / after a single text (RoBERTa
+  // files: <s> and </s>); nullopt when none is named.
   std::optional<int64_t> bos_id() const { return bos_id_; }
   std::optional<int64_t> eos_id() const { return eos_id_; }
   // Highest id of the model vocabulary and the added tokens + 1 (the embedding rows needed).

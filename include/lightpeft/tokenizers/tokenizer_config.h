@@ -8,9 +8,7 @@
 namespace lightpeft {
 
 struct TokenizerConfig {
-  // A key that is present but null means "no such token"; absent means the file does not say.
-  bool has_bos_token = false, has_eos_token = false;
-  std::optional<std::string> bos_token, eos_token, pad_token;
+  std::optional<std::string> bos_token, eos_token, pad_token;  // unset: absent or null
   bool clean_up_tokenization_spaces = false;  // transformers 5's default
   std::optional<bool> do_lower_case, tokenize_chinese_chars, strip_accents, add_prefix_space;
 };
