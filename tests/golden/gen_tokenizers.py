@@ -7,7 +7,7 @@ where a case is {"text", "pair", "options", "input_ids", "token_type_ids", "atte
 "offsets"} (or "error": true where HF refuses the request), plus "decoded" / "decoded_skip"
 (tokenizer.decode of its ids without / with skip_special_tokens) for the cases with default options;
 a batch is {"texts", "pairs", "options", "encodings"}; a decode is {"ids", "skip", "text"} (prefixes
-of encodings, cut inside characters too). Offsets are HF's return_offsets_mapping converted from
+of encodings, cut inside characters too); "special_ids" holds transformers' pad (and bos/eos) ids. Offsets are HF's return_offsets_mapping converted from
 characters to UTF-8 bytes of the text (or of the pair for the second sequence's tokens).
 
 Decoder LLM tokenizers (tokenizer_builders.py): the real SmolLM2 tokenizer from its GGUF (when the
@@ -248,14 +248,17 @@ def _decodes(tok, texts):
     return out
 
 
-def _write(out_dir, name, load, tok, singles, pairs, cases=None, decode_texts=None):
+def _write(out_dir, name, load, tok, singles, pairs, cases=None, decode_texts=None, bos_eos=True):
     # Guard against a reference that silently lost its vocabulary (every word unknown).
     probe = tok("the movie was good", add_special_tokens=False)["input_ids"]
     assert tok.unk_token_id not in probe and len(probe) >= 4, f"{name}: broken reference {probe}"
     golden = {"name": name, "load": str(load),
               "cases": cases if cases is not None else _cases(tok, singles, pairs),
               "batches": _batches(tok, singles, pairs),
-              "decodes": _decodes(tok, decode_texts if decode_texts is not None else singles[-40:])}
+              "decodes": _decodes(tok, decode_texts if decode_texts is not None else singles[-40:]),
+              "special_ids": {"pad": tok.pad_token_id}}
+    if bos_eos:
+        golden["special_ids"].update(bos=tok.bos_token_id, eos=tok.eos_token_id)
     (out_dir / f"{name}.json").write_text(json.dumps(golden, ensure_ascii=False, indent=0),
                                           encoding="utf-8")
     print(f"  {name}: {len(golden['cases'])} cases, {len(golden['batches'])} batches, "
@@ -458,7 +461,9 @@ def main(out_dir: pathlib.Path, shared_dir):
         added_dir.mkdir(parents=True, exist_ok=True)
         added.save(str(added_dir / "tokenizer.json"))
         tok = _json_tokenizer(added_dir / "tokenizer.json", bert_specials)
-        _write(out_dir, "minilm_added", added_dir / "tokenizer.json", tok, singles, pairs)
+        # A lone tokenizer.json: transformers knows no bos/eos there, lightpeft reads [CLS] / [SEP]
+        # off the template (its documented fallback), so those are not compared.
+        _write(out_dir, "minilm_added", added_dir / "tokenizer.json", tok, singles, pairs, bos_eos=False)
 
     files_dir, json_dir, str_dir, added_dir, prefix_dir = _train_bpe(out_dir, shared_dir)
     roberta_specials = dict(bos_token="<s>", eos_token="</s>", sep_token="</s>", cls_token="<s>",

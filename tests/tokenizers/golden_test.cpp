@@ -148,6 +148,18 @@ void check_golden(const std::string& name, const char* skip_reason) {
       report("decode " + json(ids).dump() + "\n  unexpected error: " + e.what());
     }
   }
+  if (golden->contains("special_ids")) {
+    const json& special = golden->at("special_ids");
+    auto expect = [&](const char* which, std::optional<int64_t> got) {
+      if (!special.contains(which)) return;
+      const json& want = special.at(which);
+      EXPECT_EQ(got.has_value(), !want.is_null()) << name << ": " << which << " id";
+      if (got && !want.is_null()) EXPECT_EQ(*got, want.get<int64_t>()) << name << ": " << which << " id";
+    };
+    expect("bos", tokenizer->bos_id());
+    expect("eos", tokenizer->eos_id());
+    expect("pad", tokenizer->has_pad_id() ? std::optional<int64_t>(tokenizer->pad_id()) : std::nullopt);
+  }
   EXPECT_EQ(mismatches, 0) << name << ": " << mismatches << " of " << checked << " differ from HF";
   EXPECT_GT(checked, 100) << name << ": too few golden cases";
 }
