@@ -196,7 +196,7 @@ def _encode_batch(tok, texts, pairs, opt):
 
 def _cases(tok, singles, pairs):
     cases = []
-    for text in singles:
+    for text in singles + _random_texts(200, seed=11):
         cases.append(_encode_case(tok, text, None, _options()))
     for a, b in pairs:
         cases.append(_encode_case(tok, a, b, _options()))
@@ -343,6 +343,24 @@ DECODER_EDGE_CASES = [
 ]
 
 
+# Pieces random texts are made of: what the split regexes, the added-token matcher, byte fallback and
+# the normalizers are most likely to get wrong (apostrophes and case, every kind of space and line
+# break, digits of other scripts, marks, joiners, emoji, special tokens and their look-alikes).
+RANDOM_PIECES = ["a", "B", "word", "é", "\u017f", "'", "s", "T", "re", "LL", " ", "  ", "\t", "\n", "\r\n",
+                 "\r", "\u00a0", "\u3000", "\u2028", "\u0085", "1", "23", "4567", "\u0663", "\u00bd", "!", "?",
+                 ".", ",", "(", "\U0001F600", "\U0001F469\u200d\U0001F469\u200d\U0001F467", "\u4e2d",
+                 "\u0301", "\u1100", "\u1161", "<|im_start|>", "<|im_end|>", "<s>", "</s>", "<unk>",
+                 "\u2581", "\u0120", "<tool>", "bro", "\x00", "\x7f", "\ufeff", "\u200b", "\u01c5", "\u0130",
+                 "<0x41>", "##", "\\", "\u2581\u2581", "\ud55c"]
+
+
+def _random_texts(n, seed=7):
+    import random
+
+    rng = random.Random(seed)
+    return ["".join(rng.choice(RANDOM_PIECES) for _ in range(rng.randint(1, 14))) for _ in range(n)]
+
+
 def _commonsense_inputs(shared):
     """Instructions (multi-line, numbered choices) and chat-formatted prompts from the commonsense QA
     files, a fixed stride through each."""
@@ -384,6 +402,10 @@ def _decoder_cases(name, tok, raw, texts, pairs):
     for text in texts[:30]:
         cases.append(_encode_case(tok, text, None, _options(9)))
         cases.append(_encode_case(tok, text, None, _options(9, "longest_first", "max_length")))
+    for text in _random_texts(400):
+        case = _encode_case(tok, text, None, _options())
+        assert raw.encode(text).ids == case["input_ids"], f"{name}: transformers and tokenizers differ on {text!r}"
+        cases.append(case)
     return cases
 
 
