@@ -109,7 +109,8 @@ class Tokenizer {
   bool clean_up_tokenization_spaces_;
 };
 
-// Loads a tokenizer from a model directory or a file. In a directory: tokenizer.json if present, else
+// Loads a tokenizer from a model directory or a file. In a directory: tokenizer.json if present (with
+// the special tokens of a tokenizer_config.json beside it; see hf_tokenizer_json.h), else
 // vocab.txt (WordPiece; do_lower_case, strip_accents, tokenize_chinese_chars from tokenizer_config.json
 // when present, lower-casing by default), else vocab.json + merges.txt (byte-level BPE with RoBERTa's
 // specials; add_prefix_space from tokenizer_config.json, default false). A file is read by its name:
