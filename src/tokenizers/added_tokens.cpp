@@ -33,6 +33,24 @@ size_t whitespace_after(std::string_view text, size_t begin) {
   return bytes;
 }
 
+// Whether the character ending at `end` (a byte offset) is a word character (\w).
+bool word_char_before(std::string_view text, size_t end) {
+  if (end == 0) return false;
+  size_t begin = end - 1;
+  while (begin > 0 && (static_cast<unsigned char>(text[begin]) & 0xC0) == 0x80) --begin;
+  const std::u32string cp = unicode::decode_utf8(text.substr(begin, end - begin));
+  return !cp.empty() && unicode::is_word_char(cp.back());
+}
+
+// Whether the character starting at `begin` is a word character (\w).
+bool word_char_after(std::string_view text, size_t begin) {
+  if (begin >= text.size()) return false;
+  size_t end = begin + 1;
+  while (end < text.size() && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) ++end;
+  const std::u32string cp = unicode::decode_utf8(text.substr(begin, end - begin));
+  return !cp.empty() && unicode::is_word_char(cp.front());
+}
+
 }  // namespace
 
 void AddedTokens::add(AddedToken token) {
@@ -97,6 +115,11 @@ std::vector<TextPiece> AddedTokens::split(std::string_view text, bool normalized
     }
     size_t start = pos;
     size_t stop = pos + patterns_[static_cast<size_t>(token - tokens_.data())].size();
+    // HF's search resumes after a match it then refuses, so the refused text is not searched again.
+    if (token->single_word && (word_char_before(text, start) || word_char_after(text, stop))) {
+      pos = stop;
+      continue;
+    }
     if (token->lstrip) start -= whitespace_before(text, start, piece_start);
     if (token->rstrip) stop += whitespace_after(text, stop);
     if (start > piece_start) pieces.push_back({text.substr(piece_start, start - piece_start), {}});
@@ -116,6 +139,24 @@ std::optional<int64_t> AddedTokens::find(const std::string& content) const {
 const std::string* AddedTokens::content(int64_t id) const {
   auto it = by_id_.find(id);
   return it == by_id_.end() ? nullptr : &tokens_[it->second].content;
+}
+
+const AddedToken* AddedTokens::token(int64_t id) const {
+  auto it = by_id_.find(id);
+  return it == by_id_.end() ? nullptr : &tokens_[it->second];
+}
+
+const std::string* AddedTokens::token_string(int64_t id) const {
+  auto it = by_id_.find(id);
+  if (it == by_id_.end()) return nullptr;
+  const size_t i = it->second;
+  // An empty normalized form could never match; HF still reports the normalized string.
+  return tokens_[i].normalized ? &patterns_[i] : &tokens_[i].content;
+}
+
+bool AddedTokens::is_special_content(const std::string& token) const {
+  auto it = by_content_.find(token);
+  return it != by_content_.end() && tokens_[it->second].special;
 }
 
 }  // namespace lightpeft

@@ -14,12 +14,6 @@ bool is_chinese_char(char32_t cp) {
          (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
 }
 
-// BERT treats all non-alphanumeric ASCII as punctuation ('$', '^', '`' are symbols in Unicode).
-bool is_bert_punctuation(char32_t cp) {
-  return (cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) ||
-         (cp >= 123 && cp <= 126) || unicode::is_punctuation(cp);
-}
-
 // Tab, newline and carriage return are control characters that BERT keeps as whitespace.
 bool is_bert_control(char32_t cp) {
   return cp != '\t' && cp != '\n' && cp != '\r' && unicode::is_other(cp);
@@ -53,6 +47,63 @@ std::u32string strip_accents(const std::u32string& text) {
 }
 
 }  // namespace
+
+// BERT treats all non-alphanumeric ASCII as punctuation ('$', '^', '`' are symbols in Unicode).
+bool is_bert_punctuation(char32_t cp) {
+  return (cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) ||
+         (cp >= 123 && cp <= 126) || (cp >= 0x80 && unicode::is_punctuation(cp));
+}
+
+void bert_normalize(NormalizedText& text, const BertNormalizerOptions& options) {
+  // HF's BertNormalizer step by step (filter, map, transform, NFD + filter, lowercase), so that the
+  // alignments come out as HF's.
+  if (options.clean_text) {
+    text.filter([](char32_t cp) { return !(cp == 0 || cp == 0xFFFD || is_bert_control(cp)); });
+    text.map([](char32_t cp) { return unicode::is_whitespace(cp) ? U' ' : cp; });
+  }
+  if (options.handle_chinese_chars) {
+    bool any = false;
+    text.for_each_char([&](char32_t cp, size_t, size_t) { any = any || is_chinese_char(cp); });
+    if (any) {
+      std::vector<NormalizedText::Change> changes;
+      text.for_each_char([&](char32_t cp, size_t, size_t) {
+        if (is_chinese_char(cp)) {
+          changes.push_back({U' ', 0});
+          changes.push_back({cp, 1});
+          changes.push_back({U' ', 1});
+        } else {
+          changes.push_back({cp, 0});
+        }
+      });
+      text.transform(changes);
+    }
+  }
+  if (options.strip_accents.value_or(options.lowercase)) {
+    text.nfd();
+    text.filter([](char32_t cp) { return !unicode::is_nonspacing_mark(cp); });
+  }
+  if (options.lowercase) text.lowercase();
+}
+
+std::vector<NormalizedText> bert_pre_tokenize(const NormalizedText& normalized) {
+  std::vector<NormalizedText> words;
+  size_t word_start = 0;
+  auto flush = [&](size_t end) {
+    if (end > word_start) words.push_back(normalized.slice(word_start, end));
+  };
+  normalized.for_each_char([&](char32_t cp, size_t pos, size_t length) {
+    if (unicode::is_whitespace(cp)) {
+      flush(pos);
+      word_start = pos + length;
+    } else if (is_bert_punctuation(cp)) {
+      flush(pos);
+      words.push_back(normalized.slice(pos, pos + length));
+      word_start = pos + length;
+    }
+  });
+  flush(normalized.size());
+  return words;
+}
 
 std::string bert_normalize(const std::string& text, const BertNormalizerOptions& options) {
   // Same order as HF's BertNormalizer: clean, CJK, accents, then lower case.

@@ -11,12 +11,14 @@ namespace lightpeft {
 namespace {
 
 constexpr size_t kCacheCapacity = 10000;
+constexpr size_t kCacheMaxWordBytes = 256;  // longer words (whole sentences without a pre-tokenizer) are not kept
 
 // One symbol of a word being merged: a doubly linked list over a vector, as HF's Word.
 struct Symbol {
   int64_t id;
   int64_t prev;
   int64_t next;
+  uint32_t begin, end;  // bytes of the word
   bool removed = false;
 };
 
@@ -56,55 +58,108 @@ BpeModel::BpeModel(Vocab vocab, const std::vector<BpeMerge>& merges, const std::
     // A pair listed twice keeps its last rank: HF collects the merges into a map in order.
     merges_[pair_key(left, right)] = MergeTarget{static_cast<int64_t>(rank), merged};
   }
+  byte_ids_.fill(-1);
+  if (options_.byte_fallback) {
+    static const char* const kHex = "0123456789ABCDEF";
+    for (int b = 0; b < 256; ++b) {
+      const std::string token = std::string("<0x") + kHex[b >> 4] + kHex[b & 15] + ">";
+      if (auto id = vocab_.find(token)) byte_ids_[static_cast<size_t>(b)] = *id;
+    }
+  }
 }
 
 BpeModel::BpeModel(BpeModel&& other) noexcept
     : vocab_(std::move(other.vocab_)),
       options_(std::move(other.options_)),
       unk_id_(other.unk_id_),
+      byte_ids_(other.byte_ids_),
       merges_(std::move(other.merges_)),
       cache_(std::move(other.cache_)) {}
 
 void BpeModel::tokenize_word(const std::string& word, std::vector<int64_t>& ids) const {
   if (word.empty()) return;
-  if (options_.ignore_merges) {
-    if (auto id = vocab_.find(word)) {
-      ids.push_back(*id);
-      return;
-    }
-  }
-  {
-    std::lock_guard<std::mutex> lock(cache_mutex_);
-    auto it = cache_.find(word);
-    if (it != cache_.end()) {
-      ids.insert(ids.end(), it->second.begin(), it->second.end());
-      return;
-    }
-  }
-  std::vector<int64_t> result = merge_word(word);
-  ids.insert(ids.end(), result.begin(), result.end());
-  std::lock_guard<std::mutex> lock(cache_mutex_);
-  if (cache_.size() < kCacheCapacity) cache_.emplace(word, std::move(result));
+  std::vector<ModelToken> tokens;
+  tokenize(word, tokens);
+  for (const ModelToken& t : tokens) ids.push_back(t.id);
 }
 
-std::vector<int64_t> BpeModel::merge_word(const std::string& word) const {
-  // Initial symbols: one per character; characters outside the vocab become unk (or are dropped).
-  std::vector<Symbol> symbols;
-  bool previous_unknown = false;
-  for (char32_t cp : unicode::decode_utf8(word)) {
-    std::string ch;
-    unicode::append_utf8(ch, cp);
-    auto id = vocab_.find(ch);
-    const bool unknown = !id.has_value();
-    if (unknown) {
-      if (!unk_id_) continue;
-      if (options_.fuse_unk && previous_unknown) continue;
-      id = unk_id_;
+void BpeModel::tokenize(std::string_view word, std::vector<ModelToken>& tokens) const {
+  if (word.empty()) return;
+  if (options_.ignore_merges) {
+    if (auto id = vocab_.find(std::string(word))) {
+      tokens.push_back({*id, 0, static_cast<uint32_t>(word.size())});
+      return;
     }
-    previous_unknown = unknown;
-    const auto index = static_cast<int64_t>(symbols.size());
-    symbols.push_back({*id, index - 1, index + 1});
   }
+  const bool cacheable = word.size() < kCacheMaxWordBytes;
+  std::string key;
+  if (cacheable) {
+    key.assign(word);
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    auto it = cache_.find(key);
+    if (it != cache_.end()) {
+      tokens.insert(tokens.end(), it->second.begin(), it->second.end());
+      return;
+    }
+  }
+  std::vector<ModelToken> result = merge_word(word);
+  tokens.insert(tokens.end(), result.begin(), result.end());
+  if (!cacheable) return;
+  std::lock_guard<std::mutex> lock(cache_mutex_);
+  if (cache_.size() < kCacheCapacity) cache_.emplace(std::move(key), std::move(result));
+}
+
+std::vector<ModelToken> BpeModel::merge_word(std::string_view word) const {
+  // Initial symbols: one per character, as HF's merge_word. A character outside the vocab becomes
+  // its byte tokens (byte_fallback, when all of them exist), else joins the pending unk symbol,
+  // which is flushed before the next known character (not before byte tokens: HF's order).
+  std::vector<Symbol> symbols;
+  auto add = [&](int64_t id, size_t begin, size_t end) {
+    const auto index = static_cast<int64_t>(symbols.size());
+    symbols.push_back({id, index - 1, index + 1, static_cast<uint32_t>(begin), static_cast<uint32_t>(end)});
+  };
+  // HF's Word keeps byte lengths only and derives offsets from them in order, so a symbol's offsets
+  // are where it lands, not where its characters were (they differ only in HF's odd case above).
+  size_t cursor = 0;
+  auto add_len = [&](int64_t id, size_t length) {
+    add(id, cursor, cursor + length);
+    cursor += length;
+  };
+  bool unk = false;  // an unk symbol is pending
+  size_t unk_length = 0;
+  std::string ch;
+  size_t pos = 0;
+  while (pos < word.size()) {
+    size_t length = 0;
+    unicode::code_point_at(word, pos, &length);
+    ch.assign(word.substr(pos, length));
+    pos += length;
+    if (auto id = vocab_.find(ch)) {
+      if (unk) {
+        add_len(*unk_id_, unk_length);
+        unk = false;
+      }
+      add_len(*id, length);
+      continue;
+    }
+    if (options_.byte_fallback) {
+      bool all = true;
+      for (char c : ch) all = all && byte_ids_[static_cast<unsigned char>(c)] >= 0;
+      if (all) {
+        for (char c : ch) add_len(byte_ids_[static_cast<unsigned char>(c)], 1);
+        continue;
+      }
+    }
+    if (!unk_id_) continue;
+    if (unk && options_.fuse_unk) {
+      unk_length += length;
+    } else {
+      if (unk) add_len(*unk_id_, unk_length);
+      unk = true;
+      unk_length = length;
+    }
+  }
+  if (unk) add_len(*unk_id_, unk_length);
   if (symbols.empty()) return {};
   symbols.back().next = -1;
 
@@ -129,6 +184,7 @@ std::vector<int64_t> BpeModel::merge_word(const std::string& word) const {
     if (current == nullptr || current->new_id != top.new_id) continue;
 
     left.id = top.new_id;
+    left.end = right.end;
     right.removed = true;
     left.next = right.next;
     if (right.next >= 0) symbols[static_cast<size_t>(right.next)].prev = top.pos;
@@ -143,11 +199,11 @@ std::vector<int64_t> BpeModel::merge_word(const std::string& word) const {
       }
     }
   }
-  std::vector<int64_t> ids;
+  std::vector<ModelToken> out;
   for (const Symbol& s : symbols) {
-    if (!s.removed) ids.push_back(s.id);
+    if (!s.removed) out.push_back({s.id, s.begin, s.end});
   }
-  return ids;
+  return out;
 }
 
 std::vector<BpeMerge> read_merges_txt(const std::filesystem::path& path) {

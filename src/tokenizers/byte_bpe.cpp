@@ -3,16 +3,26 @@
 #include <utility>
 
 #include "lightpeft/core/error.h"
-#include "lightpeft/tokenizers/byte_level.h"
-#include "lightpeft/tokenizers/unicode.h"
+
 
 namespace lightpeft {
 
+TokenizerParts ByteBpeTokenizer::parts(BpeModel model, bool add_prefix_space, AddedTokens added,
+                                       SpecialTokensTemplate post, std::optional<int64_t> pad_id) {
+  TokenizerParts parts;
+  parts.pre_tokenizer = std::make_unique<ByteLevelPreTokenizer>(add_prefix_space, /*use_regex=*/true);
+  parts.model = std::make_unique<BpeModel>(std::move(model));
+  parts.decoder = std::make_unique<ByteLevelDecoder>();
+  parts.added = std::move(added);
+  parts.post = std::move(post);
+  parts.trim_offsets = OffsetTrimming{add_prefix_space};
+  parts.pad_id = pad_id;
+  return parts;
+}
+
 ByteBpeTokenizer::ByteBpeTokenizer(BpeModel model, bool add_prefix_space, AddedTokens added,
                                    SpecialTokensTemplate post, std::optional<int64_t> pad_id)
-    : Tokenizer(std::move(added), std::move(post), pad_id),
-      model_(std::move(model)),
-      add_prefix_space_(add_prefix_space) {}
+    : Tokenizer(parts(std::move(model), add_prefix_space, std::move(added), std::move(post), pad_id)) {}
 
 std::unique_ptr<ByteBpeTokenizer> ByteBpeTokenizer::from_files(
     const std::filesystem::path& vocab_json, const std::filesystem::path& merges_txt,
@@ -33,19 +43,11 @@ std::unique_ptr<ByteBpeTokenizer> ByteBpeTokenizer::from_files(
     if (auto id = v.find(token)) added.add({token, *id});
   }
   std::optional<int64_t> pad = v.find("<pad>");
-  return std::make_unique<ByteBpeTokenizer>(std::move(model), add_prefix_space, std::move(added),
-                                            SpecialTokensTemplate::roberta(cls, sep), pad);
-}
-
-void ByteBpeTokenizer::tokenize(const std::string& normalized, std::vector<int64_t>& ids) const {
-  // HF adds the prefix space per piece between added tokens, not once per text.
-  const std::string text =
-      add_prefix_space_ && normalized.front() != ' ' ? " " + normalized : normalized;
-  const std::u32string chars = unicode::decode_utf8(text);
-  for (const auto& [begin, end] : byte_level::split_gpt2(chars)) {
-    const std::string word = unicode::encode_utf8(std::u32string_view(chars).substr(begin, end - begin));
-    model_.tokenize_word(byte_level::bytes_to_unicode(word), ids);
-  }
+  TokenizerParts p = parts(std::move(model), add_prefix_space, std::move(added),
+                           SpecialTokensTemplate::roberta(cls, sep), pad);
+  p.bos_id = cls;
+  p.eos_id = sep;
+  return std::unique_ptr<ByteBpeTokenizer>(new ByteBpeTokenizer(std::move(p)));
 }
 
 }  // namespace lightpeft

@@ -73,28 +73,54 @@ int64_t SpecialTokensTemplate::num_special_tokens(bool is_pair) const {
   return n;
 }
 
-Encoding SpecialTokensTemplate::apply(const std::vector<int64_t>& first_ids,
-                                      const std::vector<int64_t>* second_ids,
+Encoding SpecialTokensTemplate::apply(const EncodedText& first, const EncodedText* second,
                                       bool add_special_tokens) const {
-  const bool is_pair = second_ids != nullptr;
+  const bool is_pair = second != nullptr;
   const auto& pieces = add_special_tokens ? (is_pair ? pair : single)
                                           : (is_pair ? pair_plain : single_plain);
   Encoding out;
-  auto append = [&out](const std::vector<int64_t>& ids, int64_t type_id) {
+  auto append = [&out](const std::vector<int64_t>& ids, const std::vector<TokenOffsets>* offsets,
+                       int64_t type_id) {
     out.input_ids.insert(out.input_ids.end(), ids.begin(), ids.end());
     out.token_type_ids.insert(out.token_type_ids.end(), ids.size(), type_id);
+    if (offsets != nullptr && offsets->size() == ids.size()) {
+      out.offsets.insert(out.offsets.end(), offsets->begin(), offsets->end());
+    } else {
+      out.offsets.insert(out.offsets.end(), ids.size(), TokenOffsets{0, 0});
+    }
   };
   for (const auto& piece : pieces) {
     switch (piece.kind) {
-      case TemplatePiece::Kind::special: append(piece.ids, piece.type_id); break;
-      case TemplatePiece::Kind::first: append(first_ids, piece.type_id); break;
+      case TemplatePiece::Kind::special: append(piece.ids, nullptr, piece.type_id); break;
+      case TemplatePiece::Kind::first: append(first.ids, &first.offsets, piece.type_id); break;
       case TemplatePiece::Kind::second:
-        if (is_pair) append(*second_ids, piece.type_id);
+        if (is_pair) append(second->ids, &second->offsets, piece.type_id);
         break;
     }
   }
   out.attention_mask.assign(out.input_ids.size(), 1);
   return out;
+}
+
+Encoding SpecialTokensTemplate::apply(const std::vector<int64_t>& first_ids,
+                                      const std::vector<int64_t>* second_ids,
+                                      bool add_special_tokens) const {
+  EncodedText first{first_ids, {}};
+  std::optional<EncodedText> second;
+  if (second_ids != nullptr) second = EncodedText{*second_ids, {}};
+  return apply(first, second ? &*second : nullptr, add_special_tokens);
+}
+
+std::optional<int64_t> SpecialTokensTemplate::leading_special() const {
+  if (single.size() < 2 || single.front().kind != TemplatePiece::Kind::special) return std::nullopt;
+  if (single.front().ids.size() != 1) return std::nullopt;
+  return single.front().ids[0];
+}
+
+std::optional<int64_t> SpecialTokensTemplate::trailing_special() const {
+  if (single.size() < 2 || single.back().kind != TemplatePiece::Kind::special) return std::nullopt;
+  if (single.back().ids.size() != 1) return std::nullopt;
+  return single.back().ids[0];
 }
 
 }  // namespace lightpeft

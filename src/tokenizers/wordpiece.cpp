@@ -3,6 +3,9 @@
 #include <utility>
 
 #include "lightpeft/core/error.h"
+#include "lightpeft/tokenizers/decoders.h"
+#include "lightpeft/tokenizers/normalizers.h"
+#include "lightpeft/tokenizers/pre_tokenizers.h"
 #include "lightpeft/tokenizers/unicode.h"
 
 namespace lightpeft {
@@ -20,49 +23,62 @@ WordPieceModel::WordPieceModel(Vocab vocab, std::string unk_token,
 }
 
 void WordPieceModel::tokenize_word(const std::string& word, std::vector<int64_t>& ids) const {
-  const std::u32string chars = unicode::decode_utf8(word);
-  if (static_cast<int64_t>(chars.size()) > max_chars_) {
-    ids.push_back(unk_id_);
-    return;
-  }
+  std::vector<ModelToken> tokens;
+  tokenize(word, tokens);
+  for (const ModelToken& t : tokens) ids.push_back(t.id);
+}
+
+void WordPieceModel::tokenize(std::string_view word, std::vector<ModelToken>& tokens) const {
+  const ModelToken unknown{unk_id_, 0, static_cast<uint32_t>(word.size())};
   // Byte offset of each character boundary, so candidates shrink one character at a time.
   std::vector<size_t> offsets{0};
-  for (char32_t cp : chars) {
-    std::string utf8;
-    unicode::append_utf8(utf8, cp);
-    offsets.push_back(offsets.back() + utf8.size());
+  for (size_t pos = 0; pos < word.size();) {
+    size_t length = 0;
+    unicode::code_point_at(word, pos, &length);
+    pos += length;
+    offsets.push_back(pos);
   }
-  std::vector<int64_t> pieces;
+  if (static_cast<int64_t>(offsets.size() - 1) > max_chars_) {
+    tokens.push_back(unknown);
+    return;
+  }
+  std::vector<ModelToken> pieces;
+  std::string candidate;
   size_t start = 0;  // index into offsets
   while (start + 1 < offsets.size()) {
     std::optional<int64_t> found;
     size_t end = offsets.size() - 1;
     for (; end > start; --end) {
-      std::string candidate = word.substr(offsets[start], offsets[end] - offsets[start]);
-      if (start > 0) candidate = prefix_ + candidate;
+      candidate.clear();
+      if (start > 0) candidate = prefix_;
+      candidate.append(word.substr(offsets[start], offsets[end] - offsets[start]));
       if ((found = vocab_.find(candidate))) break;
     }
     if (!found) {  // one unmatchable part makes the whole word unknown
-      ids.push_back(unk_id_);
+      tokens.push_back(unknown);
       return;
     }
-    pieces.push_back(*found);
+    pieces.push_back({*found, static_cast<uint32_t>(offsets[start]), static_cast<uint32_t>(offsets[end])});
     start = end;
   }
-  ids.insert(ids.end(), pieces.begin(), pieces.end());
+  tokens.insert(tokens.end(), pieces.begin(), pieces.end());
 }
 
 WordPieceTokenizer::WordPieceTokenizer(WordPieceModel model,
                                        std::optional<BertNormalizerOptions> normalizer,
                                        AddedTokens added, SpecialTokensTemplate post,
                                        std::optional<int64_t> pad_id)
-    : Tokenizer(std::move(added), std::move(post), pad_id),
-      model_(std::move(model)),
-      normalizer_(std::move(normalizer)) {
-  if (normalizer_ && added_tokens().has_normalized()) {
-    normalize_added_tokens([this](const std::string& text) { return normalize(text); });
-  }
-}
+    : Tokenizer([&] {
+        TokenizerParts parts;
+        if (normalizer) parts.normalizer = std::make_unique<BertNormalizer>(*normalizer);
+        parts.pre_tokenizer = std::make_unique<BertPreTokenizer>();
+        parts.model = std::make_unique<WordPieceModel>(std::move(model));
+        parts.decoder = std::make_unique<WordPieceDecoder>("##", true);
+        parts.added = std::move(added);
+        parts.post = std::move(post);
+        parts.pad_id = pad_id;
+        return parts;
+      }()) {}
 
 std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::from_vocab_txt(
     const std::filesystem::path& vocab_txt, const BertNormalizerOptions& options) {
@@ -83,14 +99,6 @@ std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::from_vocab_txt(
   return std::make_unique<WordPieceTokenizer>(WordPieceModel(std::move(vocab)), options,
                                               std::move(added),
                                               SpecialTokensTemplate::bert(cls, sep), pad);
-}
-
-std::string WordPieceTokenizer::normalize(const std::string& text) const {
-  return normalizer_ ? bert_normalize(text, *normalizer_) : text;
-}
-
-void WordPieceTokenizer::tokenize(const std::string& normalized, std::vector<int64_t>& ids) const {
-  for (const std::string& word : bert_pre_tokenize(normalized)) model_.tokenize_word(word, ids);
 }
 
 }  // namespace lightpeft

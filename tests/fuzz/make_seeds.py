@@ -144,6 +144,115 @@ def seeds_tokenizer_json():
     bpe.add_special_tokens(["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
     yield "byte_bpe", bpe.to_str(pretty=True)
 
+    wp.decoder = decoders.WordPiece(prefix="##", cleanup=True)
+    yield "wordpiece_decoder", wp.to_str(pretty=True)
+    for name, doc in decoder_llm_tokenizer_docs():
+        Tokenizer.from_str(json.dumps(doc))  # a valid HF file, or this fails
+        yield name, json.dumps(doc, ensure_ascii=False, indent=1)
+
+
+# Decoder LLM shapes (tests/golden/tokenizer_builders.py has the full-size ones): byte-level BPE with
+# the GPT-2 / LLaMA-3 / Qwen2 split regexes and Digits, SentencePiece BPE with byte_fallback and the
+# Prepend + Replace normalizer or Metaspace, their post-processors and decoders.
+GPT2_REGEX = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"
+LLAMA3_REGEX = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|"
+                r" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+QWEN2_REGEX = LLAMA3_REGEX.replace(r"\p{N}{1,3}", r"\p{N}")
+
+
+def _added(id_, content, special=True, **flags):
+    token = {"id": id_, "content": content, "single_word": False, "lstrip": False, "rstrip": False,
+             "normalized": not special, "special": special}
+    token.update(flags)
+    return token
+
+
+def _byte_level(add_prefix_space=False, trim_offsets=True, use_regex=True):
+    return {"type": "ByteLevel", "add_prefix_space": add_prefix_space, "trim_offsets": trim_offsets,
+            "use_regex": use_regex}
+
+
+def _bos_template(bos, bos_id):
+    return {"type": "TemplateProcessing",
+            "single": [{"SpecialToken": {"id": bos, "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+            "pair": [{"SpecialToken": {"id": bos, "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                     {"SpecialToken": {"id": bos, "type_id": 1}}, {"Sequence": {"id": "B", "type_id": 1}}],
+            "special_tokens": {bos: {"id": bos, "ids": [bos_id], "tokens": [bos]}}}
+
+
+def _bpe_model(vocab, merges, **options):
+    model = {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
+             "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "ignore_merges": False,
+             "vocab": vocab, "merges": merges}
+    model.update(options)
+    return model
+
+
+def decoder_llm_tokenizer_docs():
+    # Byte-level: the 256 byte stand-ins, a few merges, chat specials.
+    from tokenizers import pre_tokenizers
+    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
+    vocab = {"<|endoftext|>": 0, "<|im_start|>": 1, "<|im_end|>": 2}
+    for ch in alphabet:
+        vocab[ch] = len(vocab)
+    merges = [["Ġ", "t"], ["h", "e"], ["Ġt", "he"], ["i", "n"], ["Ġ", "a"], ["1", "2"], ["Ċ", "Ċ"]]
+    for a, b in merges:
+        vocab.setdefault(a + b, len(vocab))
+    specials = [_added(0, "<|endoftext|>"), _added(1, "<|im_start|>"), _added(2, "<|im_end|>")]
+    base = {"version": "1.0", "truncation": None, "padding": None, "added_tokens": specials,
+            "normalizer": None, "pre_tokenizer": _byte_level(), "post_processor": _byte_level(True),
+            "decoder": _byte_level(True), "model": _bpe_model(vocab, merges)}
+    yield "gpt2_byte_level", base
+    yield "smollm_digits", dict(base, pre_tokenizer={"type": "Sequence", "pretokenizers": [
+        {"type": "Digits", "individual_digits": True}, _byte_level()]})
+    bos_id = len(vocab)
+    yield "llama3_split", dict(
+        base, added_tokens=specials + [_added(bos_id, "<|begin_of_text|>")],
+        pre_tokenizer={"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": LLAMA3_REGEX}, "behavior": "Isolated", "invert": False},
+            _byte_level(use_regex=False)]},
+        post_processor={"type": "Sequence", "processors": [_byte_level(True), _bos_template("<|begin_of_text|>", bos_id)]})
+    yield "qwen2_nfc_split", dict(
+        base, normalizer={"type": "NFC"},
+        pre_tokenizer={"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": QWEN2_REGEX}, "behavior": "Isolated", "invert": False},
+            _byte_level(use_regex=False)]}, post_processor=_byte_level(False, False, False))
+    yield "gpt2_split_inverted", dict(base, pre_tokenizer={"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": GPT2_REGEX}, "behavior": "Removed", "invert": True},
+        _byte_level(use_regex=False)]}, post_processor=None)
+
+    # SentencePiece BPE: <unk> <s> </s>, the byte tokens, a few pieces.
+    vocab = {"<unk>": 0, "<s>": 1, "</s>": 2}
+    for b in range(256):
+        vocab[f"<0x{b:02X}>"] = len(vocab)
+    merges = [["▁", "t"], ["h", "e"], ["▁t", "he"], ["▁", "a"], ["e", "r"]]
+    for piece in ["▁", "t", "h", "e", "a", "r", "l", "o", "w", "H"]:
+        vocab[piece] = len(vocab)
+    for a, b in merges:
+        vocab.setdefault(a + b, len(vocab))
+    specials = [_added(0, "<unk>"), _added(1, "<s>"), _added(2, "</s>")]
+    llama_decoder = {"type": "Sequence", "decoders": [
+        {"type": "Replace", "pattern": {"String": "▁"}, "content": " "}, {"type": "ByteFallback"},
+        {"type": "Fuse"}, {"type": "Strip", "content": " ", "start": 1, "stop": 0}]}
+    model = _bpe_model(vocab, merges, unk_token="<unk>", fuse_unk=True, byte_fallback=True)
+    sp = {"version": "1.0", "truncation": None, "padding": None, "added_tokens": specials,
+          "normalizer": {"type": "Sequence", "normalizers": [
+              {"type": "Prepend", "prepend": "▁"}, {"type": "Replace", "pattern": {"String": " "}, "content": "▁"}]},
+          "pre_tokenizer": None, "post_processor": _bos_template("<s>", 1), "decoder": llama_decoder,
+          "model": model}
+    yield "llama2_prepend_replace", sp
+    yield "llama_metaspace_first", dict(
+        sp, normalizer=None,
+        pre_tokenizer={"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": False})
+    next_id = len(vocab)
+    yield "metaspace_split_added", dict(
+        sp, normalizer=None, post_processor=None,
+        added_tokens=specials + [_added(next_id, "<tool>", lstrip=True, rstrip=True),
+                                 _added(next_id + 1, "bro", special=False, single_word=True)],
+        pre_tokenizer={"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": True},
+        decoder={"type": "Sequence", "decoders": [{"type": "ByteFallback"},
+                                                  {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always"}]})
+
 
 GLUE_TSV = {  # task -> (labelled file, test file)
     "cola": ("gj04\t1\t\tOur friends won't buy this analysis.\ngj04\t0\t*\tThey drank the pub.\n",

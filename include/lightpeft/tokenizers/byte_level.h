@@ -1,7 +1,8 @@
 #pragma once
-// GPT-2's byte-level pre-tokenization: the word-splitting regex (implemented by hand: std::regex has
-// no Unicode classes) and the byte -> printable character map that lets BPE work on raw bytes.
+// GPT-2's byte-level pre-tokenization: the word-splitting regex (split_regex.h) and the byte ->
+// printable character map that lets BPE work on raw bytes, and its inverse for decoding.
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,5 +16,9 @@ std::vector<std::pair<size_t, size_t>> split_gpt2(const std::u32string& text);
 
 // Each byte of `bytes` replaced by its GPT-2 stand-in character (UTF-8), e.g. ' ' -> "Ġ".
 std::string bytes_to_unicode(std::string_view bytes);
+// The stand-in character (UTF-8) of one byte.
+std::string_view byte_to_unicode(unsigned char byte);
+// The byte a stand-in character stands for, or nullopt for any other character.
+std::optional<unsigned char> unicode_to_byte(char32_t cp);
 
 }  // namespace lightpeft::byte_level

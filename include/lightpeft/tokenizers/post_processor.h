@@ -3,6 +3,7 @@
 // BERT `[CLS] A [SEP] B [SEP]` (types 0..0 1..1), RoBERTa `<s> A </s></s> B </s>` (all 0), or a
 // tokenizer.json TemplateProcessing.
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "lightpeft/tokenizers/encoding.h"
@@ -32,9 +33,22 @@ struct SpecialTokensTemplate {
 
   // Number of special token ids added around one sequence (is_pair false) or two.
   int64_t num_special_tokens(bool is_pair) const;
-  // Lays out first (and second) with the special tokens; attention_mask is all 1.
+  // Lays out first (and second) with the special tokens; attention_mask is all 1, special tokens
+  // get offsets (0, 0).
+  Encoding apply(const EncodedText& first, const EncodedText* second, bool add_special_tokens) const;
+  // The same for ids alone (all offsets (0, 0)).
   Encoding apply(const std::vector<int64_t>& first, const std::vector<int64_t>* second,
                  bool add_special_tokens) const;
+  // The special token before and after the first text in `single` (a template's bos/eos), if any.
+  std::optional<int64_t> leading_special() const;
+  std::optional<int64_t> trailing_special() const;
+};
+
+// ByteLevel / RobertaProcessing trim_offsets: the offsets of a token whose string starts or ends with
+// spaces ("Ġ" or whitespace) leave those out; with add_prefix_space the first token keeps its one
+// leading space.
+struct OffsetTrimming {
+  bool add_prefix_space = false;
 };
 
 }  // namespace lightpeft

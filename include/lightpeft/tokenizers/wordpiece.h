@@ -10,10 +10,11 @@
 
 #include "lightpeft/tokenizers/basic_tokenizer.h"
 #include "lightpeft/tokenizers/tokenizer.h"
+#include "lightpeft/tokenizers/tokenizer_model.h"
 
 namespace lightpeft {
 
-class WordPieceModel {
+class WordPieceModel : public TokenizerModel {
  public:
   // Throws lightpeft::Error when unk_token is not in the vocabulary.
   WordPieceModel(Vocab vocab, std::string unk_token = "[UNK]",
@@ -22,7 +23,10 @@ class WordPieceModel {
   // Appends the sub-word ids of one pre-tokenized word; a word longer than
   // max_input_chars_per_word, or one with a part no vocabulary entry matches, becomes [UNK].
   void tokenize_word(const std::string& word, std::vector<int64_t>& ids) const;
-  const Vocab& vocab() const { return vocab_; }
+  // The same with each sub-word's bytes ([UNK] covers the whole word).
+  void tokenize(std::string_view word, std::vector<ModelToken>& tokens) const override;
+  const Vocab& vocab() const override { return vocab_; }
+  bool is_bpe() const override { return false; }
 
  private:
   Vocab vocab_;
@@ -31,6 +35,8 @@ class WordPieceModel {
   int64_t unk_id_;
 };
 
+// BERT's tokenizer: BertNormalizer (when given), BertPreTokenizer, WordPiece, the WordPiece decoder
+// ("##" pieces joined, spaces before punctuation cleaned up).
 class WordPieceTokenizer : public Tokenizer {
  public:
   // normalizer unset: no normalization (a tokenizer.json with "normalizer": null).
@@ -41,15 +47,6 @@ class WordPieceTokenizer : public Tokenizer {
   // (those present in the vocab) as added tokens, and BERT's [CLS] A [SEP] B [SEP] template.
   static std::unique_ptr<WordPieceTokenizer> from_vocab_txt(const std::filesystem::path& vocab_txt,
                                                             const BertNormalizerOptions& options = {});
-
- protected:
-  std::string normalize(const std::string& text) const override;
-  void tokenize(const std::string& normalized, std::vector<int64_t>& ids) const override;
-  const Vocab& model_vocab() const override { return model_.vocab(); }
-
- private:
-  WordPieceModel model_;
-  std::optional<BertNormalizerOptions> normalizer_;
 };
 
 }  // namespace lightpeft
