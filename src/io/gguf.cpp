@@ -193,45 +193,50 @@ const char* wanted_name() {
 }  // namespace
 
 template <typename T>
-T GgufValue::as(const std::string& what) const {
+T GgufValue::convert(const std::string& what_, int64_t index) const {
+  // Only built for a message: element names cost a string each, and arrays hold 100K elements.
+  auto what = [&] { return index < 0 ? what_ : what_ + "[" + std::to_string(index) + "]"; };
   if constexpr (is_vector<T>::value) {
     using E = typename T::value_type;
-    LP_CHECK(type_ == GgufType::Array, what, ": expected an array, got ", describe());
+    LP_CHECK(type_ == GgufType::Array, what(), ": expected an array, got ", describe());
     T out;
     out.reserve(count_);
     const bool boxed = element_type_ == GgufType::String || element_type_ == GgufType::Array;
+    const std::string name = what();
     for (size_t i = 0; i < count_; ++i) {
-      if (boxed) {
-        out.push_back(elements_[i].as<E>(what + "[" + std::to_string(i) + "]"));
-      } else {
-        out.push_back(element(i).as<E>(what + "[" + std::to_string(i) + "]"));
-      }
+      const auto at = static_cast<int64_t>(i);
+      out.push_back(boxed ? elements_[i].convert<E>(name, at) : element(i).convert<E>(name, at));
     }
     return out;
   } else if constexpr (std::is_same_v<T, std::string>) {
-    LP_CHECK(type_ == GgufType::String, what, ": expected a string, got ", describe());
+    LP_CHECK(type_ == GgufType::String, what(), ": expected a string, got ", describe());
     return s_;
   } else if constexpr (std::is_same_v<T, bool>) {
-    LP_CHECK(type_ == GgufType::Bool, what, ": expected a bool, got ", describe());
+    LP_CHECK(type_ == GgufType::Bool, what(), ": expected a bool, got ", describe());
     return u_ != 0;
   } else if constexpr (std::is_floating_point_v<T>) {
     if (is_float()) return static_cast<T>(f_);
-    LP_CHECK(is_integer(), what, ": expected a number, got ", describe());
+    LP_CHECK(is_integer(), what(), ": expected a number, got ", describe());
     return is_signed_type(type_) ? static_cast<T>(i_) : static_cast<T>(u_);
   } else {
     static_assert(std::is_integral_v<T>, "GgufValue::as: unsupported type");
-    LP_CHECK(is_integer(), what, ": expected ", wanted_name<T>(), ", got ", describe());
+    LP_CHECK(is_integer(), what(), ": expected ", wanted_name<T>(), ", got ", describe());
     using L = std::numeric_limits<T>;
     if (is_signed_type(type_)) {
       const bool fits = std::is_signed_v<T> ? (i_ >= static_cast<int64_t>(L::min()) && i_ <= static_cast<int64_t>(L::max()))
                                             : (i_ >= 0 && static_cast<uint64_t>(i_) <= static_cast<uint64_t>(L::max()));
-      LP_CHECK(fits, what, ": value ", i_, " is out of range for ", wanted_name<T>(), " of ", sizeof(T) * 8, " bits");
+      LP_CHECK(fits, what(), ": value ", i_, " is out of range for ", wanted_name<T>(), " of ", sizeof(T) * 8, " bits");
       return static_cast<T>(i_);
     }
-    LP_CHECK(u_ <= static_cast<uint64_t>(L::max()), what, ": value ", u_, " is out of range for ",
+    LP_CHECK(u_ <= static_cast<uint64_t>(L::max()), what(), ": value ", u_, " is out of range for ",
              wanted_name<T>(), " of ", sizeof(T) * 8, " bits");
     return static_cast<T>(u_);
   }
+}
+
+template <typename T>
+T GgufValue::as(const std::string& what) const {
+  return convert<T>(what, -1);
 }
 
 #define LP_GGUF_AS(T)                                                    \
@@ -309,9 +314,10 @@ class GgufParser {
  private:
   uint64_t left() const { return size_ - pos_; }
 
-  void need(uint64_t n, const std::string& what) {
-    LP_CHECK(n <= left(), origin_, ": ", what, " at offset ", pos_, " needs ", n, " bytes but the file has ",
-             left(), " left (truncated file?)");
+  // `what` names the value, `part` the field within it (", string length"): joined only for a message.
+  void need(uint64_t n, const std::string& what, const char* part = "") {
+    LP_CHECK(n <= left(), origin_, ": ", what, part, " at offset ", pos_, " needs ", n,
+             " bytes but the file has ", left(), " left (truncated file?)");
   }
 
   template <typename T>
@@ -323,13 +329,13 @@ class GgufParser {
   }
 
   template <typename T>
-  T read(const std::string& what) {
-    need(sizeof(T), what);
+  T read(const std::string& what, const char* part = "") {
+    need(sizeof(T), what, part);
     return read_raw<T>();
   }
 
   std::string read_string(const std::string& what) {
-    const uint64_t n = read<uint64_t>(what + ": string length");
+    const uint64_t n = read<uint64_t>(what, ": string length");
     LP_CHECK(n <= left(), origin_, ": ", what, ": string length ", n, " at offset ", pos_ - 8,
              " runs past the end of the file (", left(), " bytes left)");
     std::string s(reinterpret_cast<const char*>(data_ + pos_), n);
@@ -338,7 +344,7 @@ class GgufParser {
   }
 
   GgufType read_type(const std::string& what) {
-    const uint32_t t = read<uint32_t>(what + ": value type");
+    const uint32_t t = read<uint32_t>(what, ": value type");
     LP_CHECK(t <= static_cast<uint32_t>(GgufType::Float64), origin_, ": ", what, ": unknown value type ", t,
              " at offset ", pos_ - 4, " (GGUF defines 0..12)");
     return static_cast<GgufType>(t);
@@ -368,8 +374,8 @@ class GgufParser {
       case GgufType::Array: {
         LP_CHECK(depth < kMaxArrayDepth, origin_, ": ", what, ": arrays nested more than ", kMaxArrayDepth,
                  " deep");
-        v.element_type_ = read_type(what + ": array element");
-        const uint64_t n = read<uint64_t>(what + ": array length");
+        v.element_type_ = read_type(what);
+        const uint64_t n = read<uint64_t>(what, ": array length");
         LP_CHECK(n <= left() / min_value_size(v.element_type_), origin_, ": ", what, ": array of ", n, " ",
                  gguf_type_name(v.element_type_), " at offset ", pos_ - 8, " cannot fit in the ", left(),
                  " bytes left (corrupt or truncated file)");
@@ -425,23 +431,28 @@ class GgufParser {
     t.name = read_string("tensor info #" + std::to_string(index) + " name");
     const std::string what = "tensor '" + t.name + "'";
     LP_CHECK(!f_.tensor_index_.count(t.name), origin_, ": duplicate ", what);
-    const uint32_t n_dims = read<uint32_t>(what + ": n_dims");
+    const uint32_t n_dims = read<uint32_t>(what, ": n_dims");
     LP_CHECK(n_dims <= kMaxDims, origin_, ": ", what, ": ", n_dims, " dimensions (ggml supports at most ", kMaxDims,
              ")");
     uint64_t numel = 1;
     for (uint32_t d = 0; d < n_dims; ++d) {
-      const uint64_t dim = read<uint64_t>(what + ": dimension");
-      LP_CHECK(dim <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) &&
-                   !__builtin_mul_overflow(numel, dim, &numel) &&
-                   numel <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()),
-               origin_, ": ", what, ": dimensions overflow (dimension ", d, " is ", dim, ")");
+      const uint64_t dim = read<uint64_t>(what, ": dimension");
+      const bool fits = dim <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) &&
+                        !__builtin_mul_overflow(numel, dim, &numel) &&
+                        numel <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
       t.dims.push_back(static_cast<int64_t>(dim));
+      if (!fits) {
+        std::string dims;
+        for (uint32_t k = 0; k < d; ++k) dims += std::to_string(t.dims[k]) + ", ";
+        throw_error(origin_, ": ", what, ": dimensions [", dims, dim, (d + 1 < n_dims ? ", ..." : ""),
+                    "] overflow a 64-bit element count");
+      }
     }
-    const uint32_t type_id = read<uint32_t>(what + ": type");
+    const uint32_t type_id = read<uint32_t>(what, ": type");
     const GgmlTypeInfo* info = ggml_info(type_id);
     LP_CHECK(info, origin_, ": ", what, ": unknown tensor type ", type_id);
     t.type = info->type;
-    t.offset = read<uint64_t>(what + ": offset");
+    t.offset = read<uint64_t>(what, ": offset");
 
     // Blocks run along dims[0] (a row), so a row must hold whole blocks.
     const uint64_t row = t.dims.empty() ? 1 : static_cast<uint64_t>(t.dims[0]);

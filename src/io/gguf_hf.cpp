@@ -131,9 +131,11 @@ LlamaHparams read_llama(const GgufFile& f) {
              ": expected a non-empty array of strings, got ", tokens->describe());
     hp.vocab = static_cast<int64_t>(tokens->size());
   } else {
-    const GgufTensorInfo& embd = f.tensor("token_embd.weight");
-    LP_CHECK(embd.dims.size() == 2, f.origin(), ": tensor 'token_embd.weight' must be 2-D");
-    hp.vocab = embd.dims[1];
+    const GgufTensorInfo* embd = f.find_tensor("token_embd.weight");
+    LP_CHECK(embd, f.origin(), ": cannot tell the vocabulary size: no ", a, ".vocab_size, no tokenizer.ggml.tokens ",
+             "and no tensor 'token_embd.weight'");
+    LP_CHECK(embd->dims.size() == 2, f.origin(), ": tensor 'token_embd.weight' must be 2-D");
+    hp.vocab = embd->dims[1];
   }
   hp.tied = f.find_tensor("output.weight") == nullptr;
   hp.attention_bias = has_tensor_suffix(f, {".attn_q.bias", ".attn_k.bias", ".attn_v.bias", ".attn_output.bias"});

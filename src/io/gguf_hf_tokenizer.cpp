@@ -3,10 +3,13 @@
 // to + TokenizersBackend's handling of special tokens). The aim is the same tokenizer, so the steps
 // below replay transformers' in its order, including its quirks (noted where they show).
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <optional>
 #include <set>
+#include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 
@@ -95,6 +98,8 @@ TokenizerMeta read_meta(const GgufFile& f) {
     m.scores = f.get<std::vector<double>>("tokenizer.ggml.scores");
     LP_CHECK(m.scores.size() == m.tokens.size(), f.what("tokenizer.ggml.scores"), ": ", m.scores.size(),
              " scores for ", m.tokens.size(), " tokens");
+    for (size_t i = 0; i < m.scores.size(); ++i)  // they are sorted: NaN has no place in the order
+      LP_CHECK(!std::isnan(m.scores[i]), f.what("tokenizer.ggml.scores"), ": score ", i, " is NaN");
   }
   auto special = [&](const char* name) -> std::optional<std::string> {
     const std::string key = std::string("tokenizer.ggml.") + name + "_token_id";
@@ -150,41 +155,56 @@ struct Vocab {
 // transformers' generate_merges(vocab, vocab_scores): every split of every token into two
 // vocabulary pieces, ordered best score first, then longer left piece, then longer right piece (a
 // stable sort, so ties keep vocabulary order, each token's splits ordered by the pieces' ids).
+// Lengths are Python's len(), in code points.
 std::vector<std::pair<std::string, std::string>> merges_from_scores(const TokenizerMeta& m) {
-  std::unordered_map<std::string, int64_t> vocab;
-  for (size_t i = 0; i < m.tokens.size(); ++i) vocab[m.tokens[i]] = static_cast<int64_t>(i);
-  // dict(zip(tokens, scores)): first position, last score.
-  std::vector<std::string> order;
-  std::unordered_map<std::string, double> score;
+  // Views into m.tokens, which outlives this function.
+  std::unordered_map<std::string_view, int64_t> vocab;
+  std::unordered_set<size_t> lengths;  // byte lengths of vocabulary tokens
   for (size_t i = 0; i < m.tokens.size(); ++i) {
-    if (!score.count(m.tokens[i])) order.push_back(m.tokens[i]);
+    vocab[m.tokens[i]] = static_cast<int64_t>(i);
+    lengths.insert(m.tokens[i].size());
+  }
+  // dict(zip(tokens, scores)): first position, last score.
+  std::vector<std::string_view> order;
+  std::unordered_map<std::string_view, double> score;
+  for (size_t i = 0; i < m.tokens.size(); ++i) {
+    if (!score.count(m.tokens[i])) order.emplace_back(m.tokens[i]);
     score[m.tokens[i]] = m.scores[i];
   }
   struct Merge {
-    std::string left, right;
+    std::string_view left, right;
+    int64_t left_id, right_id;
     double score;
-    size_t left_len, right_len;  // in code points, as Python's len()
+    size_t left_len, right_len;
   };
-  std::vector<Merge> merges;
-  for (const std::string& token : order) {
-    const std::u32string cps = unicode::decode_utf8(token);
-    std::vector<Merge> local;
-    for (size_t i = 1; i < cps.size(); ++i) {
-      std::string left = unicode::encode_utf8(cps.substr(0, i)), right = unicode::encode_utf8(cps.substr(i));
-      if (vocab.count(left) && vocab.count(right))
-        local.push_back({std::move(left), std::move(right), score[token], i, cps.size() - i});
+  std::vector<Merge> merges, local;
+  std::vector<size_t> boundaries;  // byte offset of each code point
+  for (std::string_view token : order) {
+    boundaries.clear();
+    for (size_t i = 0; i < token.size(); ++i)
+      if ((static_cast<unsigned char>(token[i]) & 0xC0) != 0x80) boundaries.push_back(i);  // valid UTF-8: checked
+    local.clear();
+    const size_t n_cp = boundaries.size();
+    for (size_t i = 1; i < n_cp; ++i) {
+      const size_t cut = boundaries[i];
+      // Only pieces of a length some token has can be tokens: keeps a hostile file (one huge token)
+      // from costing quadratic time in hashing.
+      if (!lengths.count(cut) || !lengths.count(token.size() - cut)) continue;
+      auto l = vocab.find(token.substr(0, cut)), r = vocab.find(token.substr(cut));
+      if (l != vocab.end() && r != vocab.end())
+        local.push_back({l->first, r->first, l->second, r->second, score[token], i, n_cp - i});
     }
-    std::stable_sort(local.begin(), local.end(), [&](const Merge& a, const Merge& b) {
-      return std::make_pair(vocab[a.left], vocab[a.right]) < std::make_pair(vocab[b.left], vocab[b.right]);
+    std::stable_sort(local.begin(), local.end(), [](const Merge& a, const Merge& b) {
+      return std::make_pair(a.left_id, a.right_id) < std::make_pair(b.left_id, b.right_id);
     });
-    for (auto& l : local) merges.push_back(std::move(l));
+    merges.insert(merges.end(), local.begin(), local.end());
   }
   std::stable_sort(merges.begin(), merges.end(), [](const Merge& a, const Merge& b) {
     return std::make_tuple(a.score, a.left_len, a.right_len) > std::make_tuple(b.score, b.left_len, b.right_len);
   });
   std::vector<std::pair<std::string, std::string>> out;
   out.reserve(merges.size());
-  for (auto& mg : merges) out.emplace_back(std::move(mg.left), std::move(mg.right));
+  for (const auto& mg : merges) out.emplace_back(std::string(mg.left), std::string(mg.right));
   return out;
 }
 

@@ -76,6 +76,11 @@ class GgufValue {
 
  private:
   friend class GgufParser;
+  // as<T>, for element `index` of the value named `what` (index < 0: the value itself); the name is
+  // put together only for an error.
+  template <typename T>
+  T convert(const std::string& what, int64_t index) const;
+
   GgufType type_ = GgufType::UInt8;
   GgufType element_type_ = GgufType::UInt8;  // arrays only
   uint64_t u_ = 0;   // unsigned integers and bools
