@@ -567,8 +567,9 @@ at::Tensor GgufFile::load_tensor(const GgufTensorInfo& info) const {
   const int64_t n_blocks = info.numel() / block;
   const uint8_t* src = tensor_data(info);
   float* dst = out.data_ptr<float>();
-  // Blocks are independent: split them across threads (~64K output floats per task).
-  const int64_t grain = std::max<int64_t>(1, 65536 / block);
+  // Blocks are independent: split big tensors across threads, 256K output floats (1 MB) per task at
+  // least (below that, waking the thread pool costs more than it saves).
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 18) / block);
   at::parallel_for(0, n_blocks, grain, [&](int64_t begin, int64_t end) {
     io_detail::dequantize_blocks(info.type, src + begin * bytes, dst + begin * block, end - begin);
   });
