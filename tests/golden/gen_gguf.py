@@ -18,7 +18,9 @@ Writes into out_dir:
   tiny_spm.gguf              a 2-layer llama (tied, attention biases) with a SentencePiece vocabulary
                              (tokenizer.ggml.model "llama": scores, byte tokens, no merges)
   <tiny>_config.json         transformers' config (AutoConfig.from_pretrained(..., gguf_file=).to_dict())
-  <tiny>_hf.safetensors      transformers' GGUF state dict (load_gguf_checkpoint: names, reverse permutation)
+  <tiny>_hf.safetensors      transformers' GGUF state dict (load_gguf_checkpoint: names, reverse permutation;
+                             for tiny_spm with attention_bias forced on, so that the biases are kept)
+  <tiny>_hf.json             the model's state-dict names and shapes, and a checksum of each loaded tensor
   <tiny>_tokenizer.json      transformers' tokenizer (AutoTokenizer ... gguf_file=).backend_tokenizer
   <tiny>_tokenizer_config.json  the tokenizer config transformers reads from the file
   <tiny>_encodings.json      {text: ids} by that tokenizer (tokenizer(text)["input_ids"])
