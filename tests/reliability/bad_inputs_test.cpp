@@ -16,6 +16,8 @@
 #include "lightpeft/core/error.h"
 #include "lightpeft/data/glue.h"
 #include "lightpeft/data/user_task.h"
+#include "lightpeft/io/gguf.h"
+#include "lightpeft/io/gguf_hf.h"
 #include "lightpeft/io/safetensors.h"
 #include "lightpeft/io/torch_bin.h"
 #include "lightpeft/models/model_config.h"
@@ -26,6 +28,7 @@
 #include "lightpeft/tokenizers/wordpiece.h"
 #include "lightpeft/train/train_config.h"
 #include "test_support.h"
+#include "../io/gguf_builder.h"
 
 namespace lightpeft {
 namespace {
@@ -326,6 +329,67 @@ TEST_F(BadInputs, PruningPlan) {
        "not valid JSON"},
   },
         [](const std::string& b) { parse_pruning_plan(b, "pruning_plan.json"); });
+}
+
+TEST_F(BadInputs, Gguf) {
+  using testing::GgufBuilder;
+  auto small = [] {
+    GgufBuilder b;
+    b.str("general.architecture", "llama").u32("llama.block_count", 1);
+    b.tensor_f32("w", {2}, {1, 2});
+    return b;
+  };
+  const std::string good = small().bytes();
+  std::string long_string;
+  GgufBuilder::put_u64(long_string, 1000000);
+  std::string huge_array;
+  GgufBuilder::put_u32(huge_array, 8);
+  GgufBuilder::put_u64(huge_array, uint64_t{1} << 60);
+  check({
+      {"model.gguf", "not the format", "a text file", "hello world, not a model", "not a GGUF file"},
+      {"model.gguf", "truncated", "tensor data cut short", good.substr(0, good.size() - 2),
+       "tensor 'w': data [0, 8) of F32 [2] runs past the end of the data section"},
+      {"model.gguf", "truncated", "string length past the end", GgufBuilder().kv("k", GgufBuilder::typed(8, long_string)).bytes(),
+       "key 'k': string length 1000000"},
+      {"model.gguf", "huge size", "2^60 metadata entries", small().count_kv(uint64_t{1} << 60).bytes(),
+       "header claims 1152921504606846976 metadata entries"},
+      {"model.gguf", "huge size", "array of 2^60 strings", small().kv("t.a", GgufBuilder::typed(9, huge_array)).bytes(),
+       "key 't.a': array of 1152921504606846976 STRING"},
+      {"model.gguf", "huge size", "dims 2^62 x 8", small().tensor("t", {uint64_t{1} << 62, 8}, 0, "").bytes(),
+       "tensor 't': dimensions [4611686018427387904, 8] overflow"},
+      {"model.gguf", "out of range", "offset past the end", small().offset_of("w", uint64_t{1} << 40).bytes(),
+       "tensor 'w': data [1099511627776, 1099511627784)"},
+      {"model.gguf", "out of range", "offset not aligned", small().tensor_f32("v", {1}, {3}).offset_of("v", 8).bytes(),
+       "tensor 'v': data offset 8 is not a multiple of the alignment 32"},
+      {"model.gguf", "duplicate", "two tensors share bytes", small().tensor_f32("v", {1}, {3}).offset_of("v", 0).bytes(),
+       "tensor 'v': data at offset 0 overlaps tensor 'w'"},
+      {"model.gguf", "duplicate", "key twice", small().u32("llama.block_count", 2).bytes(),
+       "duplicate metadata key 'llama.block_count'"},
+      {"model.gguf", "unknown value", "tensor type 99", small().tensor("t", {2}, 99, "12345678").bytes(),
+       "tensor 't': unknown tensor type 99"},
+      {"model.gguf", "unknown value", "value type 13", small().kv("k", GgufBuilder::typed(13, "")).bytes(),
+       "key 'k': unknown value type 13"},
+      {"model.gguf", "unknown value", "version 1", small().version(1).bytes(), "GGUF version 1 is not supported"},
+      {"model.gguf", "wrong type", "alignment as INT32", small().i32("general.alignment", 64).bytes(),
+       "key 'general.alignment': expected UINT32, got 64 (INT32)"},
+  },
+        [&](const std::string& b) { GgufFile::open(file("model.gguf", b)); });
+  // Conversion to an HF folder: what the file says must fit HF's model.
+  const std::string llama_header = GgufBuilder()
+                                       .str("general.architecture", "llama")
+                                       .u32("llama.embedding_length", 4)
+                                       .u32("llama.feed_forward_length", 4)
+                                       .u32("llama.block_count", 1)
+                                       .u32("llama.attention.head_count", 2)
+                                       .bytes();
+  check({
+      {"model.gguf (to HF)", "unknown value", "architecture gpt2", GgufBuilder().str("general.architecture", "gpt2").bytes(),
+       "architecture 'gpt2' cannot be converted to an HF model folder (supported: llama)"},
+      {"model.gguf (to HF)", "missing key", "no embedding_length", GgufBuilder().str("general.architecture", "llama").bytes(),
+       "key 'llama.embedding_length': missing from the GGUF metadata"},
+      {"model.gguf (to HF)", "missing key", "no vocabulary, no tensors", llama_header, "cannot tell the vocabulary size"},
+  },
+        [&](const std::string& b) { write_hf_folder(file("model.gguf", b), dir_ / "hf"); });
 }
 
 }  // namespace
