@@ -529,6 +529,113 @@ SNIPPETS = [
 ]
 
 
+# ---- random templates: a seeded mix of the constructs above, to catch what hand-written cases miss --
+# (Python's `%` string formatting, integers past 64 bits and printing objects whose text is a memory
+# address are left out: lightpeft refuses those on purpose.)
+
+_R_VARS = {"n": 3, "f": 2.5, "s": "Mixed Case, words", "l": [3, 1, 2], "d": {"b": 1, "a": [1, 2]}, "e": "",
+           "t": True, "z": None}
+_R_STRS = ["'a'", "'B c'", '"x\\ny"', "' pad '", "'é'", "''", "'1,2'", "'\\t'", "'{{'", "'%}'", "'user'"]
+_R_FILTERS = ["trim", "length", "upper", "lower", "tojson", "default('D')", "default('D', true)", "join(',')", "first",
+              "last", "replace('a', 'X')", "capitalize", "title", "string", "int", "float", "list", "reverse|list",
+              "sort", "unique|list", "abs", "round", "sum", "count", "items|list", "tojson(indent=2)", "select|list",
+              "reject|list", "map('string')|list", "indent(2)", "selectattr('role', 'eq', 'user')|list",
+              "map(attribute='role')|list", "dictsort", "min", "max", "wordcount", "trim('.')"]
+_R_TESTS = ["defined", "undefined", "none", "string", "number", "integer", "float", "mapping", "iterable", "sequence",
+            "odd", "even", "true", "false", "boolean", "lower", "upper", "eq 1", "in [1, 2]", "divisibleby 2",
+            "sameas none"]
+_R_METHODS = ["strip()", "upper()", "lower()", "split()", "split(',')", "startswith('a')", "endswith(' ')", "title()",
+              "replace(' ', '_')", "rstrip()", "lstrip()", "items()|list", "get('a')", "keys()|list", "count('a')",
+              "find('o')"]
+
+
+def _random_template(R):
+    names = list(_R_VARS) + ["messages", "undef", "ns", "v", "x"]
+
+    def lit():
+        return R.choice([str(R.randint(-3, 10)), R.choice(["0.5", "1.0", "2e3", "-1.25"]), R.choice(_R_STRS),
+                         R.choice(["true", "false", "none", "True", "None"]), "[1, 'a', none]", "(1, 2)",
+                         "{'k': 'v', 'n': 1}", "[]"])
+
+    def expr(d=0):
+        if d > 3:
+            return R.choice([lit(), R.choice(names)])
+        k = R.randint(0, 14)
+        sub = lambda: expr(d + 1)  # noqa: E731
+        return [
+            lambda: lit(), lambda: R.choice(names), lambda: f"{sub()}|{R.choice(_R_FILTERS)}",
+            lambda: f"{sub()} {R.choice(['+', '-', '*', '/', '//', '~', '**'])} {sub()}",
+            lambda: f"{sub()} {R.choice(['==', '!=', '<', '>=', 'in', 'not in'])} {sub()}",
+            lambda: f"{sub()} {R.choice(['and', 'or'])} {sub()}", lambda: f"not {sub()}",
+            lambda: f"({sub()} if {sub()} else {sub()})",
+            lambda: f"{sub()} is {R.choice(['', 'not '])}{R.choice(_R_TESTS)}",
+            lambda: R.choice(names) + "[" + R.choice(["0", "-1", "1:", ":2", "::-1", "'role'", "'a'", "5"]) + "]",
+            lambda: f"{R.choice(names)}.{R.choice(['role', 'content', 'a', 'index0', 'length', 'x'])}",
+            lambda: f"{R.choice(names[:-5] + _R_STRS)}.{R.choice(_R_METHODS)}",
+            lambda: f"[{sub()}, {sub()}]", lambda: f"-{sub()}", lambda: f"({sub()})",
+        ][k]()
+
+    def ws():
+        return R.choice(["", "-", "+", ""])
+
+    def text():
+        return R.choice(["", "a", " ", "\n", "  ", "\t", "x\n  ", "é\n", " \n ", "\n\n", "b "])
+
+    def block(d=0):
+        out = []
+        for _ in range(R.randint(1, 4)):
+            k = R.randint(0, 8)
+            o, c = ws(), R.choice(["", "-", "+"])
+            if k <= 1:
+                out.append(text())
+            elif k <= 3:
+                out.append("{{" + R.choice(["", "-"]) + " " + expr() + " " + R.choice(["", "-"]) + "}}")
+            elif k == 4 and d < 2:
+                out.append(f"{{%{o} if {expr()} %}}{text()}{block(d + 1)}{{% elif {expr()} {c}%}}{block(d + 1)}"
+                           f"{{%{ws()} else %}}{block(d + 1)}{{% endif {c}%}}")
+            elif k == 5 and d < 2:
+                out.append(f"{{%{o} for {R.choice(['x', 'm', 'k'])} in {expr()} {c}%}}{text()}{{{{ loop.index }}}}"
+                           f"{block(d + 1)}{{{{ x }}}}{{%{ws()} endfor %}}")
+            elif k == 6:
+                out.append(f"{{%{o} set {R.choice(['n', 's', 'v'])} = {expr()} {c}%}}")
+            elif k == 7:
+                j = R.randint(0, 5)
+                if j == 0:
+                    out.append(f"{{#{o} c {c}#}}")
+                elif j == 1 and d < 2:
+                    out.append(f"{{%{o} macro mm(a, b=1) {c}%}}{text()}{{{{ a }}}}{block(d + 1)}{{{{ b }}}}{{% endmacro %}}")
+                elif j == 2:
+                    out.append(f"{{{{ mm({expr()}) }}}}{{{{ mm(b={expr()}, a=1) }}}}")
+                elif j == 3:
+                    out.append(f"{{% set ns = namespace(v={expr()}, w=0) %}}")
+                elif j == 4:
+                    out.append(f"{{% set ns.{R.choice(['v', 'w'])} = {expr()} %}}{{{{ ns.v }}}}{{{{ ns.w }}}}")
+                else:
+                    out.append(f"{{% set {R.choice(['n', 's', 'v'])}, {R.choice(['l', 'x'])} = {expr()}, {expr()} %}}")
+            else:
+                out.append(text())
+            out.append(text())
+        return "".join(out)
+
+    return block()
+
+
+def _random_cases(count, seed):
+    import random
+    R = random.Random(seed)
+    messages = [_m("system", " Be brief.\n"), _m("user", "Héllo wörld 😀"), _m("assistant", "Hi!  "),
+                _m("user", "a,b , c")]
+    cases = []
+    while len(cases) < count:
+        source = _random_template(R)
+        outcome = _outcome(lambda: _render(source, messages, False, **_R_VARS))
+        if "0x" in outcome.get("expected", "") or "object at" in outcome.get("expected", ""):
+            continue  # printed a Python object's address
+        cases.append({"name": f"random/{len(cases)}", "source": source, "vars": {"messages": messages, **_R_VARS},
+                      **outcome})
+    return cases
+
+
 def _render(template, messages, add_generation_prompt=False, **kwargs):
     # What apply_chat_template(tokenize=False) does with a conversation: normalise the messages (keys
     # with None values dropped), then render.
@@ -615,6 +722,8 @@ def main(out_dir: pathlib.Path, shared_dir):
         case = {"name": f"snippet/{name}", "source": source, "vars": {"messages": messages, **vars_}}
         case.update(_outcome(lambda: _render(source, messages, False, **vars_)))
         cases.append(case)
+
+    cases += _random_cases(400, seed=20240601)
 
     out = {"conversations": CONVERSATIONS, "templates": templates, "cases": cases}
     (out_dir / "chat_templates.json").write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")

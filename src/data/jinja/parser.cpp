@@ -737,7 +737,8 @@ class Parser {
   }
 
   ExprPtr parse_call(ExprPtr callee) {
-    auto e = node(ExprType::call, cur().pos);
+    auto e = node(ExprType::call, callee->pos);  // errors point at the function, not at '('
+
     e->args.push_back(std::move(callee));
     parse_call_args(*e);
     return done(std::move(e));
