@@ -547,7 +547,7 @@ Value f_round(Interpreter&, const Value& v, const Args& a) {
   if (method == "common") {
     if (precision < -308 || precision > 308) return Value::floating(precision > 0 ? x : 0.0 * x);
     // Python rounds the exact binary value half to even at the given decimal digit.
-    char buf[512];
+    char buf[1024];  // 309 integer digits, the point and up to 308 decimals
     if (precision >= 0) {
       std::snprintf(buf, sizeof(buf), "%.*f", static_cast<int>(precision), x);
       return Value::floating(std::strtod(buf, nullptr));

@@ -69,8 +69,10 @@ void float_divmod(double vx, double wx, double& floordiv, double& mod) {
 Value repeat_seq(const Value& seq, int64_t n, Interpreter& in) {
   const auto& items = seq.items();
   if (n <= 0 || items.empty()) return seq.kind() == Kind::tuple ? Value::tuple({}) : Value::list({});
-  if (static_cast<uint64_t>(n) > in.limits().max_bytes / items.size()) {
-    throw TemplateError{"repeating a list gives more items than the limit of " + std::to_string(in.limits().max_bytes)};
+  // A list item costs far more than a byte: allow max_bytes / 64 items.
+  const size_t max_items = std::max<size_t>(in.limits().max_bytes / 64, 1);
+  if (static_cast<uint64_t>(n) > max_items / items.size()) {
+    throw TemplateError{"repeating a list gives more than " + std::to_string(max_items) + " items (the limit)"};
   }
   in.charge(static_cast<int64_t>(items.size()) * n);
   std::vector<Value> out;
@@ -404,6 +406,7 @@ Value Interpreter::eval_node(const Expr& e, const ScopePtr& scope) {
         out += to_str(eval(*a, scope), limits_.max_bytes);
         check_size(out.size());
       }
+      charge(static_cast<int64_t>(out.size()) / 64);
       return Value::string(std::move(out));
     }
     case ExprType::compare: {
@@ -477,7 +480,9 @@ Value Interpreter::eval_slice(const Value& obj, const Expr& slice, const ScopePt
   const int64_t stop = adjust(parts[1], false);
   int64_t count = 0;
   if (step > 0 && start < stop) count = (stop - start - 1) / step + 1;
-  if (step < 0 && stop < start) count = (start - stop - 1) / (-step) + 1;
+  if (step < 0 && stop < start) {
+    count = static_cast<int64_t>((static_cast<__int128>(start) - stop - 1) / -static_cast<__int128>(step) + 1);
+  }
   charge(count);
   if (obj.is_string()) {
     std::u32string out;
@@ -681,12 +686,14 @@ Value Interpreter::binary(const std::string& op, const Value& a, const Value& b)
     if (ints) return Value::integer(add_checked(a.as_int(), b.as_int()));
     if (nums) return Value::floating(a.as_double() + b.as_double());
     if (a.is_string() && b.is_string()) {
+      // Copying costs a step per 64 bytes: a loop that grows a string stays bounded by max_steps.
       check_size(a.str().size() + b.str().size());
+      charge(static_cast<int64_t>(a.str().size() + b.str().size()) / 64);
       return Value::string(a.str() + b.str());
     }
     if (a.kind() == b.kind() && a.is_seq() && a.tag() == SeqTag::none && b.tag() == SeqTag::none) {
       std::vector<Value> items = a.items();
-      check_size(items.size() + b.items().size());
+      check_size((items.size() + b.items().size()) * 64);
       charge(static_cast<int64_t>(items.size() + b.items().size()));
       items.insert(items.end(), b.items().begin(), b.items().end());
       return a.kind() == Kind::tuple ? Value::tuple(std::move(items)) : Value::list(std::move(items));
