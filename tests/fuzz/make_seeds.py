@@ -440,12 +440,41 @@ def seeds_pruning_plan():
     yield "no_thresholds", json.dumps(dict(plan, module_threshold=None, rank_threshold=None, modules=[]))
 
 
+def seeds_chat_template():
+    # The real-style templates of the chat-template goldens, and a few constructs they lack.
+    import importlib.util
+    path = pathlib.Path(__file__).resolve().parent.parent / "golden" / "gen_chat_templates.py"
+    spec = importlib.util.spec_from_file_location("gen_chat_templates", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    for name, text in mod.TEMPLATES.items():
+        yield name.replace(".", "_"), text
+    for name, text, _ in mod.SNIPPETS[:40]:
+        yield "snippet_" + name, text
+    yield "raw_and_comments", "{# c #}{% raw %}{{ x }}{% endraw %}{%- if true -%} y {%+ endif +%}"
+
+
+def seeds_instruction_json():
+    # First byte: low 2 bits format (auto, json, jsonl), 0x04 skip_bad_rows, 0x08 all_assistant_turns,
+    # 0x10 a system prompt for Alpaca rows.
+    alpaca = [{"instruction": "Add 2 and 3.", "input": "", "output": "5", "answer": ["5"]},
+              {"instruction": "Translate.", "input": "chat", "output": "cat", "answer": [2304.0]}]
+    chat = [{"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi é"},
+                          {"role": "assistant", "content": "Hello"}, {"role": "user", "content": "Bye"},
+                          {"role": "assistant", "content": "Bye!"}]}]
+    yield "alpaca_list", bytes([1]) + json.dumps(alpaca, indent=1).encode()
+    yield "chat_jsonl", bytes([2 | 8]) + ("\n".join(json.dumps(r) for r in chat + alpaca) + "\n").encode()
+    yield "mixed_auto_skip", bytes([0 | 4 | 16]) + json.dumps(alpaca + chat + [{"instruction": "no output"}, 5]).encode()
+    yield "jsonl_bad_lines", bytes([2 | 4]) + b'{"instruction": "a", "output": "b"}\n{broken\n\xff\n{"messages": []}\n'
+
+
 TARGETS = {
     "safetensors": seeds_safetensors, "torch_bin": seeds_torch_bin, "model_config": seeds_model_config,
     "train_config": seeds_train_config, "vocab_txt": seeds_vocab_txt, "bpe_files": seeds_bpe_files,
     "tokenizer_json": seeds_tokenizer_json, "glue_tsv": seeds_glue_tsv, "jsonl": seeds_jsonl,
     "user_csv": seeds_user_csv, "adapter_config": seeds_adapter_config, "pruning_plan": seeds_pruning_plan,
     "gguf": seeds_gguf,
+    "chat_template": seeds_chat_template, "instruction_json": seeds_instruction_json,
 }
 
 

@@ -14,7 +14,9 @@
 #include <gtest/gtest.h>
 
 #include "lightpeft/core/error.h"
+#include "lightpeft/data/chat_template.h"
 #include "lightpeft/data/glue.h"
+#include "lightpeft/data/instruction_data.h"
 #include "lightpeft/data/user_task.h"
 #include "lightpeft/io/gguf.h"
 #include "lightpeft/io/gguf_hf.h"
@@ -390,6 +392,59 @@ TEST_F(BadInputs, Gguf) {
       {"model.gguf (to HF)", "missing key", "no vocabulary, no tensors", llama_header, "cannot tell the vocabulary size"},
   },
         [&](const std::string& b) { write_hf_folder(file("model.gguf", b), dir_ / "hf"); });
+TEST_F(BadInputs, ChatTemplate) {
+  check({
+      {"chat template", "truncated", "unclosed if", "{% for m in messages %}{{ m.content }}{% endfor %}{% if x %}",
+       "chat_template.jinja:1:54: the 'if' tag opened here is never closed"},
+      {"chat template", "truncated", "unclosed print", "{{ messages[0].content", "chat_template.jinja:1:1: '{{' is never closed"},
+      {"chat template", "unknown value", "filter frobnicate", "{{ messages | frobnicate }}",
+       "chat_template.jinja:1:15: unknown filter 'frobnicate'"},
+      {"chat template", "unknown value", "tag include", "{% include 'other.jinja' %}",
+       "chat_template.jinja:1:4: the '{% include %}' tag is not supported"},
+      {"chat template", "wrong format", "1 +", "{{ 1 + }}", "chat_template.jinja:1:8: unexpected end of print statement"},
+      {"chat template", "wrong type", "'a' + 1", "{{ 'a' + 1 }}", "chat_template.jinja:1:4: can only concatenate str"},
+      {"chat template", "huge size", "nesting 1000 deep", "{{ " + std::string(1000, '[') + std::string(1000, ']') + " }}",
+       "levels"},
+      {"chat template", "huge size", "a runaway loop", "{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}",
+       "evaluation steps"},
+      {"chat template", "bad UTF-8", "in the text", "{{ 1 }}\n" + kBadUtf8, "chat_template.jinja:2:4: the template is not valid UTF-8"},
+      {"chat template", "refused input", "raise_exception", "{{ raise_exception('System role not supported') }}",
+       "chat_template.jinja:1:4: raise_exception: System role not supported"},
+  },
+        [](const std::string& b) {
+          ChatTemplateLimits limits;
+          limits.max_steps = 1000000;
+          ChatTemplate(b, "chat_template.jinja", limits).render({{"user", "hi"}});
+        });
+}
+
+TEST_F(BadInputs, InstructionData) {
+  check({
+      {"instruction JSON", "truncated", "cut mid-list", R"([{"instruction": "a", "output": "b"}, {"instr)",
+       "train.json:1:46: not valid JSON"},
+      {"instruction JSON", "missing field", "no output", R"([{"instruction": "a", "input": ""}])",
+       "train.json: row 0: missing 'output' (the response to train on)"},
+      {"instruction JSON", "missing field", "no assistant message", R"([{"messages": [{"role": "user", "content": "hi"}]}])",
+       "train.json: row 0: no assistant message"},
+      {"instruction JSON", "unknown value", "role tool",
+       R"([{"messages": [{"role": "user", "content": "a"}, {"role": "tool", "content": "b"}]}])",
+       "train.json: row 0: messages[1]: unknown role 'tool' (expected system, user or assistant)"},
+      {"instruction JSON", "wrong type", "content 5",
+       R"([{"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": 5}]}])",
+       "train.json: row 0: messages[1]: 'content' is not a string (got number)"},
+      {"instruction JSON", "wrong type", "an object, not a list", "{\n \"rows\": []\n}",
+       "train.json: expected a JSON list of rows (or one JSON object per line), got a JSON object with keys: rows"},
+      {"instruction JSON", "bad UTF-8", "an instruction", "[{\"instruction\": \"" + kBadUtf8 + "\", \"output\": \"b\"}]",
+       "train.json:1:22: invalid UTF-8"},
+  },
+        [&](const std::string& b) { parse_instruction_rows(b, "train.json", {}, InstructionFileFormat::auto_detect); });
+  check({
+      {"instruction JSONL", "missing field", "no output", R"({"instruction": "a"})" "\n", "train.jsonl:1: missing 'output'"},
+      {"instruction JSONL", "truncated", "line cut mid-object", "{\"instruction\": \"a\", \"out\n", "train.jsonl:1: invalid JSON"},
+      {"instruction JSONL", "bad UTF-8", "a message", "{\"messages\": [{\"role\": \"user\", \"content\": \"" + kBadUtf8 + "\"}]}\n",
+       "train.jsonl:1: invalid UTF-8"},
+  },
+        [&](const std::string& b) { load_instruction_file(file("train.jsonl", b)); });
 }
 
 }  // namespace
