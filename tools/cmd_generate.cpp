@@ -4,6 +4,8 @@
 #include <fstream>
 #include <iostream>
 
+#include <chrono>
+
 #include <ATen/Parallel.h>
 
 #include "commands.h"
@@ -12,8 +14,10 @@
 #include "lightpeft/data/chat_template.h"
 #include "lightpeft/data/text_file.h"
 #include "lightpeft/generation/generate.h"
+#include "lightpeft/io/model_path.h"
 #include "lightpeft/models/hf_checkpoint.h"
 #include "lightpeft/train/export.h"
+#include "lightpeft/train/train_config.h"
 
 namespace lightpeft::cli {
 namespace fs = std::filesystem;
@@ -34,7 +38,7 @@ int run_generate(GenerateArgs& a) {
   std::vector<std::string> prompts = a.prompts;
   if (!a.prompts_file.empty())
     for (const TextLine& line : split_lines(read_text_file(a.prompts_file)))
-      if (!line.text.empty()) prompts.push_back(line.text);
+      if (!line.text.empty()) prompts.emplace_back(line.text);
   LP_CHECK(!prompts.empty(), "generate: no prompts (--prompt TEXT, repeated, or --prompts-file FILE, one per line)");
 
   fs::path tokenizer_dir;
@@ -51,10 +55,11 @@ int run_generate(GenerateArgs& a) {
     model = loaded.model;
     tokenizer_dir = a.model;
   }
-  auto tokenizer = load_tokenizer(tokenizer_dir);
+  auto tokenizer = load_tokenizer(resolve_model_dir(tokenizer_dir));
   if (a.chat) {
-    const ChatTemplate chat = load_chat_template(tokenizer_dir);
-    ChatRenderOptions options = chat_render_options(tokenizer_dir);
+    const fs::path dir = resolve_model_dir(tokenizer_dir);
+    const ChatTemplate chat = load_chat_template(dir);
+    ChatRenderOptions options = chat_options_of(dir);
     options.add_generation_prompt = true;
     for (auto& p : prompts) p = chat.render({{"user", p}}, options);
   }

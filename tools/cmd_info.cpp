@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "lightpeft/core/log.h"
 #include "lightpeft/models/family.h"
+#include "lightpeft/io/model_path.h"
 #include "lightpeft/models/hf_checkpoint.h"
 #include "lightpeft/tokenizers/tokenizer.h"
 
@@ -41,7 +42,7 @@ Runner add_info(CLI::App& app) {
     if (c.is_random_init())
       std::cout << "note:        RANDOM-INIT model (written by lightpeft init-model), not pretrained\n";
     try {
-      auto tok = load_tokenizer(*dir);
+      auto tok = load_tokenizer(resolve_model_dir(*dir));
       std::cout << "tokenizer:   " << tok->vocab_size() << " tokens";
       try {
         std::cout << " (pad id " << tok->pad_id() << ")";

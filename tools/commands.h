@@ -17,6 +17,7 @@ Runner add_eval(CLI::App& app);
 Runner add_predict(CLI::App& app);
 Runner add_prune(CLI::App& app);
 Runner add_report(CLI::App& app);
+Runner add_generate(CLI::App& app);
 Runner add_config_doc(CLI::App& app);
 
 }  // namespace lightpeft::cli

@@ -1,4 +1,4 @@
-// lightpeft: Light-PEFT fine-tuning (estimate -> prune -> finetune) of BERT-family encoders.
+// lightpeft: Light-PEFT fine-tuning (estimate -> prune -> finetune) of encoders and decoder LLMs.
 #include <cstdlib>
 #include <exception>
 #include <iostream>
@@ -12,7 +12,7 @@
 int main(int argc, char** argv) {
   lightpeft::tune_malloc_for_tensors();  // before any tensor exists (core/allocator.h)
   CLI::App app{
-      "lightpeft: Light-PEFT fine-tuning of BERT/RoBERTa encoders (estimate -> prune -> finetune)"};
+      "lightpeft: Light-PEFT fine-tuning of encoders and decoder LLMs (estimate -> prune -> finetune)"};
   app.set_version_flag("--version", std::string("lightpeft 0.1.0"));
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
       lightpeft::cli::add_prune);
   add("export", "Write a finished run as a plain HF-layout model with LoRA merged in",
       lightpeft::cli::add_export);
+  add("generate", "Generate text with a decoder (a model folder, a .gguf, or a run with its adapter)",
+      lightpeft::cli::add_generate);
   add("info", "Load an HF-layout model directory and print its architecture",
       lightpeft::cli::add_info);
   add("init-model", "Write a randomly initialised model in HF layout",

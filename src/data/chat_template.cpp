@@ -234,4 +234,19 @@ ChatRenderOptions chat_options_from_tokenizer_config(const std::filesystem::path
   return o;
 }
 
+ChatTemplate load_chat_template(const std::filesystem::path& model_dir) {
+  const auto jinja = model_dir / "chat_template.jinja";
+  if (std::filesystem::is_regular_file(jinja)) return ChatTemplate::from_file(jinja);
+  const auto config = model_dir / "tokenizer_config.json";
+  LP_CHECK(std::filesystem::is_regular_file(config), model_dir.string(),
+           ": no chat template (neither chat_template.jinja nor tokenizer_config.json)");
+  return ChatTemplate::from_file(config);
+}
+
+ChatRenderOptions chat_options_of(const std::filesystem::path& model_dir) {
+  const auto config = model_dir / "tokenizer_config.json";
+  return std::filesystem::is_regular_file(config) ? chat_options_from_tokenizer_config(config)
+                                                  : ChatRenderOptions{};
+}
+
 }  // namespace lightpeft

@@ -131,4 +131,22 @@ GenerationResult generate(TaskModelImpl& model, const std::vector<std::vector<in
   return result;
 }
 
+std::vector<std::string> generate_text(TaskModelImpl& model, const Tokenizer& tokenizer,
+                                       const std::vector<std::string>& prompts,
+                                       const GenerationConfig& config, int64_t batch_size) {
+  LP_CHECK(batch_size >= 1, "generate_text: batch_size must be >= 1");
+  std::vector<std::string> out;
+  for (size_t start = 0; start < prompts.size(); start += static_cast<size_t>(batch_size)) {
+    std::vector<std::vector<int64_t>> ids;
+    for (size_t i = start; i < std::min(prompts.size(), start + static_cast<size_t>(batch_size)); ++i) {
+      EncodeOptions options;
+      options.truncation = Truncation::none;
+      ids.push_back(tokenizer.encode(prompts[i], nullptr, options).input_ids);
+    }
+    for (const auto& tokens : generate(model, ids, config).tokens)
+      out.push_back(tokenizer.decode(tokens, /*skip_special_tokens=*/true));
+  }
+  return out;
+}
+
 }  // namespace lightpeft

@@ -35,7 +35,7 @@ BackboneOutput BertModelImpl::forward(const ModelInputs& in, const std::vector<L
            attention_mask.sizes(), " differs from input_ids shape ", in.input_ids.sizes());
   auto x = embeddings(in.input_ids, in.token_type_ids);
   auto enc = encoder->forward(x, additive_attention_mask(attention_mask, x.scalar_type()), masks,
-                              output_hidden_states);
+                              output_hidden_states, checkpoint_layers());
   BackboneOutput out;
   out.last_hidden_state = enc.last_hidden_state;
   out.hidden_states = std::move(enc.hidden_states);

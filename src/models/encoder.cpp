@@ -3,6 +3,7 @@
 #include "lightpeft/core/error.h"
 #include "lightpeft/kernels/backend.h"
 #include "lightpeft/kernels/masked_ffn.h"
+#include "lightpeft/models/checkpointing.h"
 #include "lightpeft/kernels/activation.h"
 
 namespace lightpeft {
@@ -70,15 +71,18 @@ EncoderImpl::EncoderImpl(const ModelConfig& c) {
 }
 
 EncoderOutput EncoderImpl::forward(const torch::Tensor& hidden, const torch::Tensor& additive_mask,
-                                   const std::vector<LayerMasks>& masks,
-                                   bool output_hidden_states) {
+                                   const std::vector<LayerMasks>& masks, bool output_hidden_states,
+                                   bool checkpoint) {
   LP_CHECK(masks.empty() || masks.size() == layers_.size(), "Encoder: got ", masks.size(),
            " layer masks for ", layers_.size(), " layers");
   EncoderOutput out;
   auto h = hidden;
   if (output_hidden_states) out.hidden_states.push_back(h);
   for (size_t l = 0; l < layers_.size(); ++l) {
-    h = masks.empty() ? layers_[l](h, additive_mask) : layers_[l](h, additive_mask, masks[l]);
+    const LayerMasks m = masks.empty() ? LayerMasks{} : masks[l];
+    auto layer = layers_[l].ptr();
+    h = checkpoint ? checkpointed([layer, additive_mask, m](const torch::Tensor& x) { return layer->forward(x, additive_mask, m); }, h)
+                   : layer->forward(h, additive_mask, m);
     if (output_hidden_states) out.hidden_states.push_back(h);
   }
   out.last_hidden_state = h;

@@ -10,6 +10,7 @@
 #include "lightpeft/kernels/activation.h"
 #include "lightpeft/models/attention_core.h"
 #include "lightpeft/models/attention_mask.h"
+#include "lightpeft/models/checkpointing.h"
 #include "lightpeft/models/family.h"
 
 namespace lightpeft {
@@ -130,21 +131,26 @@ BackboneOutput Gpt2ModelImpl::forward(const ModelInputs& in, const std::vector<L
     cache->keys.resize(blocks_.size());
     cache->values.resize(blocks_.size());
   }
-  auto positions = in.position_ids.defined()
-                       ? in.position_ids
-                       : at::arange(past, past + seq, in.input_ids.options().dtype(at::kLong))
-                             .unsqueeze(0)
-                             .expand({batch, seq});
+  auto positions = default_positions(in, past);
   LP_CHECK(positions.numel() == 0 || positions.max().item<int64_t>() < wpe->weight.size(0), "GPT2Model: position ",
            positions.max().item<int64_t>(), " exceeds n_positions ", wpe->weight.size(0));
   auto hidden = drop(wte(in.input_ids) + wpe(positions));
-  auto mask = causal_attention_mask(in.attention_mask, batch, seq, past, hidden.scalar_type(), hidden.device());
+  auto mask = causal_attention_mask(in.attention_mask, batch, seq, past, hidden.scalar_type(), hidden.device(),
+                                    in.segment_ids);
   BackboneOutput out;
   if (output_hidden_states) out.hidden_states.push_back(hidden);
   static const LayerMasks no_masks;
+  const bool checkpoint = checkpoint_layers() && cache == nullptr;
   for (size_t l = 0; l < blocks_.size(); ++l) {
-    hidden = blocks_[l]->forward(hidden, mask, masks.empty() ? no_masks : masks[l],
-                                 cache ? &cache->keys[l] : nullptr, cache ? &cache->values[l] : nullptr);
+    const LayerMasks& m = masks.empty() ? no_masks : masks[l];
+    if (checkpoint) {
+      auto block = blocks_[l].ptr();
+      hidden = checkpointed([block, mask, m](const at::Tensor& x) { return block->forward(x, mask, m, nullptr, nullptr); },
+                            hidden);
+    } else {
+      hidden = blocks_[l]->forward(hidden, mask, m, cache ? &cache->keys[l] : nullptr,
+                                   cache ? &cache->values[l] : nullptr);
+    }
     if (output_hidden_states) out.hidden_states.push_back(hidden);
   }
   if (cache) cache->length = past + seq;

@@ -1,3 +1,4 @@
+#include "lightpeft/io/model_path.h"
 #include "lightpeft/models/hf_checkpoint.h"
 
 #include <fstream>
@@ -95,8 +96,9 @@ StateDict module_state_dict(const torch::nn::Module& module) {
   return out;
 }
 
-StateDict read_model_weights(const fs::path& path) {
-  LP_CHECK(fs::exists(path), path.string(), ": no such file or directory");
+StateDict read_model_weights(const fs::path& model_path) {
+  LP_CHECK(fs::exists(model_path), model_path.string(), ": no such file or directory");
+  const fs::path path = resolve_model_dir(model_path);  // a GGUF: its converted folder
   if (!fs::is_directory(path)) return read_single_file(path);
   for (const char* name : {"model.safetensors", "pytorch_model.bin"}) {
     if (fs::exists(path / name)) return read_single_file(path / name);
@@ -146,7 +148,8 @@ KeyReport load_weights(torch::nn::Module& module, const StateDict& weights,
   return report;
 }
 
-LoadedModel load_pretrained(const fs::path& dir, const PretrainedOptions& options) {
+LoadedModel load_pretrained(const fs::path& model_path, const PretrainedOptions& options) {
+  const fs::path dir = resolve_model_dir(model_path);  // a GGUF: its converted folder
   ModelConfig config = load_model_config(dir);
   if (options.num_labels > 0 && options.num_labels != config.num_labels) {
     config.num_labels = options.num_labels;
@@ -177,10 +180,11 @@ void save_pretrained(const TaskModelImpl& model, const fs::path& dir) {
   save_model_config(config, dir / "config.json");
 }
 
-std::vector<std::string> copy_tokenizer_files(const fs::path& from, const fs::path& to) {
+std::vector<std::string> copy_tokenizer_files(const fs::path& model_path, const fs::path& to) {
+  const fs::path from = resolve_model_dir(model_path);
   std::vector<std::string> copied;
   for (const char* name : {"vocab.txt", "vocab.json", "merges.txt", "tokenizer.json",
-                           "tokenizer_config.json", "special_tokens_map.json"}) {
+                           "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja"}) {
     if (!fs::exists(from / name)) continue;
     std::error_code ec;
     fs::copy_file(from / name, to / name, fs::copy_options::overwrite_existing, ec);

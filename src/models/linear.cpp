@@ -1,5 +1,6 @@
 #include "lightpeft/models/linear.h"
 
+#include <ATen/autocast_mode.h>
 #include <ATen/ops/index_select.h>
 #include <ATen/ops/linear.h>
 #include <ATen/ops/matmul.h>
@@ -20,6 +21,8 @@ DenseImpl::DenseImpl(int64_t in_features, int64_t out_features, bool with_bias, 
 }
 
 torch::Tensor DenseImpl::forward(const torch::Tensor& x) {
+  if (x.scalar_type() != weight.scalar_type() && !at::autocast::is_autocast_enabled(x.device().type()))
+    return forward(x.to(weight.scalar_type())).to(x.scalar_type());  // frozen bf16 weights, fp32 activations
   if (!fan_in_fan_out_) return at::linear(x, weight, bias);
   auto y = at::matmul(x, weight);
   return bias.defined() ? y + bias : y;
@@ -72,6 +75,19 @@ void LinearHost::register_linear(torch::nn::Module& owner, const std::string& na
   owner_ = &owner;
   *slot = owner.register_module(name, std::move(layer));
   slots_[name] = slot;
+}
+
+int64_t store_frozen_linears_as(torch::nn::Module& root, c10::ScalarType dtype) {
+  torch::NoGradGuard no_grad;
+  int64_t n = 0;
+  for (const auto& m : root.modules(/*include_self=*/true)) {
+    auto* dense = dynamic_cast<DenseImpl*>(m.get());
+    if (dense == nullptr || dense->weight.requires_grad() || dense->weight.scalar_type() == dtype) continue;
+    dense->weight.set_data(dense->weight.to(dtype));
+    if (dense->bias.defined() && !dense->bias.requires_grad()) dense->bias.set_data(dense->bias.to(dtype));
+    ++n;
+  }
+  return n;
 }
 
 std::map<std::string, LinearSlot> linear_slots(const torch::nn::Module& root) {

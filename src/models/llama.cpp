@@ -16,6 +16,7 @@
 #include "lightpeft/kernels/activation.h"
 #include "lightpeft/models/attention_core.h"
 #include "lightpeft/models/attention_mask.h"
+#include "lightpeft/models/checkpointing.h"
 #include "lightpeft/models/family.h"
 
 namespace lightpeft {
@@ -172,19 +173,25 @@ BackboneOutput LlamaModelImpl::forward(const ModelInputs& in, const std::vector<
     cache->values.resize(layers_.size());
   }
   auto h = embed_tokens(in.input_ids);
-  auto positions = in.position_ids.defined()
-                       ? in.position_ids
-                       : at::arange(past, past + seq, in.input_ids.options().dtype(at::kLong))
-                             .unsqueeze(0)
-                             .expand({batch, seq});
+  auto positions = default_positions(in, past);
   auto [cos, sin] = rotary_.cos_sin(positions, h.scalar_type());
-  auto mask = causal_attention_mask(in.attention_mask, batch, seq, past, h.scalar_type(), h.device());
+  auto mask = causal_attention_mask(in.attention_mask, batch, seq, past, h.scalar_type(), h.device(),
+                                    in.segment_ids);
   BackboneOutput out;
   if (output_hidden_states) out.hidden_states.push_back(h);
   static const LayerMasks no_masks;
+  const bool checkpoint = checkpoint_layers() && cache == nullptr;
   for (size_t l = 0; l < layers_.size(); ++l) {
-    h = layers_[l]->forward(h, cos, sin, mask, masks.empty() ? no_masks : masks[l],
-                            cache ? &cache->keys[l] : nullptr, cache ? &cache->values[l] : nullptr);
+    const LayerMasks& m = masks.empty() ? no_masks : masks[l];
+    if (checkpoint) {
+      auto layer = layers_[l].ptr();
+      h = checkpointed([layer, cos = cos, sin = sin, mask, m](const at::Tensor& x) {
+        return layer->forward(x, cos, sin, mask, m, nullptr, nullptr);
+      }, h);
+    } else {
+      h = layers_[l]->forward(h, cos, sin, mask, m, cache ? &cache->keys[l] : nullptr,
+                              cache ? &cache->values[l] : nullptr);
+    }
     if (output_hidden_states) out.hidden_states.push_back(h);
   }
   if (cache) cache->length = past + seq;

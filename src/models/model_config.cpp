@@ -1,3 +1,4 @@
+#include "lightpeft/io/model_path.h"
 #include "lightpeft/models/model_config.h"
 
 #include <algorithm>
@@ -181,8 +182,9 @@ void validate_model_config(const ModelConfig& c, const std::string& origin) {
   }
 }
 
-ModelConfig load_model_config(const std::filesystem::path& path) {
+ModelConfig load_model_config(const std::filesystem::path& model_path) {
   namespace fs = std::filesystem;
+  const fs::path path = resolve_model_dir(model_path);  // a GGUF: its converted folder
   fs::path file = path;
   if (fs::is_directory(path)) {
     file = path / "config.json";

@@ -12,6 +12,7 @@
 #include "lightpeft/kernels/activation.h"
 #include "lightpeft/models/attention_core.h"
 #include "lightpeft/models/attention_mask.h"
+#include "lightpeft/models/checkpointing.h"
 #include "lightpeft/models/family.h"
 
 namespace lightpeft {
@@ -122,7 +123,7 @@ OptDecoderImpl::OptDecoderImpl(const ModelConfig& c) {
 }
 
 BackboneOutput OptDecoderImpl::forward(const ModelInputs& in, const std::vector<LayerMasks>& masks,
-                                       bool output_hidden_states) {
+                                       bool output_hidden_states, bool checkpoint) {
   LP_CHECK(in.input_ids.defined() && in.input_ids.dim() == 2,
            "OPTDecoder: input_ids of shape (batch, seq) is required");
   LP_CHECK(masks.empty() || masks.size() == layers_.size(), "OPTDecoder: got ", masks.size(),
@@ -138,20 +139,25 @@ BackboneOutput OptDecoderImpl::forward(const ModelInputs& in, const std::vector<
                             ? in.attention_mask.to(at::kLong)
                             : at::ones({batch, past + seq}, in.input_ids.options().dtype(at::kLong));
   // HF: positions count the tokens (padding at -1), sliced to the new ones; + OPT's offset.
-  auto positions = in.position_ids.defined()
-                       ? in.position_ids
-                       : (at::cumsum(attention_mask, 1) * attention_mask - 1).slice(1, past);
+  auto positions = in.position_ids.defined()   ? in.position_ids
+                   : in.segment_ids.defined() ? default_positions(in, past)
+                                              : (at::cumsum(attention_mask, 1) * attention_mask - 1).slice(1, past);
   auto h = embed_tokens(in.input_ids);
   if (project_in) h = project_in->forward(h);
   // No dropout here: HF's OPTDecoder applies none to the embeddings (the layers do).
   h = h + embed_positions(positions + kPositionOffset);
-  auto mask = causal_attention_mask(attention_mask, batch, seq, past, h.scalar_type(), h.device());
+  auto mask = causal_attention_mask(attention_mask, batch, seq, past, h.scalar_type(), h.device(), in.segment_ids);
   BackboneOutput out;
   if (output_hidden_states) out.hidden_states.push_back(h);
   static const LayerMasks no_masks;
   for (size_t l = 0; l < layers_.size(); ++l) {
-    h = layers_[l]->forward(h, mask, masks.empty() ? no_masks : masks[l], cache ? &cache->keys[l] : nullptr,
-                            cache ? &cache->values[l] : nullptr);
+    const LayerMasks& m = masks.empty() ? no_masks : masks[l];
+    if (checkpoint && cache == nullptr) {
+      auto layer = layers_[l].ptr();
+      h = checkpointed([layer, mask, m](const at::Tensor& x) { return layer->forward(x, mask, m, nullptr, nullptr); }, h);
+    } else {
+      h = layers_[l]->forward(h, mask, m, cache ? &cache->keys[l] : nullptr, cache ? &cache->values[l] : nullptr);
+    }
     if (output_hidden_states) out.hidden_states.push_back(h);
   }
   if (cache) cache->length = past + seq;

@@ -7,6 +7,7 @@
 
 #include "lightpeft/core/error.h"
 #include "lightpeft/kernels/activation.h"
+#include "lightpeft/models/checkpointing.h"
 #include "tensor_util.h"
 
 namespace lightpeft {
@@ -50,7 +51,7 @@ torch::Tensor BottleneckAdapterImpl::forward(const torch::Tensor& x) {
   auto y = base_layer->forward(x);
   if (width_ == 0) return y;
   auto delta = adapter_delta(y);
-  if (observer_ != nullptr && is_training()) observer_->observe(observer_index_, y, delta);
+  if (observer_ != nullptr && is_training() && !is_recomputing()) observer_->observe(observer_index_, y, delta);
   return y + delta;
 }
 

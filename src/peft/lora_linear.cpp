@@ -11,6 +11,7 @@
 #include "lightpeft/core/error.h"
 #include "lightpeft/kernels/backend.h"
 #include "lightpeft/kernels/lora_linear.h"
+#include "lightpeft/models/checkpointing.h"
 #include "tensor_util.h"
 
 namespace lightpeft {
@@ -42,7 +43,7 @@ LoraLinearImpl::LoraLinearImpl(Dense base, int64_t r, double lora_alpha, double 
 
 torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x) {
   if (r_ == 0 || merged_) return base_layer->forward(x);
-  const bool observed = observer_ != nullptr && is_training();
+  const bool observed = observer_ != nullptr && is_training() && !is_recomputing();
   if (kernels::use_fused(x) && !base_layer->fan_in_fan_out()) {  // LIGHTPEFT_KERNELS=fused on CUDA
     // Module importance rides on the fused pass: the kernel records the ratio.
     kernels::ModuleRatioSink sink;

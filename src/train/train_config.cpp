@@ -42,6 +42,10 @@ const Schema<OptimConfig>& training_schema() {
        key(&O::max_grad_norm, "max_grad_norm", "global-norm clipping; <= 0 turns it off"),
        key(&O::gradient_accumulation_steps, "gradient_accumulation_steps", positive(), "micro-batches per optimizer step"),
        key(&O::group_by_length, "group_by_length", "batches of similar lengths (less padding; HF's rule)"),
+       key(&O::gradient_checkpointing, "gradient_checkpointing",
+           "recompute each transformer layer in backward instead of keeping its activations (HF's "
+           "gradient_checkpointing: the same gradients, a lower peak, about a third more compute)")
+           .only_written_if_set(),
        key(&O::logging_steps, "logging_steps", positive(), "a progress line and a metrics.jsonl entry every N steps"),
        key(&O::eval_steps, "eval_steps", at_least(0), "evaluate on dev every N steps; 0: every epoch"),
        key(&O::save_steps, "save_steps", at_least(0), "checkpoint every N steps; 0: at every evaluation"),
@@ -167,6 +171,11 @@ const Schema<TrainConfig>& train_config_schema() {
        key(&C::dtype, "dtype",
            "`bf16` autocast (CUDA, or CPUs with bf16 units: about 2x fp32 on an AVX512-BF16 CPU); `fp16` autocast "
            "on CUDA with dynamic loss scaling (torch GradScaler's rule)"),
+       key(&C::base_dtype, "base_dtype",
+           "how the frozen base weights are stored with `lora`, `adapter` and `light-peft`: `bf16` halves "
+           "their memory (a frozen linear then computes in bf16); PEFT weights, masks, the head and the "
+           "optimizer state stay fp32")
+           .only_written_if_set(),
        key(&C::threads, "threads", at_least(0), "CPU threads; 0 keeps LibTorch's default"),
        section(&C::training, training_schema()), section(&C::lora, lora_schema()),
        section(&C::adapter, adapter_schema()), section(&C::light_peft, light_peft_schema()),
@@ -174,6 +183,8 @@ const Schema<TrainConfig>& train_config_schema() {
       [](const Reader& r, const C& c) {
         if (c.task == "user" && !c.user_task) r.fail_key("user_task", "required for task: user");
         if (c.task != "user" && c.data_dir.empty()) r.fail_key("data_dir", "required for GLUE/SuperGLUE tasks");
+        if (c.base_dtype == BaseDtype::bf16 && c.method == Method::full)
+          r.fail_key("base_dtype", "bf16 stores frozen weights; method full trains them all (use dtype: bf16)");
       }};
   return schema;
 }

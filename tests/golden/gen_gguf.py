@@ -361,6 +361,7 @@ def _transformers_reference(folder, name, out_prefix, *, tensors="full", biases=
     pathlib.Path(f"{out_prefix}_tokenizer_config.json").write_text(json.dumps(tok_config, indent=1))
     enc = {t: tok(t)["input_ids"] for t in TEXTS}
     pathlib.Path(f"{out_prefix}_encodings.json").write_text(json.dumps(enc, indent=1))
+    return config, sd, tok
 
 
 def _tiny_models(out_dir, rng):
@@ -401,12 +402,70 @@ def _smollm2(out_dir, path):
     (sub / "dequantized.json").write_text(json.dumps(sums, indent=1, sort_keys=True))
     from safetensors.numpy import save_file
     save_file(keep, str(sub / "dequantized_some.safetensors"))
-    _transformers_reference(path.parent, path.name, str(sub / "smollm2"),
-                            tensors={"model.layers.0.self_attn.q_proj.weight",
-                                     "model.layers.0.self_attn.k_proj.weight",
-                                     "model.layers.29.self_attn.k_proj.weight",
-                                     "model.norm.weight"})
+    config, sd, tok = _transformers_reference(path.parent, path.name, str(sub / "smollm2"),
+                                              tensors={"model.layers.0.self_attn.q_proj.weight",
+                                                       "model.layers.0.self_attn.k_proj.weight",
+                                                       "model.layers.29.self_attn.k_proj.weight",
+                                                       "model.norm.weight"})
+    _smollm2_outputs(sub, config, sd, tok)
     (sub / "path.txt").write_text(str(path))
+
+
+# Real sentences (GLUE RTE/SST-2 style) and chat prompts for the model-level reference.
+LOGIT_TEXTS = [
+    "The capital of France is Paris, and the capital of Italy is",
+    "A man is playing a guitar on the stage while the crowd sings along.",
+    "Question: Which gas do plants absorb from the air?\nAnswer:",
+]
+CHAT_PROMPTS = [
+    "What is the capital of France?",
+    "Name three primary colors.",
+    "Write a haiku about autumn leaves.",
+    "How many legs does a spider have?",
+    "Explain in one sentence what photosynthesis is.",
+]
+
+
+def _smollm2_outputs(sub, config, sd, tok):
+    """HF's SmolLM2 on the dequantized weights (fp32, eager attention): the logits of a few real
+    sentences, and greedy generation of 32 new tokens for chat prompts in one left-padded batch.
+    The lightpeft test (tests/models/test_smollm2.cpp) loads the same GGUF and compares."""
+    import torch
+    from safetensors.torch import save_file
+    from transformers import AutoModelForCausalLM
+    torch.manual_seed(0)
+    cfg = copy.deepcopy(config)
+    cfg._attn_implementation = "eager"
+    model = AutoModelForCausalLM.from_config(cfg, torch_dtype=torch.float32)
+    missing, unexpected = model.load_state_dict(sd, strict=False)
+    assert not unexpected and set(missing) <= {"lm_head.weight"}, (missing, unexpected)
+    model.tie_weights()
+    model.eval()
+    out, ids = {}, {}
+    with torch.no_grad():
+        for i, text in enumerate(LOGIT_TEXTS):
+            enc = tok(text, return_tensors="pt")
+            ids[text] = enc["input_ids"][0].tolist()
+            out[f"logits.{i}"] = model(**enc).logits[0].contiguous()
+        chats = [tok.apply_chat_template([{"role": "user", "content": p}], tokenize=False,
+                                         add_generation_prompt=True) for p in CHAT_PROMPTS]
+        tok.padding_side = "left"
+        if tok.pad_token is None:
+            tok.pad_token = tok.eos_token
+        batch = tok(chats, return_tensors="pt", padding=True)
+        gen = model.generate(**batch, max_new_tokens=32, do_sample=False, pad_token_id=tok.pad_token_id)
+    prompt_ids = [tok(c)["input_ids"] for c in chats]
+    new = gen[:, batch["input_ids"].size(1):].tolist()
+    eos = config.eos_token_id if isinstance(config.eos_token_id, list) else [config.eos_token_id]
+    generated = []
+    for row in new:  # up to and including the first EOS: what lightpeft's generate returns
+        cut = next((i + 1 for i, t in enumerate(row) if t in eos), len(row))
+        generated.append(row[:cut])
+    save_file(out, str(sub / "smollm2_logits.safetensors"))
+    (sub / "smollm2_outputs.json").write_text(json.dumps(
+        {"logit_texts": LOGIT_TEXTS, "logit_ids": ids, "chat_prompts": CHAT_PROMPTS,
+         "prompt_ids": prompt_ids, "generated": generated,
+         "generated_text": [tok.decode(g, skip_special_tokens=True) for g in generated]}, indent=1))
 
 
 def main(out_dir, shared_dir):

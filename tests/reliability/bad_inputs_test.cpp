@@ -392,6 +392,8 @@ TEST_F(BadInputs, Gguf) {
       {"model.gguf (to HF)", "missing key", "no vocabulary, no tensors", llama_header, "cannot tell the vocabulary size"},
   },
         [&](const std::string& b) { write_hf_folder(file("model.gguf", b), dir_ / "hf"); });
+}
+
 TEST_F(BadInputs, ChatTemplate) {
   check({
       {"chat template", "truncated", "unclosed if", "{% for m in messages %}{{ m.content }}{% endfor %}{% if x %}",

@@ -88,4 +88,11 @@ class ChatTemplate {
 // may be strings or {"content": ...} objects; absent or null ones stay unset.
 ChatRenderOptions chat_options_from_tokenizer_config(const std::filesystem::path& tokenizer_config);
 
+// The chat template of an HF model folder: chat_template.jinja when present (transformers 5 saves
+// it there), else tokenizer_config.json's "chat_template"; and the render options of its
+// tokenizer_config.json (none when it has no such file). Throws naming the folder when it has no
+// template.
+ChatTemplate load_chat_template(const std::filesystem::path& model_dir);
+ChatRenderOptions chat_options_of(const std::filesystem::path& model_dir);
+
 }  // namespace lightpeft

@@ -36,4 +36,10 @@ struct GenerationResult {
 GenerationResult generate(TaskModelImpl& model, const std::vector<std::vector<int64_t>>& prompts,
                           const GenerationConfig& config);
 
+// Tokenizes prompts (with the tokenizer's special tokens), generates in batches of `batch_size`,
+// decodes the new tokens (special tokens skipped).
+std::vector<std::string> generate_text(TaskModelImpl& model, const Tokenizer& tokenizer,
+                                       const std::vector<std::string>& prompts,
+                                       const GenerationConfig& config, int64_t batch_size = 8);
+
 }  // namespace lightpeft

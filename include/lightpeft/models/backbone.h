@@ -28,6 +28,17 @@ class BackboneImpl : public torch::nn::Module {
   virtual torch::nn::Embedding input_embeddings() const = 0;
   // Decoders attend causally and take a KV cache; encoders see the whole sequence.
   virtual bool is_decoder() const = 0;
+
+  // Recompute each layer in backward instead of keeping its activations (models/checkpointing.h).
+  void set_gradient_checkpointing(bool on) { gradient_checkpointing_ = on; }
+  bool gradient_checkpointing() const { return gradient_checkpointing_; }
+
+ protected:
+  // Whether this forward checkpoints its layers: asked for, training, and recording gradients.
+  bool checkpoint_layers() const;
+
+ private:
+  bool gradient_checkpointing_ = false;
 };
 using Backbone = std::shared_ptr<BackboneImpl>;
 

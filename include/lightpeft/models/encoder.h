@@ -57,9 +57,10 @@ struct EncoderOutput {
 class EncoderImpl : public torch::nn::Module {
  public:
   explicit EncoderImpl(const ModelConfig& config);
-  // masks: empty or one entry per layer.
+  // masks: empty or one entry per layer. checkpoint: recompute each layer in backward.
   EncoderOutput forward(const torch::Tensor& hidden, const torch::Tensor& additive_mask,
-                        const std::vector<LayerMasks>& masks = {}, bool output_hidden_states = false);
+                        const std::vector<LayerMasks>& masks = {}, bool output_hidden_states = false,
+                        bool checkpoint = false);
   int64_t num_layers() const { return static_cast<int64_t>(layers_.size()); }
   TransformerLayer layer_at(int64_t i) const { return layers_.at(i); }
 

@@ -24,6 +24,8 @@ class LinearLayer : public torch::nn::Module {
 };
 using LinearPtr = std::shared_ptr<LinearLayer>;
 
+// A Dense whose weight is stored in another dtype than its input (frozen base weights kept in
+// bf16 while activations are fp32) computes in the weight's dtype and returns the input's.
 class DenseImpl : public LinearLayer {
  public:
   // fan_in_fan_out: the weight is stored (in, out), as GPT-2's Conv1D (HF PEFT's flag of that name).
@@ -75,6 +77,11 @@ struct LinearSlot {
   LinearPtr get() const { return host->linear(name); }
   void set(LinearPtr layer) const { host->replace_linear(name, std::move(layer)); }
 };
+
+// Stores the weights and biases of every Dense under `root` whose weight is frozen
+// (requires_grad false) in `dtype` (e.g. bf16 base weights under LoRA); returns how many. Embeddings
+// and norms keep their dtype.
+int64_t store_frozen_linears_as(torch::nn::Module& root, c10::ScalarType dtype);
 
 // Every linear slot under `root`, by path ("bert.encoder.layer.0.attention.self.query"), sorted.
 std::map<std::string, LinearSlot> linear_slots(const torch::nn::Module& root);

@@ -22,6 +22,10 @@ struct ModelInputs {
   at::Tensor attention_mask;  // (B, T) 1 for tokens, 0 for padding (B, T_past + T with a cache); undefined: all ones
   at::Tensor token_type_ids;  // (B, T) or undefined (encoders)
   at::Tensor position_ids;    // (B, T) or undefined: the family's default (HF's when not given)
+  // Decoders, packed sequences: (B, T) int64, the row each token belongs to (padding: any value
+  // with attention_mask 0). A token attends only to earlier tokens of its own row, and positions
+  // restart at 0 in every row (what HF computes from position_ids with flash-attention packing).
+  at::Tensor segment_ids;
   KvCache* cache = nullptr;   // decoders: read and extended in place when set
 };
 

@@ -64,7 +64,7 @@ class OptDecoderImpl : public torch::nn::Module, public LinearHost {
  public:
   explicit OptDecoderImpl(const ModelConfig& config);
   BackboneOutput forward(const ModelInputs& inputs, const std::vector<LayerMasks>& masks,
-                         bool output_hidden_states);
+                         bool output_hidden_states, bool checkpoint = false);
 
   torch::nn::Embedding embed_tokens{nullptr};
   torch::nn::Embedding embed_positions{nullptr};  // max_position_embeddings + 2 rows (OPT's offset)
@@ -82,7 +82,7 @@ class OptModelImpl : public BackboneImpl {
   explicit OptModelImpl(const ModelConfig& config);
   BackboneOutput forward(const ModelInputs& inputs, const std::vector<LayerMasks>& masks = {},
                          bool output_hidden_states = false) override {
-    return decoder->forward(inputs, masks, output_hidden_states);
+    return decoder->forward(inputs, masks, output_hidden_states, checkpoint_layers());
   }
   int64_t num_layers() const override { return static_cast<int64_t>(decoder->layers_.size()); }
   PrunableLayer& layer(int64_t index) const override { return *decoder->layers_.at(index).ptr(); }

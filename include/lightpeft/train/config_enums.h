@@ -38,6 +38,11 @@ LP_ENUM_NAMES(FoundationImportance, {FoundationImportance::mask, "mask"}, {Found
 enum class Dtype { fp32, bf16, fp16 };  // the compute dtype (bf16/fp16: autocast)
 LP_ENUM_NAMES(Dtype, {Dtype::fp32, "fp32"}, {Dtype::bf16, "bf16"}, {Dtype::fp16, "fp16"});
 
+// How the frozen base weights are stored: bf16 halves their memory; LoRA, adapters, masks, the head
+// and the optimizer state stay in fp32, and a frozen linear computes in bf16 on bf16 units.
+enum class BaseDtype { fp32, bf16 };
+LP_ENUM_NAMES(BaseDtype, {BaseDtype::fp32, "fp32"}, {BaseDtype::bf16, "bf16"});
+
 // A config names its user files' format (auto_detect, by extension, is the loader's own default).
 LP_ENUM_NAMES(UserFileFormat, {UserFileFormat::csv, "csv"}, {UserFileFormat::tsv, "tsv"},
               {UserFileFormat::jsonl, "jsonl"});

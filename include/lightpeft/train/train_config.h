@@ -31,6 +31,7 @@ struct OptimConfig {
   double max_grad_norm = 1.0;  // <= 0: no clipping
   int64_t gradient_accumulation_steps = 1;
   bool group_by_length = false;
+  bool gradient_checkpointing = false;  // recompute each layer in backward: less activation memory
   int64_t logging_steps = 10;
   int64_t eval_steps = 0;  // 0: evaluate at the end of each epoch
   int64_t save_steps = 0;  // 0: checkpoint at each evaluation
@@ -98,6 +99,7 @@ struct TrainConfig {
   int64_t max_seq_length = 128;
   std::string device = "auto";  // auto | cpu | cuda | cuda:N
   Dtype dtype = Dtype::fp32;    // bf16 | fp16: autocast
+  BaseDtype base_dtype = BaseDtype::fp32;  // bf16: frozen base weights stored in bf16 (PEFT methods)
   int64_t threads = 0;          // 0: LibTorch's default
   OptimConfig training;
   LoraSection lora;

@@ -5,6 +5,7 @@
 
 #include "lightpeft/core/error.h"
 #include "lightpeft/core/log.h"
+#include "lightpeft/io/model_path.h"
 #include "lightpeft/distributed/process_group.h"
 #include "lightpeft/kernels/backend.h"
 #include "lightpeft/models/hf_checkpoint.h"
@@ -31,7 +32,7 @@ Session make_session(const TrainConfig& config, const SessionOptions& options) {
   if (session.random_init)
     log::warn("model ", config.model.string(),
               " is RANDOM-INIT (lightpeft init-model): results are not those of a pretrained model");
-  session.tokenizer = load_tokenizer(config.model);
+  session.tokenizer = load_tokenizer(resolve_model_dir(config.model));
   session.data = load_task_data(config, *session.tokenizer, TaskSplits{options.train, options.dev});
   const int64_t pad = session.tokenizer->pad_id();
   const Task& task = *session.data.task;
@@ -50,6 +51,12 @@ TaskModel load_task_model(const Session& session) {
   options.head = session.task().head();
   options.num_labels = session.task().num_labels();
   auto loaded = load_pretrained(session.config.model, options);
+  loaded.model->backbone().set_gradient_checkpointing(session.config.training.gradient_checkpointing);
+  // A token id past the embedding would index out of range in the first forward.
+  const int64_t rows = loaded.model->config().vocab_size, tokens = session.tokenizer->vocab_size();
+  LP_CHECK(tokens <= rows, session.config.model.string(), ": the tokenizer has ", tokens,
+           " tokens but the model's embedding has ", rows,
+           " rows (config.json vocab_size): the tokenizer files do not belong to this model");
   log::info("model: ", session.config.model.string(), ": ", loaded.report.summary());
   loaded.model->to(session.runtime.device);
   return loaded.model;
@@ -110,8 +117,13 @@ AdapterConfig adapter_config_from(const TrainConfig& c, const ModelFamily& famil
 PeftModel inject_peft(TaskModel model, const TrainConfig& config, bool adapters) {
   const ModelFamily& family = model->family();
   const HeadKind head = model->head_kind();
-  return adapters ? inject_adapters(std::move(model), adapter_config_from(config, family, head))
-                  : inject_lora(std::move(model), lora_config_from(config, family, head));
+  PeftModel peft = adapters ? inject_adapters(std::move(model), adapter_config_from(config, family, head))
+                            : inject_lora(std::move(model), lora_config_from(config, family, head));
+  if (config.base_dtype == BaseDtype::bf16) {
+    const int64_t n = store_frozen_linears_as(*peft.model, at::kBFloat16);
+    log::info("base_dtype bf16: ", n, " frozen linear layers stored in bf16");
+  }
+  return peft;
 }
 
 StateDict trainable_state(const torch::nn::Module& module) {
