@@ -70,9 +70,12 @@ def main() -> int:
         ("hf", "qv"): lambda m: hf_py + ["--model", hf_model] + args(m),
         ("lightpeft", "all"): lambda m: [lp_bin, "--model", a.model, "--targets", ALL_LINEAR] + args(m),
         ("lightpeft", "all-pruned"): lambda m: [lp_bin, "--model", a.model, "--targets", ALL_LINEAR, "--prune"] + args(m),
+        ("lightpeft", "qv-checkpointing"): lambda m: [lp_bin, "--model", a.model, "--checkpointing"] + args(m),
+        ("lightpeft", "qv-bf16-base"): lambda m: [lp_bin, "--model", a.model, "--base-dtype", "bf16"] + args(m),
     }
+    only_train = ("qv-checkpointing", "qv-bf16-base")
     plan = [(k, m) for m in ("train", "infer", "generate") for k in cases
-            if not (m == "generate" and k[1] != "qv")]
+            if not (m == "generate" and k[1] != "qv") and not (m != "train" and k[1] in only_train)]
     load_before = uptime()
     results = {}
     for rep in range(a.repeats):
@@ -126,6 +129,16 @@ def main() -> int:
     for field in ("trainable_parameters", "total_parameters"):
         x, y = m(full, "train", field), m(pruned, "train", field)
         print(f"| {field.replace('_', ' ')} | {x:,.0f} | {y:,.0f} | {y / x:.3f} |")
+    print(f"\n## SmolLM2-135M-Instruct: memory levers on the LoRA (q_proj, v_proj) train step (lightpeft, CPU)\n")
+    print("`gradient_checkpointing` recomputes each layer in backward; `base_dtype: bf16` stores the frozen "
+          "linears in bf16 (compute in bf16, LoRA and optimizer state fp32). Peak RSS includes the model "
+          "load (the fp32 checkpoint is read whole).\n")
+    print("| setting | step, ms | step / plain | peak RSS, MiB | RSS growth in the steps, MiB |\n|---|---|---|---|---|")
+    for key, what in ((lp, "plain (fp32)"), (("lightpeft", "qv-checkpointing"), "gradient_checkpointing"),
+                      (("lightpeft", "qv-bf16-base"), "base_dtype bf16")):
+        grow = m(key, "train", "peak_rss_bytes") - m(key, "train", "rss_before_steps_bytes")
+        print(f"| {what} | {t(key, 'train') * 1e3:.0f} | {t(key, 'train') / t(lp, 'train'):.2f} | "
+              f"{m(key, 'train', 'peak_rss_bytes') / 2**20:.0f} | {grow / 2**20:.0f} |")
     print(f"\nload before: `{load_before}`  \nload after: `{load_after}`")
     return 0
 

@@ -75,7 +75,10 @@ const Schema<LoraSection>& lora_schema() {
        key(&L::target_modules, "target_modules",
            Rule<std::vector<std::string>>{
                [](const auto& v) { return v.empty() ? "expected at least one module name" : ""; }, "at least one name", ""},
-           "HF PEFT semantics: exact name or `.name` suffix; the plain-LoRA baseline is `[query, value]`"),
+           "HF PEFT semantics: exact name or `.name` suffix; `all-linear`: every linear of a layer (BERT: query, "
+           "key, value, attention.output.dense, intermediate.dense, output.dense; LLaMA: q/k/v/o_proj, gate/up/"
+           "down_proj); `default`: HF PEFT's per-family default, the plain-LoRA baseline (`[query, value]`, "
+           "`[q_proj, v_proj]`)"),
        key(&L::use_rslora, "use_rslora", "scaling alpha / sqrt(r)")}};
   return schema;
 }

@@ -34,7 +34,7 @@ TEST(TrainConfig, DefaultsAreTheSpecs) {
   EXPECT_EQ(c.lora.r, 8);
   EXPECT_DOUBLE_EQ(c.lora.alpha, 16.0);
   EXPECT_DOUBLE_EQ(c.lora.dropout, 0.05);
-  EXPECT_EQ(c.lora.target_modules.size(), 6u);
+  EXPECT_EQ(c.lora.target_modules, std::vector<std::string>{"all-linear"});
   EXPECT_EQ(c.light_peft.estimate_steps, 800);
   EXPECT_DOUBLE_EQ(c.light_peft.l1_lambda, 1e-4);
   EXPECT_DOUBLE_EQ(c.light_peft.head_pruning_ratio, 0.333333333);
@@ -107,7 +107,7 @@ lora:
   r: 8
   alpha: 16
   dropout: 0.050000000000000003
-  target_modules: [query, key, value, attention.output.dense, intermediate.dense, output.dense]
+  target_modules: [all-linear]
   use_rslora: false
 adapter:
   bottleneck_size: 8

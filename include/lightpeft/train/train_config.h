@@ -46,9 +46,9 @@ struct LoraSection {
   int64_t r = 8;
   double alpha = 16.0;
   double dropout = 0.05;
-  // Light-PEFT's default: all six linears of a layer (spec); the plain-LoRA baseline is query,value.
-  std::vector<std::string> target_modules = {"query", "key", "value", "attention.output.dense",
-                                             "intermediate.dense", "output.dense"};
+  // Light-PEFT's default: every linear of a layer (spec: BERT's six; the model family decides);
+  // "default" is HF PEFT's per-family default (query,value / q_proj,v_proj), the plain-LoRA baseline.
+  std::vector<std::string> target_modules = {"all-linear"};
   bool use_rslora = false;
 };
 
