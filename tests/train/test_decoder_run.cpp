@@ -68,5 +68,23 @@ TEST(DecoderRun, LightPeftOnATinyLlamaThenEvalPredictAndExport) {
   EXPECT_TRUE(merged.model->config().is_pruned());
 }
 
+// A tokenizer with more tokens than the model's embedding has rows: refused before training, with
+// the model folder named (instead of an index error in the first forward).
+TEST(DecoderRun, ATokenizerLargerThanTheEmbeddingIsRefused) {
+  testing::TempDir root;
+  testing::make_tiny_model(root / "model", "llama");
+  auto config = testing::read_file(root / "model" / "config.json");
+  const auto at = config.find("\"vocab_size\": 21");
+  ASSERT_NE(at, std::string::npos) << config;
+  config.replace(at, std::string("\"vocab_size\": 21").size(), "\"vocab_size\": 12");
+  testing::write_file(root / "model" / "config.json", config);
+  testing::write_tiny_task(root / "train.csv", 8, 0);
+  testing::write_tiny_task(root / "dev.csv", 4, 1);
+  testing::write_file(root / "cfg.yaml", testing::tiny_config_yaml(root.path(), "lora", root / "run"));
+  auto r = testing::run_cli("train --config " + (root / "cfg.yaml").string());
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_TRUE(contains(r.output, "the tokenizer has 21 tokens but the model's embedding has 12 rows")) << r.output;
+}
+
 }  // namespace
 }  // namespace lightpeft
