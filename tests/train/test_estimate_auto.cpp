@@ -71,6 +71,12 @@ TEST(EstimateAuto, StopsWhenTheDecisionsAreStableAndRepeats) {
   // Every check after the first logged its overlaps.
   const std::string metrics = testing::read_file(first / "metrics.jsonl");
   EXPECT_NE(metrics.find("\"overlap_heads\""), std::string::npos);
+  // The report draws the overlaps and says how the estimate ended.
+  auto report = testing::run_cli("report " + first.string());
+  ASSERT_EQ(report.code, 0) << report.output;
+  EXPECT_TRUE(fs::exists(first / "report" / "estimate_overlap.png")) << report.output;
+  EXPECT_NE(testing::read_file(first / "report" / "index.md").find("- estimate: " + std::to_string(steps) + " steps"),
+            std::string::npos);
   // The same config decides the same: as many steps, the same plan.
   const json again = json::parse(testing::read_file(second / "results.json"));
   EXPECT_EQ(again.at("pruning").at("estimate_steps"), pruning.at("estimate_steps"));
