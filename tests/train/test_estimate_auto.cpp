@@ -2,6 +2,7 @@
 // changing (or at estimate_max_steps), records how many steps it took and why, and a second run
 // of the same config takes the same steps and makes the same plan (the stage restarts from step 0
 // with the same seed and data order).
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -58,12 +59,25 @@ TEST(EstimateAuto, StopsWhenTheDecisionsAreStableAndRepeats) {
                               " --set light_peft.estimate_patience=2 --set light_peft.estimate_min_steps=4"
                               " --set light_peft.estimate_max_steps=60 --set light_peft.estimate_overlap=0.9");
     EXPECT_EQ(r.code, 0) << r.output;
+    // What the pruning bought, from the run itself.
+    EXPECT_NE(r.output.find("pruning: step time "), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find(" s (unpruned, estimate)"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("pruning: peak RSS "), std::string::npos) << r.output;
     return out;
   };
   const fs::path first = run("a"), second = run("b");
   const json results = json::parse(testing::read_file(first / "results.json"));
   const json& pruning = results.at("pruning");
   const int64_t steps = pruning.at("estimate_steps").get<int64_t>();
+  // Each stage's own peak; the run's is the largest.
+  const json& peaks = results.at("stage_peak_cpu_rss_bytes");
+  int64_t largest = 0;
+  for (const char* stage : {"estimate", "prune", "finetune"}) {
+    ASSERT_TRUE(peaks.contains(stage)) << peaks.dump();
+    EXPECT_GT(peaks.at(stage).get<int64_t>(), 0) << stage;
+    largest = std::max(largest, peaks.at(stage).get<int64_t>());
+  }
+  EXPECT_EQ(results.at("peak_cpu_rss_bytes").get<int64_t>(), largest);
   const std::string why = pruning.at("estimate_stop").get<std::string>();
   EXPECT_TRUE(why == "stable" || why == "max_steps") << why;
   EXPECT_EQ(why == "stable", steps < 60) << steps;
