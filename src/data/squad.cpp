@@ -252,6 +252,8 @@ std::vector<Example> parse_squad_json(std::string_view content, const std::strin
   } catch (const json::parse_error& e) {
     // e.byte is 1-based and points just past the offending character.
     throw_error(origin, ":", line_col(content, e.byte > 0 ? e.byte - 1 : 0), ": not valid JSON: ", e.what());
+  } catch (const json::exception& e) {  // e.g. out_of_range: a number beyond double (1e999)
+    throw_error(origin, ": not valid JSON: ", e.what());
   }
   return Reader(origin, options, labelled).read(root);
 }

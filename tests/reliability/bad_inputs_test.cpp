@@ -458,7 +458,7 @@ TEST_F(BadInputs, Squad) {
   };
   check({
       {"SQuAD JSON", "truncated", "cut mid-object", R"({"data": [{"paragraphs": [{"context": "x", "qa)",
-       "dev.json:1:46: not valid JSON"},
+       "dev.json:1:47: not valid JSON"},
       {"SQuAD JSON", "wrong type", "a list, not an object", "[]",
        "dev.json: expected a SQuAD JSON object with a 'data' list, got a JSON array"},
       {"SQuAD JSON", "missing field", "no data", R"({"version": "1.1"})",
@@ -481,8 +481,10 @@ TEST_F(BadInputs, Squad) {
       {"SQuAD JSON", "duplicate", "id twice",
        one(R"({"id": "q1", "question": "Who?", "answers": []}, {"id": "q1", "question": "What?", "answers": []})"),
        "dev.json: question 'q1' (data[0].paragraphs[0].qas[1]): duplicate id (first at data[0].paragraphs[0].qas[0])"},
+      {"SQuAD JSON", "huge size", "a number beyond double (fuzz_squad)", R"({"version": 3E4222222222222222, "data": []})",
+       "dev.json: not valid JSON: [json.exception.out_of_range.406] number overflow parsing '3E4222222222222222'"},
       {"SQuAD JSON", "bad UTF-8", "a context", "{\"data\": [{\"paragraphs\": [{\"context\": \"" + kBadUtf8 + "\"}]}]}",
-       "dev.json:1:42: invalid UTF-8"},
+       "dev.json:1:43: invalid UTF-8"},
   },
         [&](const std::string& b) { parse_squad_json(b, "dev.json"); });
 }
