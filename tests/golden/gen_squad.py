@@ -17,6 +17,11 @@ post-processor trained here on the contexts.
 normalize.json: the official SQuAD answer normalisation and token F1 (evaluate-v1.1.py /
 evaluate-v2.0.py, restated below) on awkward strings: Unicode case, final sigma, articles next to
 non-ASCII letters, underscores, Unicode whitespace.
+
+<arch>_qa/: the committed tiny BERT and RoBERTa (tests/golden/data, tools/make_golden.py) as
+...ForQuestionAnswering with a seeded qa_outputs (saved, so both sides load the same weights) and
+its start/end logits and loss on the committed inputs, with start/end positions that include one
+past the sequence (HF clamps it to the length and ignores it).
 """
 import collections
 import json
@@ -203,7 +208,38 @@ F1_PAIRS = [
 ]
 
 
+def _qa_heads(out_dir: pathlib.Path):
+    import torch
+    from safetensors.torch import load_file, save_file
+    from transformers import AutoModelForQuestionAnswering
+
+    committed = pathlib.Path(__file__).resolve().parent / "data"
+    for arch in ("bert", "roberta"):
+        torch.manual_seed(11)
+        model = AutoModelForQuestionAnswering.from_pretrained(str(committed / arch / "model"), num_labels=2,
+                                                              attn_implementation="eager")
+        model.eval()
+        d = out_dir / f"{arch}_qa"
+        model.save_pretrained(str(d / "model"))
+        inputs = load_file(str(committed / arch / "expected.safetensors"))
+        kwargs = {"input_ids": inputs["input_ids"], "attention_mask": inputs["attention_mask"]}
+        if arch == "bert":
+            kwargs["token_type_ids"] = inputs["token_type_ids"]
+        batch, length = inputs["input_ids"].shape
+        # One start and one end past the sequence: clamped to `length` and ignored by the loss.
+        start = torch.tensor([(3 * i + 1) % length for i in range(batch)])
+        end = torch.tensor([(3 * i + 2) % length for i in range(batch)])
+        start[-1] = length + 5
+        end[0] = length
+        with torch.no_grad():
+            res = model(**kwargs, start_positions=start, end_positions=end)
+        save_file({"start_logits": res.start_logits.contiguous(), "end_logits": res.end_logits.contiguous(),
+                   "loss": res.loss.reshape(1), "start_positions": start, "end_positions": end},
+                  str(d / "expected.safetensors"))
+
+
 def main(out_dir: pathlib.Path, shared_dir):
+    _qa_heads(out_dir)
     os.environ["RUST_BACKTRACE"] = "0"  # the refused cases' panics: one line each, not a backtrace
     from transformers import BertTokenizer, PreTrainedTokenizerFast
 

@@ -1,16 +1,23 @@
 // Extractive QA against HF at test time (tests/golden/gen_squad.py): the windows of
 // tokenizer(question, context, truncation="only_second", stride, return_overflowing_tokens,
 // return_offsets_mapping) and run_qa.py's start/end labels, for BERT (MiniLM's tokenizer.json, the
-// shared vocab.txt) and RoBERTa-style byte-level BPE tokenizers; and the official SQuAD answer
-// normalisation and F1.
+// shared vocab.txt) and RoBERTa-style byte-level BPE tokenizers; the official SQuAD answer
+// normalisation and F1; and the span head: start/end logits and loss of HF's BertForQuestionAnswering
+// and RobertaForQuestionAnswering.
 #include <optional>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <ATen/ops/stack.h>
+#include <torch/utils.h>
+
 #include "lightpeft/core/error.h"
 #include "lightpeft/data/qa_windows.h"
 #include "lightpeft/data/squad_metrics.h"
+#include "lightpeft/io/safetensors.h"
+#include "lightpeft/models/hf_checkpoint.h"
+#include "lightpeft/tasks/registry.h"
 #include "test_support.h"
 
 namespace lightpeft {
@@ -117,6 +124,37 @@ TEST(SquadGolden, NormalisationAndF1AsTheOfficialScript) {
     EXPECT_EQ(squad_exact_match(g, p), f.at("exact").get<double>()) << g << " | " << p;
   }
 }
+
+// The committed tiny BERT / RoBERTa with HF's seeded qa_outputs (gen_squad.py): our span head gives
+// HF's start/end logits, and the task's loss HF's (a position past the sequence ignored).
+void check_span_head(const std::string& arch) {
+  const auto dir = lt::golden_dir() / "squad" / (arch + "_qa");
+  if (!std::filesystem::exists(dir / "expected.safetensors")) FAIL() << dir << " is missing (run golden.make)";
+  const StateDict t = load_safetensors(dir / "expected.safetensors");
+  const StateDict inputs = load_safetensors(lt::source_dir() / "tests/golden/data" / arch / "expected.safetensors");
+  auto loaded = load_pretrained(dir / "model", {HeadKind::question_answering, 0, /*strict=*/true});
+  ASSERT_TRUE(loaded.report.clean()) << loaded.report.summary();
+  loaded.model->eval();
+  ModelInputs in;
+  in.input_ids = inputs.at("input_ids");
+  in.attention_mask = inputs.at("attention_mask");
+  if (arch == "bert") in.token_type_ids = inputs.at("token_type_ids");
+  torch::NoGradGuard no_grad;
+  const ModelOutput out = loaded.model->forward(in);
+  ASSERT_EQ(out.logits.dim(), 3);
+  const at::Tensor expected = at::stack({t.at("start_logits"), t.at("end_logits")}, -1);
+  ASSERT_EQ(out.logits.sizes(), expected.sizes());
+  EXPECT_LE((out.logits - expected).abs().max().item<double>(), 1e-5) << arch << " start/end logits";
+
+  SquadTaskFiles files;
+  const auto task = make_task("squad", "", std::nullopt, files);
+  Batch batch;
+  batch.label_positions = at::stack({t.at("start_positions"), t.at("end_positions")}, 1).to(at::kLong);
+  EXPECT_NEAR(task->loss(out, batch).item<double>(), t.at("loss").item<double>(), 1e-5) << arch << " loss";
+}
+
+TEST(SquadGolden, BertSpanHeadLogitsAndLossAsHf) { check_span_head("bert"); }
+TEST(SquadGolden, RobertaSpanHeadLogitsAndLossAsHf) { check_span_head("roberta"); }
 
 }  // namespace
 }  // namespace lightpeft
