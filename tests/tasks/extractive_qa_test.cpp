@@ -2,6 +2,7 @@
 // its windows with SQuAD's metrics and prediction files, config errors, and `lightpeft train` /
 // `eval` / `predict` end to end on tiny generated SQuAD files with a tiny random-init BERT.
 #include <random>
+#include <sstream>
 
 #include <ATen/ops/log_softmax.h>
 #include <ATen/ops/randn.h>
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lightpeft/core/error.h"
+#include "lightpeft/io/safetensors.h"
 #include "lightpeft/tasks/registry.h"
 #include "lightpeft/train/train_config.h"
 #include "test_support.h"
@@ -246,6 +248,12 @@ class SquadRunTest : public ::testing::Test {
     const auto r = run_cli("train --config " + config.string());
     EXPECT_EQ(r.code, 0) << r.output;
     const fs::path out = root_ / (task + "-" + method);
+    check_run(out, root_ / (task + "-" + method + "-dev.json"), task, v2);
+    return out;
+  }
+
+  // results.json (EM/F1, v2's HasAns/NoAns), metrics.jsonl and dev_predictions.json of a run.
+  void check_run(const fs::path& out, const fs::path& dev_file, const std::string& task, bool v2) {
     const json results = json::parse(testing::read_file(out / "results.json"));
     EXPECT_EQ(results["task"], task);
     EXPECT_EQ(results["headline_metric"], "f1");
@@ -258,8 +266,19 @@ class SquadRunTest : public ::testing::Test {
       for (const char* k : {"HasAns_exact", "HasAns_f1", "NoAns_exact", "NoAns_f1", "total"})
         EXPECT_TRUE(results["dev"].contains(k)) << k;
     }
+    // metrics.jsonl: the final line carries the same EM/F1 as results.json.
+    json final_line;
+    std::istringstream lines(testing::read_file(out / "metrics.jsonl"));
+    for (std::string line; std::getline(lines, line);) {
+      const json j = json::parse(line);
+      if (j.value("stage", "") == "final") final_line = j;
+    }
+    ASSERT_FALSE(final_line.is_null()) << "no final line in metrics.jsonl";
+    EXPECT_EQ(final_line["eval_f1"], results["dev"]["f1"]);
+    EXPECT_EQ(final_line["eval_exact_match"], results["dev"]["exact_match"]);
+
     const json predictions = json::parse(testing::read_file(out / "dev_predictions.json"));
-    const json dev = json::parse(testing::read_file(root_ / (task + "-" + method + "-dev.json")));
+    const json dev = json::parse(testing::read_file(dev_file));
     EXPECT_EQ(predictions.size(), 8u);
     for (const auto& p : dev["data"][0]["paragraphs"]) {
       const std::string id = p["qas"][0]["id"];
@@ -271,7 +290,6 @@ class SquadRunTest : public ::testing::Test {
       if (!v2) EXPECT_FALSE(answer.empty());
     }
     EXPECT_EQ(fs::exists(out / "dev_null_odds.json"), v2);
-    return out;
   }
 
   TempDir root_;
@@ -298,10 +316,42 @@ TEST_F(SquadRunTest, LoraTrainEvalPredict) {
       << t.output;
 }
 
-TEST_F(SquadRunTest, LightPeftTrainsAndPrunes) {
-  const fs::path out = train("squad", "light-peft", false);
+// configs/squad_example.yaml as shipped (light-peft: estimate -> prune -> finetune), pointed at the
+// tiny model and files: the span head goes through pruning (trained in every stage, saved with the
+// adapter as modules_to_save), the pruned run reloads to the same EM/F1, predict writes SQuAD's JSON.
+TEST_F(SquadRunTest, ExampleConfigLightPeftPrunesKeepsTheSpanHeadAndPredicts) {
+  testing::write_file(root_ / "train.json", squad_file(16, 1, false).dump());
+  testing::write_file(root_ / "dev.json", squad_file(8, 2, false).dump());
+  const fs::path out = root_ / "example";
+  const std::string config = "--config " + (testing::source_dir() / "configs/squad_example.yaml").string() +
+                             " --set model=" + (root_ / "model").string() + " --set output_dir=" + out.string() +
+                             " --set squad.train_file=" + (root_ / "train.json").string() +
+                             " --set squad.dev_file=" + (root_ / "dev.json").string() +
+                             " --set max_seq_length=24 --set squad.doc_stride=6 --set squad.max_answer_length=5"
+                             " --set training.per_device_train_batch_size=8 --set training.logging_steps=1"
+                             " --set training.eval_steps=4 --set light_peft.estimate_steps=4";
+  const auto r = run_cli("train " + config);
+  ASSERT_EQ(r.code, 0) << r.output;
+  check_run(out, root_ / "dev.json", "squad", false);
   const json results = json::parse(testing::read_file(out / "results.json"));
-  EXPECT_TRUE(results.contains("pruning")) << results.dump();
+  EXPECT_EQ(results["method"], "light-peft");
+  ASSERT_TRUE(results.contains("pruning")) << results.dump();
+  EXPECT_LT(results["pruning"]["heads"][1].get<int64_t>(), results["pruning"]["heads"][0].get<int64_t>());
+  EXPECT_LT(results["pruning"]["ffn_neurons"][1].get<int64_t>(), results["pruning"]["ffn_neurons"][0].get<int64_t>());
+  // The span head (hidden 16 -> 2) is saved with the adapter, under HF PEFT's key.
+  const StateDict adapter = load_safetensors(out / "finetune/final/adapter_model.safetensors");
+  ASSERT_TRUE(adapter.count("base_model.model.qa_outputs.weight")) << "no qa_outputs in the adapter";
+  EXPECT_EQ(adapter.at("base_model.model.qa_outputs.weight").sizes(), (std::vector<int64_t>{2, 16}));
+  EXPECT_TRUE(adapter.count("base_model.model.qa_outputs.bias"));
+  // The finished run rebuilt (pretrained model, the plan, the adapter with the head) scores the same.
+  const auto e = run_cli("eval " + config);
+  ASSERT_EQ(e.code, 0) << e.output;
+  const json evaluated = json::parse(testing::read_file(out / "eval_results.json"));
+  EXPECT_EQ(evaluated["dev"], results["dev"]);
+  EXPECT_NEAR(evaluated["dev_loss"].get<double>(), results["dev_loss"].get<double>(), 1e-5);
+  const auto p = run_cli("predict " + config + " --split dev --out " + (root_ / "answers.json").string());
+  ASSERT_EQ(p.code, 0) << p.output;
+  EXPECT_EQ(testing::read_file(root_ / "answers.json"), testing::read_file(out / "dev_predictions.json"));
 }
 
 TEST_F(SquadRunTest, V2LightPeftWritesNullOdds) {
