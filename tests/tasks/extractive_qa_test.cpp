@@ -242,6 +242,20 @@ class SquadRunTest : public ::testing::Test {
     return config;
   }
 
+  // CLI options running a shipped config (configs/<name>) on the tiny model and the files written
+  // here (train.json: 16 questions, dev.json: 8), output in `out`.
+  std::string example_config(const std::string& name, bool v2, const fs::path& out) {
+    testing::write_file(root_ / "train.json", squad_file(16, 1, v2).dump());
+    testing::write_file(root_ / "dev.json", squad_file(8, 2, v2).dump());
+    return "--config " + (testing::source_dir() / "configs" / name).string() + " --set model=" +
+           (root_ / "model").string() + " --set output_dir=" + out.string() +
+           " --set squad.train_file=" + (root_ / "train.json").string() +
+           " --set squad.dev_file=" + (root_ / "dev.json").string() +
+           " --set max_seq_length=24 --set squad.doc_stride=6 --set squad.max_answer_length=5"
+           " --set training.per_device_train_batch_size=8 --set training.logging_steps=1"
+           " --set training.eval_steps=4 --set light_peft.estimate_steps=4";
+  }
+
   // Trains with the CLI and checks results.json and the dev predictions; returns the output dir.
   fs::path train(const std::string& task, const std::string& method, bool v2) {
     const fs::path config = write_config(task, method, v2);
@@ -320,16 +334,8 @@ TEST_F(SquadRunTest, LoraTrainEvalPredict) {
 // tiny model and files: the span head goes through pruning (trained in every stage, saved with the
 // adapter as modules_to_save), the pruned run reloads to the same EM/F1, predict writes SQuAD's JSON.
 TEST_F(SquadRunTest, ExampleConfigLightPeftPrunesKeepsTheSpanHeadAndPredicts) {
-  testing::write_file(root_ / "train.json", squad_file(16, 1, false).dump());
-  testing::write_file(root_ / "dev.json", squad_file(8, 2, false).dump());
   const fs::path out = root_ / "example";
-  const std::string config = "--config " + (testing::source_dir() / "configs/squad_example.yaml").string() +
-                             " --set model=" + (root_ / "model").string() + " --set output_dir=" + out.string() +
-                             " --set squad.train_file=" + (root_ / "train.json").string() +
-                             " --set squad.dev_file=" + (root_ / "dev.json").string() +
-                             " --set max_seq_length=24 --set squad.doc_stride=6 --set squad.max_answer_length=5"
-                             " --set training.per_device_train_batch_size=8 --set training.logging_steps=1"
-                             " --set training.eval_steps=4 --set light_peft.estimate_steps=4";
+  const std::string config = example_config("squad_example.yaml", false, out);
   const auto r = run_cli("train " + config);
   ASSERT_EQ(r.code, 0) << r.output;
   check_run(out, root_ / "dev.json", "squad", false);
@@ -354,14 +360,20 @@ TEST_F(SquadRunTest, ExampleConfigLightPeftPrunesKeepsTheSpanHeadAndPredicts) {
   EXPECT_EQ(testing::read_file(root_ / "answers.json"), testing::read_file(out / "dev_predictions.json"));
 }
 
-TEST_F(SquadRunTest, V2LightPeftWritesNullOdds) {
-  const fs::path out = train("squad_v2", "light-peft", true);
+// configs/squad_v2_example.yaml: unanswerable questions, null odds beside the answers.
+TEST_F(SquadRunTest, V2ExampleConfigWritesNullOdds) {
+  const fs::path out = root_ / "example_v2";
+  const std::string config = example_config("squad_v2_example.yaml", true, out);
+  const auto r = run_cli("train " + config);
+  ASSERT_EQ(r.code, 0) << r.output;
+  check_run(out, root_ / "dev.json", "squad_v2", true);
   const json odds = json::parse(testing::read_file(out / "dev_null_odds.json"));
   EXPECT_EQ(odds.size(), 8u);
-  const auto p = run_cli("predict --config " + (root_ / "squad_v2-light-peft.yaml").string() + " --split dev --out " +
-                         (root_ / "v2.json").string());
+  for (const auto& [id, v] : odds.items()) EXPECT_TRUE(v.is_number()) << id;
+  const auto p = run_cli("predict " + config + " --split dev --out " + (root_ / "v2.json").string());
   ASSERT_EQ(p.code, 0) << p.output;
-  EXPECT_TRUE(fs::exists(root_ / "v2_null_odds.json"));
+  EXPECT_EQ(testing::read_file(root_ / "v2.json"), testing::read_file(out / "dev_predictions.json"));
+  EXPECT_EQ(testing::read_file(root_ / "v2_null_odds.json"), testing::read_file(out / "dev_null_odds.json"));
 }
 
 TEST_F(SquadRunTest, V1RejectsUnanswerableQuestions) {
