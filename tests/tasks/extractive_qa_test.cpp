@@ -376,6 +376,45 @@ TEST_F(SquadRunTest, V2ExampleConfigWritesNullOdds) {
   EXPECT_EQ(testing::read_file(root_ / "v2_null_odds.json"), testing::read_file(out / "dev_null_odds.json"));
 }
 
+// Labels and answers line up end to end: when the answer is always the context's third and fourth
+// word (a constant question, so a constant token position), the tiny model learns it and answers
+// every dev question exactly; a label or an offset off by one token would score no exact match.
+TEST_F(SquadRunTest, LearnsAnAnswerAtAFixedPlace) {
+  const char* words[] = {"good", "great", "fine", "nice", "bad", "awful", "poor", "sad", "movie", "film", "cast"};
+  auto file = [&](int questions, unsigned seed) {
+    std::mt19937 rng(seed);
+    json paragraphs = json::array();
+    for (int q = 0; q < questions; ++q) {
+      std::string context, answer;
+      int64_t start = 0;
+      for (int i = 0; i < 8; ++i) {
+        const std::string w = words[rng() % std::size(words)];
+        if (i == 2) start = static_cast<int64_t>(context.size()) + 1;
+        if (i == 2 || i == 3) answer += (i == 3 ? " " : "") + w;
+        context += (i ? " " : "") + w;
+      }
+      paragraphs.push_back({{"context", context},
+                            {"qas", json::array({{{"id", "q" + std::to_string(seed) + "_" + std::to_string(q)},
+                                                  {"question", "which plot"},
+                                                  {"answers", json::array({{{"text", answer}, {"answer_start", start}}})}}})}});
+    }
+    return json{{"version", "1.1"}, {"data", json::array({{{"title", "fixed"}, {"paragraphs", paragraphs}}})}};
+  };
+  testing::write_file(root_ / "fixed-train.json", file(32, 5).dump());
+  testing::write_file(root_ / "fixed-dev.json", file(8, 6).dump());
+  const fs::path out = root_ / "fixed";
+  testing::write_file(root_ / "fixed.yaml",
+                      "task: squad\nmodel: " + (root_ / "model").string() + "\noutput_dir: " + out.string() +
+                          "\nmethod: full\nseed: 3\nmax_seq_length: 24\nsquad:\n  train_file: " +
+                          (root_ / "fixed-train.json").string() + "\n  dev_file: " + (root_ / "fixed-dev.json").string() +
+                          "\n  doc_stride: 6\ntraining:\n  per_device_train_batch_size: 8\n  num_train_epochs: 3\n"
+                          "  learning_rate: 0.01\n  warmup_ratio: 0\n  logging_steps: 20\n");
+  const auto r = run_cli("train --config " + (root_ / "fixed.yaml").string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  const json results = json::parse(testing::read_file(out / "results.json"));
+  EXPECT_EQ(results["dev"]["exact_match"], 100.0) << results.dump() << "\n" << testing::read_file(out / "dev_predictions.json");
+}
+
 TEST_F(SquadRunTest, V1RejectsUnanswerableQuestions) {
   const fs::path config = write_config("squad", "lora", /*v2=*/true);  // a v2 file under task squad
   const auto r = run_cli("train --config " + config.string());
