@@ -1,6 +1,7 @@
 // The extractive QA task: its loss (HF's ...ForQuestionAnswering), answers picked per question over
 // its windows with SQuAD's metrics and prediction files, config errors, and `lightpeft train` /
 // `eval` / `predict` end to end on tiny generated SQuAD files with a tiny random-init BERT.
+#include <cstdlib>
 #include <random>
 #include <sstream>
 
@@ -358,6 +359,15 @@ TEST_F(SquadRunTest, ExampleConfigLightPeftPrunesKeepsTheSpanHeadAndPredicts) {
   const auto p = run_cli("predict " + config + " --split dev --out " + (root_ / "answers.json").string());
   ASSERT_EQ(p.code, 0) << p.output;
   EXPECT_EQ(testing::read_file(root_ / "answers.json"), testing::read_file(out / "dev_predictions.json"));
+  // The report tabulates EM/F1 (it plots with the venv's matplotlib; tests/report covers its absence).
+  const std::string py = testing::python_path();
+  if (!py.empty() && std::system(("'" + py + "' -c 'import matplotlib, safetensors' >/dev/null 2>&1").c_str()) == 0) {
+    const auto rep = run_cli("report " + out.string());
+    ASSERT_EQ(rep.code, 0) << rep.output;
+    const std::string index = testing::read_file(out / "report/index.md");
+    EXPECT_TRUE(contains(index, "| f1 (headline) |")) << index;
+    EXPECT_TRUE(contains(index, "| exact_match |")) << index;
+  }
 }
 
 // configs/squad_v2_example.yaml: unanswerable questions, null odds beside the answers.
