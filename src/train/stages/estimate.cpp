@@ -91,6 +91,7 @@ EstimateResult run_estimate(Session& session) {
 
   PeftModel peft = make_light_peft_model(session);
   auto& model = *peft.model;
+  if (lp.estimate_gradient_checkpointing) model.backbone().set_gradient_checkpointing(true);
   FoundationMasks masks(model.config());
   masks->to(session.runtime.device);
   masks->set_trainable(true);
