@@ -24,6 +24,7 @@ Runner add_eval(CLI::App& app) {
       if (k != e.headline) std::cout << ", " << k << " " << log::fixed(v, 4);
     std::cout << "; loss " << log::fixed(e.loss, 4) << (e.random_init ? "; RANDOM-INIT model, not pretrained" : "")
               << ")\nresults: " << e.results_file.string() << "\n";
+    for (const auto& f : e.prediction_files) std::cout << "predictions: " << f.string() << "\n";
     return 0;
   };
 }

@@ -1,5 +1,6 @@
-// `lightpeft predict --config CONFIG.yaml --out FILE.tsv [--split test] [--checkpoint final|best]`:
-// predictions of the finished run for the unlabelled test rows, in GLUE's submission format.
+// `lightpeft predict --config CONFIG.yaml --out FILE [--split test] [--checkpoint final|best]`:
+// predictions of the finished run for the unlabelled test rows, in the benchmark's submission
+// format (GLUE's TSV; SQuAD's {"id": "answer"} JSON).
 #include <iostream>
 
 #include "commands.h"
@@ -14,8 +15,11 @@ Runner add_predict(CLI::App& app) {
   };
   auto config = add_config_options(app);
   auto a = std::make_shared<Args>();
-  app.add_option("--out", a->out, "the TSV to write (index<TAB>prediction per row)")->required();
-  app.add_option("--split", a->split, "test (MNLI: test or test_mismatched; task user: user_task.test_file)")
+  app.add_option("--out", a->out,
+                 "the file to write: a TSV (index<TAB>prediction per row), or for SQuAD a JSON {id: answer}")
+      ->required();
+  app.add_option("--split", a->split,
+                 "test (MNLI: test or test_mismatched; task user: user_task.test_file; SQuAD: test or dev)")
       ->capture_default_str();
   app.add_option("--checkpoint", a->which, "final or best (output_dir/finetune/<which>)")
       ->check(CLI::IsMember({"final", "best"}))
@@ -23,6 +27,7 @@ Runner add_predict(CLI::App& app) {
   return [config, a]() {
     const PredictionSummary s = predict_run(config->load(), a->out, a->which, a->split);
     std::cout << s.rows << " predictions -> " << s.file.string();
+    for (const auto& f : s.other_files) std::cout << ", " << f.string();
     if (!s.counts.empty()) {
       std::cout << " (";
       bool first = true;

@@ -64,6 +64,11 @@ Batcher::Batcher(std::vector<EncodedExample> examples, BatcherOptions options)
              e.token_type_ids.size(), " token type ids");
   }
   num_items_ = n / options_.choices_per_example;
+  for (size_t i = 0; i < examples_.size(); ++i) {
+    LP_CHECK(examples_[i].label_positions.size() == examples_[0].label_positions.size(), "batcher: example ", i,
+             " has ", examples_[i].label_positions.size(), " label positions, example 0 has ",
+             examples_[0].label_positions.size());
+  }
 }
 
 int64_t Batcher::num_batches() const {
@@ -152,6 +157,15 @@ Batch Batcher::collate(const std::vector<int64_t>& items) const {
     batch.labels = at::empty({b}, at::kLong);
     int64_t* labels = batch.labels.data_ptr<int64_t>();
     for (int64_t i = 0; i < b; ++i) labels[i] = static_cast<int64_t>(examples_[items[i] * c].label);
+  }
+  const auto k = static_cast<int64_t>(examples_[0].label_positions.size());
+  if (k > 0) {
+    batch.label_positions = at::empty({b, k}, at::kLong);
+    int64_t* positions = batch.label_positions.data_ptr<int64_t>();
+    for (int64_t i = 0; i < b; ++i) {
+      const auto& p = examples_[items[i] * c].label_positions;
+      std::copy(p.begin(), p.end(), positions + i * k);
+    }
   }
   return batch;
 }

@@ -97,6 +97,13 @@ void BadRows::bad(int64_t line, const std::string& message) {
   ++count_;
 }
 
+void BadRows::bad_at(const std::string& where, const std::string& message) {
+  std::string full = detail::concat(file_.string(), ": ", where, ": ", message);
+  if (!skip_) throw Error(full);
+  if (count_ == 0) first_ = std::move(full);
+  ++count_;
+}
+
 int64_t BadRows::finish() const {
   if (count_ > 0) {
     log::warn(file_.string(), ": skipped ", count_, " bad row", count_ == 1 ? "" : "s",

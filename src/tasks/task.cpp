@@ -29,6 +29,51 @@ std::vector<double> to_doubles(const at::Tensor& t) {
   return std::vector<double>(p.data_ptr<double>(), p.data_ptr<double>() + p.numel());
 }
 
+// One prediction and one label per item, in item order.
+class ItemPredictions : public SplitPredictions {
+ public:
+  ItemPredictions(const Task& task, const EncodedSplit& split)
+      : task_(task), split_(split), items_(static_cast<int64_t>(split.examples.size()) / task.choices_per_item()) {
+    predictions_.assign(static_cast<size_t>(items_), 0.0);
+    labels_.assign(static_cast<size_t>(items_), 0.0);
+  }
+
+  void add(const ModelOutput& output, const Batch& batch) override {
+    const std::vector<double> p = task_.predict(output, batch), l = task_.labels(batch);
+    LP_CHECK(p.size() == batch.indices.size() && l.size() == batch.indices.size(), task_.name(), ": ", p.size(),
+             " predictions and ", l.size(), " labels for a batch of ", batch.indices.size(), " items");
+    for (size_t i = 0; i < p.size(); ++i) {
+      const int64_t item = batch.indices[i];
+      LP_CHECK(item >= 0 && item < items_, task_.name(), ": item ", item, " outside the split's ", items_);
+      predictions_[static_cast<size_t>(item)] = p[i];
+      labels_[static_cast<size_t>(item)] = l[i];
+    }
+  }
+
+  MetricResult metrics() const override { return task_.metrics(predictions_, labels_, split_); }
+
+  PredictionFiles files(const std::vector<Example>& rows) const override {
+    LP_CHECK(static_cast<int64_t>(rows.size()) == items_, task_.name(), ": ", items_, " predictions for ",
+             rows.size(), " rows");
+    PredictionFiles out;
+    out.rows = items_;
+    std::string tsv = "index\tprediction\n";
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const std::string label = task_.format_prediction(predictions_[i]);
+      if (!task_.float_labels() && !task_.spec().label_names.empty()) ++out.counts[label];
+      tsv += std::to_string(rows[i].index) + "\t" + label + "\n";
+    }
+    out.files.emplace_back("predictions.tsv", std::move(tsv));
+    return out;
+  }
+
+ private:
+  const Task& task_;
+  const EncodedSplit& split_;
+  int64_t items_;
+  std::vector<double> predictions_, labels_;
+};
+
 }  // namespace
 
 Task::Task(TaskSpec spec, std::shared_ptr<const RowSource> source)
@@ -48,6 +93,10 @@ EncodedSplit Task::encode(const std::vector<Example>& rows, const Tokenizer& tok
     if (ex.group >= 0) out.groups.push_back(ex.group);
   }
   return out;
+}
+
+std::unique_ptr<SplitPredictions> Task::start_predictions(const EncodedSplit& split) const {
+  return std::make_unique<ItemPredictions>(*this, split);
 }
 
 at::Tensor Task::item_logits(const ModelOutput& output, const Batch&) const { return output.logits; }

@@ -158,6 +158,33 @@ Encoding Tokenizer::encode(const std::string& text, const std::string* pair,
   return encode_one(text, pair, options);
 }
 
+Encoding Tokenizer::with_special_tokens(const EncodedText& first, const EncodedText* second) const {
+  return post_.apply(first, second, /*add_special_tokens=*/true);
+}
+
+TokenOffsets Tokenizer::offsets_as_first(const std::string& text, const EncodedText& encoded, size_t index) const {
+  TokenOffsets o = encoded.offsets.at(index);
+  if (index == 0 || !trim_offsets_ || !trim_offsets_->add_prefix_space || o.first == 0) return o;
+  const std::u32string chars = unicode::decode_utf8(id_to_token(encoded.ids.at(index)));
+  size_t leading = 0;
+  while (leading < chars.size() && is_trimmed_space(chars[leading])) ++leading;
+  if (leading != 1) return o;
+  // encode_text stepped over that one space (trim_offsets above); HF's first token keeps it. A
+  // token that is that space alone ends where it starts either way.
+  o.first = step_chars(text, o.first, -1);
+  if (chars.size() == 1) o.second = o.first;
+  return o;
+}
+
+int64_t Tokenizer::second_text_position(int64_t first_length) const {
+  int64_t position = 0;
+  for (const auto& piece : post_.pair) {
+    if (piece.kind == TemplatePiece::Kind::second) return position;
+    position += piece.kind == TemplatePiece::Kind::first ? first_length : static_cast<int64_t>(piece.ids.size());
+  }
+  return position;  // a template without the second text (none): it would follow everything
+}
+
 Encoding Tokenizer::encode_one(const std::string& text, const std::string* pair,
                                const EncodeOptions& options) const {
   // Padding asked of a tokenizer without a padding token fails whether or not it would pad, as in

@@ -52,7 +52,11 @@ stage's own peak, Linux's VmHWM restarted between stages) and, on CUDA, `peak_cu
 (torch's caching allocator, the finetune stage's)), `estimate/`, `prune/pruning_plan.json`, `finetune/{best,final}`.
 `lightpeft eval` adds `eval_results.json`; `lightpeft predict --out FILE.tsv` writes GLUE's
 submission format (`index<TAB>prediction`, labels as the task's files spell them, a number for
-STS-B and regression).
+STS-B and regression). SQuAD (`task: squad`, `squad_v2`): `results.json`'s `dev` holds the official
+`exact_match` and `f1` (0-100; v2 adds `total` and the `HasAns_*` / `NoAns_*` splits),
+`dev_predictions.json` the dev answers (`{"question id": "answer text"}`, the file the official
+evaluation script reads; v2 also `dev_null_odds.json`), `lightpeft eval` writes
+`eval_predictions.json`, and `lightpeft predict --split test|dev --out FILE.json` the same JSON.
 
 ## Environment variables
 

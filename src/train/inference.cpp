@@ -17,6 +17,15 @@
 namespace lightpeft {
 namespace fs = std::filesystem;
 
+std::vector<fs::path> write_prediction_files(const PredictionFiles& files, const fs::path& dir, const std::string& prefix) {
+  std::vector<fs::path> out;
+  for (const auto& [name, text] : files.files) {
+    out.push_back(dir / (prefix + name));
+    write_text_atomic(out.back(), text);
+  }
+  return out;
+}
+
 TaskModel load_run_model(const TrainConfig& config, const std::string& which) {
   LP_CHECK(which == "final" || which == "best", "checkpoint '", which, "': expected final or best");
   const fs::path run = config.output_dir, dir = run / "finetune" / which;
@@ -71,6 +80,7 @@ RunEvaluation evaluate_run(const TrainConfig& config, const std::string& which) 
   e.examples = r.examples;
   e.random_init = session.random_init;
   e.results_file = config.output_dir / "eval_results.json";
+  e.prediction_files = write_prediction_files(r.predictions, config.output_dir, "eval_");
   const nlohmann::json j = {
       {"task", e.task},
       {"method", to_string(config.method)},
@@ -104,22 +114,33 @@ PredictionSummary predict_run(const TrainConfig& config, const fs::path& out, co
 
   const EncodedSplit rows = task.encode(examples, *session.tokenizer, config.max_seq_length);
   const Batcher batcher = make_eval_batcher(config, task, rows, session.tokenizer->pad_id());
-  const std::vector<double> predictions = predict_items(*model, batcher, task, session.runtime);
-  LP_CHECK(predictions.size() == examples.size(), "predict: ", predictions.size(), " predictions for ",
-           examples.size(), " rows");
+  const std::unique_ptr<SplitPredictions> predictions = task.start_predictions(rows);
+  {
+    const bool was_training = model->is_training();
+    model->eval();
+    at::NoGradGuard no_grad;
+    auto stream = batcher.stream(/*epoch=*/0);
+    while (auto batch = stream.next()) {
+      AutocastScope autocast(session.runtime);
+      predictions->add(model->forward(to_inputs(*batch, session.runtime)), *batch);
+    }
+    if (was_training) model->train();
+  }
+  const PredictionFiles files = predictions->files(examples);
+  LP_CHECK(!files.files.empty(), "predict: ", task.name(), " made no prediction file");
 
   PredictionSummary summary;
   summary.file = out;
-  summary.rows = static_cast<int64_t>(examples.size());
-  std::string tsv = "index\tprediction\n";
-  for (size_t i = 0; i < examples.size(); ++i) {
-    const std::string label = task.format_prediction(predictions[i]);
-    if (!task.float_labels() && !task.spec().label_names.empty()) ++summary.counts[label];
-    tsv += std::to_string(examples[i].index) + "\t" + label + "\n";
-  }
+  summary.rows = files.rows;
+  summary.counts = files.counts;
   if (out.has_parent_path()) fs::create_directories(out.parent_path());
-  write_text_atomic(out, tsv);
-  log::info("predict (", which, "): ", summary.rows, " rows of ", task.name(), " ", split, " -> ",
+  write_text_atomic(out, files.files.front().second);
+  for (size_t i = 1; i < files.files.size(); ++i) {
+    const std::string& name = files.files[i].first;  // "null_odds.json" -> <out stem>_null_odds.json
+    summary.other_files.push_back(out.parent_path() / (out.stem().string() + "_" + name));
+    write_text_atomic(summary.other_files.back(), files.files[i].second);
+  }
+  log::info("predict (", which, "): ", summary.rows, " predictions for ", task.name(), " ", split, " -> ",
             out.string());
   return summary;
 }

@@ -23,6 +23,19 @@ UserTaskFiles user_files(const UserTaskSection& u) {
   return f;
 }
 
+SquadTaskFiles squad_files(const SquadSection& q) {
+  SquadTaskFiles f;
+  f.train_file = q.train_file;
+  f.dev_file = q.dev_file;
+  f.test_file = q.test_file;
+  f.options.doc_stride = q.doc_stride;
+  f.options.answers.version_2_with_negative = q.version_2_with_negative;
+  f.options.answers.n_best_size = q.n_best_size;
+  f.options.answers.max_answer_length = q.max_answer_length;
+  f.options.answers.null_score_diff_threshold = q.null_score_diff_threshold;
+  return f;
+}
+
 BatcherOptions batcher_options(const TrainConfig& config, const Task& task, int64_t pad_id) {
   BatcherOptions o;
   o.pad_id = pad_id;
@@ -37,7 +50,9 @@ BatcherOptions batcher_options(const TrainConfig& config, const Task& task, int6
 std::shared_ptr<const Task> make_config_task(const TrainConfig& config) {
   std::optional<UserTaskFiles> user;
   if (config.user_task) user = user_files(*config.user_task);
-  return make_task(config.task, config.data_dir, user);
+  std::optional<SquadTaskFiles> squad;
+  if (config.squad) squad = squad_files(*config.squad);
+  return make_task(config.task, config.data_dir, user, squad);
 }
 
 TaskData load_task_data(const TrainConfig& config, const Tokenizer& tokenizer, TaskSplits splits) {
@@ -64,8 +79,13 @@ TaskData load_task_data(const TrainConfig& config, const Tokenizer& tokenizer, T
   LP_CHECK(!splits.dev || !dev.empty(), config.source.string(), ": the dev split of '", config.task, "' is empty");
   data.train = task.encode(train, tokenizer, config.max_seq_length);
   data.dev = task.encode(dev, tokenizer, config.max_seq_length);
-  log::info("data: ", task.name(), " train ", train.size(), " examples, dev ", dev.size(),
-            " examples, max_seq_length ", config.max_seq_length);
+  // Extractive QA: a question with a long context is several items (windows).
+  auto items = [](const std::vector<Example>& rows, const EncodedSplit& e) {
+    return std::to_string(rows.size()) + " examples" +
+           (e.windows.empty() ? "" : " (" + std::to_string(e.windows.size()) + " windows)");
+  };
+  log::info("data: ", task.name(), " train ", items(train, data.train), ", dev ", items(dev, data.dev),
+            ", max_seq_length ", config.max_seq_length);
   return data;
 }
 

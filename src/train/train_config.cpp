@@ -9,6 +9,7 @@
 
 #include "config_schema.h"
 #include "lightpeft/core/error.h"
+#include "lightpeft/data/squad.h"
 
 namespace lightpeft {
 namespace {
@@ -181,13 +182,35 @@ const Schema<UserTaskSection>& user_task_schema() {
   return schema;
 }
 
+const Schema<SquadSection>& squad_schema() {
+  using Q = SquadSection;
+  static const Schema<Q> schema{
+      {"squad", "(with `task: squad` or `squad_v2`)",
+       "SQuAD v1.1 / v2.0 JSON files and HF run_qa's options: a question with a long context becomes several "
+       "windows of `max_seq_length` tokens (384 is run_qa's default), each answer is picked over its "
+       "question's windows, and dev is scored with the official EM/F1 (0-100).",
+       ""},
+      {key(&Q::train_file, "train_file", required("for task: squad"), "the training questions (SQuAD JSON)"),
+       key(&Q::dev_file, "dev_file", required("for task: squad"), "the dev questions: evaluation (EM/F1)"),
+       key(&Q::test_file, "test_file", "for `lightpeft predict --split test` (answers, if present, are ignored)"),
+       key(&Q::version_2_with_negative, "version_2_with_negative",
+           "SQuAD v2.0: unanswerable questions and the null answer (`task: squad_v2` sets it)"),
+       key(&Q::doc_stride, "doc_stride", at_least(0),
+           "context tokens that consecutive windows of a long context share (below the room a window has)"),
+       key(&Q::max_answer_length, "max_answer_length", positive(), "longest answer predicted, in tokens"),
+       key(&Q::n_best_size, "n_best_size", positive(), "start and end candidates per window (and answers kept)"),
+       key(&Q::null_score_diff_threshold, "null_score_diff_threshold",
+           "v2: answer nothing when the null score exceeds the best span's score by more than this")}};
+  return schema;
+}
+
 const Schema<TrainConfig>& train_config_schema() {
   using C = TrainConfig;
   static const Schema<C> schema{
       {"", "", "", ""},
-      {key(&C::task, "task", required("(a GLUE/SuperGLUE task such as rte, or user)"),
+      {key(&C::task, "task", required("(a GLUE/SuperGLUE task such as rte, squad, or user)"),
            "GLUE: `cola sst2 mrpc stsb qqp mnli qnli rte wnli`; SuperGLUE: `boolq cb copa superglue-rte wic wsc "
-           "multirc`; or `user`"),
+           "multirc`; SQuAD: `squad` (v1.1), `squad_v2`; or `user`"),
        key(&C::data_dir, "data_dir", "the task folder, a folder of task folders, or one holding `glue/` and `superglue/`")
            .shown_default("(required for GLUE/SuperGLUE)"),
        key(&C::model, "model", required("(an HF-layout model directory)"),
@@ -215,10 +238,21 @@ const Schema<TrainConfig>& train_config_schema() {
        key(&C::threads, "threads", at_least(0), "CPU threads; 0 keeps LibTorch's default"),
        section(&C::training, training_schema()), section(&C::lora, lora_schema()),
        section(&C::adapter, adapter_schema()), section(&C::light_peft, light_peft_schema()),
-       section(&C::user_task, user_task_schema())},
+       section(&C::user_task, user_task_schema()), section(&C::squad, squad_schema())},
       [](const Reader& r, const C& c) {
+        const auto squad = squad_task_name(c.task);
         if (c.task == "user" && !c.user_task) r.fail_key("user_task", "required for task: user");
-        if (c.task != "user" && c.data_dir.empty()) r.fail_key("data_dir", "required for GLUE/SuperGLUE tasks");
+        if (squad && !c.squad) r.fail_key("squad", "required for task: " + c.task + " (train_file and dev_file)");
+        if (c.task != "user" && !squad && c.data_dir.empty()) r.fail_key("data_dir", "required for GLUE/SuperGLUE tasks");
+        if (c.squad) {
+          const Reader s = r.child("squad");
+          if (c.squad->doc_stride >= c.max_seq_length)
+            s.fail_key("doc_stride", "expected below max_seq_length (" + std::to_string(c.max_seq_length) + "), got " +
+                                         std::to_string(c.squad->doc_stride) +
+                                         " (SQuAD runs set max_seq_length: 384, HF run_qa's default)");
+          if (squad == "squad_v2" && s.has("version_2_with_negative") && !c.squad->version_2_with_negative)
+            s.fail_key("version_2_with_negative", "task squad_v2 is SQuAD v2.0: remove the key or set it true");
+        }
         if (c.base_dtype == BaseDtype::bf16 && c.method == Method::full)
           r.fail_key("base_dtype", "bf16 stores frozen weights; method full trains them all (use dtype: bf16)");
       }};
@@ -236,6 +270,8 @@ TrainConfig parse_train_config(const std::string& yaml_text, const std::string& 
   try {
     TrainConfig c = parse_with(train_config_schema(), yaml_text, origin, overrides);
     c.source = origin;
+    // task: squad_v2 means version_2_with_negative; config.yaml records it so.
+    if (c.squad && squad_task_name(c.task) == std::optional<std::string>("squad_v2")) c.squad->version_2_with_negative = true;
     return c;
   } catch (const YAML::Exception& e) {
     throw_error(origin, ":", e.mark.line + 1, ": ", e.msg);

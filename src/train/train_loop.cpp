@@ -22,7 +22,7 @@ EvalResult evaluate(TaskModelImpl& model, const Batcher& batcher, const Task& ta
   const bool was_training = model.is_training();
   model.eval();
   torch::NoGradGuard no_grad;
-  std::vector<double> predictions, labels;
+  const std::unique_ptr<SplitPredictions> predictions = task.start_predictions(split);
   double loss_sum = 0.0;
   int64_t n = 0;
   auto stream = batcher.stream(/*epoch=*/0);
@@ -32,14 +32,12 @@ EvalResult evaluate(TaskModelImpl& model, const Batcher& batcher, const Task& ta
     const ModelOutput out = model.forward(to_inputs(*batch, rt), masks);
     loss_sum += task.loss(out, *batch).item<double>() * items;
     n += items;
-    auto p = task.predict(out, *batch);
-    predictions.insert(predictions.end(), p.begin(), p.end());
-    auto l = task.labels(*batch);
-    labels.insert(labels.end(), l.begin(), l.end());
+    predictions->add(out, *batch);
   }
   if (was_training) model.train();
   EvalResult out;
-  out.metrics = task.metrics(predictions, labels, split);
+  out.metrics = predictions->metrics();
+  if (task.keeps_eval_predictions()) out.predictions = predictions->files({});
   out.loss = n ? loss_sum / n : 0.0;
   out.examples = n;
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -17,6 +17,7 @@
 #include "lightpeft/train/stages/estimate.h"
 #include "lightpeft/train/stages/finetune.h"
 #include "lightpeft/train/stages/prune.h"
+#include "lightpeft/train/inference.h"
 #include "lightpeft/train/stages/session.h"
 
 namespace lightpeft {
@@ -157,6 +158,12 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options)
   r.trainable_parameters = finetune.trainable_parameters;
   r.random_init = session.random_init;
   r.results_file = config.output_dir / "results.json";
+  // Extractive QA: the dev answers, as HF's run_qa keeps eval_predictions.json.
+  const auto prediction_files = write_prediction_files(finetune.final_eval.predictions, config.output_dir, "dev_");
+  if (!prediction_files.empty()) {
+    extra["dev_prediction_files"] = nlohmann::json::array();
+    for (const auto& f : prediction_files) extra["dev_prediction_files"].push_back(f.filename().string());
+  }
   extra["total_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   write_results(config, session.runtime, r, finetune, extra);
   session.metrics->write("final", finetune.loop.steps, [&] {

@@ -53,6 +53,25 @@ TEST(Batcher, PaddingMasksAndTypes) {
   EXPECT_EQ(b.collate({1, 2}).input_ids.size(1), 2);
 }
 
+// Extractive QA's start/end token labels: one row per item, in the batch's order; every encoding must
+// have as many as the first.
+TEST(Batcher, LabelPositionsFollowTheBatchOrder) {
+  std::vector<EncodedExample> ex(3);
+  for (int64_t i = 0; i < 3; ++i) {
+    ex[static_cast<size_t>(i)].input_ids = {101, 5, 102};
+    ex[static_cast<size_t>(i)].label_positions = {i, 10 + i};
+  }
+  BatcherOptions o;
+  o.batch_size = 3;
+  const Batch batch = Batcher(ex, o).collate({2, 0, 1});
+  ASSERT_TRUE(batch.label_positions.defined());
+  EXPECT_EQ(batch.label_positions.sizes(), (std::vector<int64_t>{3, 2}));
+  EXPECT_EQ(values(batch.label_positions), (std::vector<int64_t>{2, 12, 0, 10, 1, 11}));
+  EXPECT_FALSE(Batcher(synthetic(3, 4), o).collate({0, 1, 2}).label_positions.defined());
+  ex[1].label_positions = {4};
+  EXPECT_THROW(Batcher(ex, o), Error);
+}
+
 TEST(Batcher, RegressionLabelsAreFloat) {
   std::vector<EncodedExample> ex = {{{1, 2}, {}, 4.75f}, {{3}, {}, 0.5f}};
   BatcherOptions o;

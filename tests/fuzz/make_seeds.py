@@ -468,6 +468,34 @@ def seeds_instruction_json():
     yield "jsonl_bad_lines", bytes([2 | 4]) + b'{"instruction": "a", "output": "b"}\n{broken\n\xff\n{"messages": []}\n'
 
 
+def seeds_squad():
+    # First byte: 0x01 skip_bad_rows, 0x02 a test file (no answers), 0x04 SQuAD v2, bits 4-7 the
+    # window size (max_length 8 + 2n, doc_stride n / 2).
+    context = "The cat sat on the mat. Who sat? The cat, the cat."
+    v1 = {"version": "1.1", "data": [{"title": "Cats", "paragraphs": [
+        {"context": context, "qas": [
+            {"id": "q1", "question": "Who sat?", "answers": [{"text": "The cat", "answer_start": 0},
+                                                             {"text": "cat", "answer_start": 4}]},
+            {"id": "q2", "question": "  On what?", "answers": [{"text": "the mat", "answer_start": 15}]}]},
+        {"context": "Café Zürich — 東京 😀 cat's mat.", "qas": [
+            {"id": "q3", "question": "Where?", "answers": [{"text": "東京", "answer_start": 14}]}]}]}]}
+    v2 = {"version": "v2.0", "data": [{"title": "Cats", "paragraphs": [{"context": context, "qas": [
+        {"id": "n1", "question": "Who ran?", "answers": [], "is_impossible": True,
+         "plausible_answers": [{"text": "The cat", "answer_start": 0}]},
+        {"id": "h1", "question": "Who sat?", "answers": [{"text": "The cat", "answer_start": 0}],
+         "is_impossible": False}]}]}]}
+    bad = {"data": [{"paragraphs": [{"context": context, "qas": [
+        {"id": "b1", "question": "?", "answers": [{"text": "mat", "answer_start": 3}]},
+        {"id": "b1", "question": "?", "answers": [{"text": "mat", "answer_start": 19}]},
+        {"question": "no id", "answers": []}]}, {"context": 5, "qas": []}]}, 7]}
+    yield "v1_small_windows", bytes([0x30]) + json.dumps(v1, ensure_ascii=False).encode()
+    yield "v1_ascii_escapes", bytes([0x80]) + json.dumps(v1).encode()
+    yield "v2", bytes([0x24 | 0x40]) + json.dumps(v2, indent=1).encode()
+    yield "test_file", bytes([0x02 | 0x10]) + json.dumps(v1).encode()
+    yield "bad_rows_skipped", bytes([0x01 | 0x50]) + json.dumps(bad).encode()
+    yield "bad_rows", bytes([0x50]) + json.dumps(bad).encode()
+
+
 TARGETS = {
     "safetensors": seeds_safetensors, "torch_bin": seeds_torch_bin, "model_config": seeds_model_config,
     "train_config": seeds_train_config, "vocab_txt": seeds_vocab_txt, "bpe_files": seeds_bpe_files,
@@ -475,6 +503,7 @@ TARGETS = {
     "user_csv": seeds_user_csv, "adapter_config": seeds_adapter_config, "pruning_plan": seeds_pruning_plan,
     "gguf": seeds_gguf,
     "chat_template": seeds_chat_template, "instruction_json": seeds_instruction_json,
+    "squad": seeds_squad,
 }
 
 

@@ -17,6 +17,7 @@
 #include "lightpeft/data/chat_template.h"
 #include "lightpeft/data/glue.h"
 #include "lightpeft/data/instruction_data.h"
+#include "lightpeft/data/squad.h"
 #include "lightpeft/data/user_task.h"
 #include "lightpeft/io/gguf.h"
 #include "lightpeft/io/gguf_hf.h"
@@ -454,6 +455,45 @@ TEST_F(BadInputs, InstructionData) {
        "train.jsonl:1: invalid UTF-8"},
   },
         [&](const std::string& b) { load_instruction_file(file("train.jsonl", b)); });
+}
+
+TEST_F(BadInputs, Squad) {
+  // A SQuAD file around one question (`q`) of the paragraph "The cat sat on the mat.".
+  auto one = [](const std::string& q) {
+    return R"({"version": "1.1", "data": [{"title": "T", "paragraphs": [{"context": "The cat sat on the mat.", "qas": [)" + q +
+           "]}]}]}";
+  };
+  check({
+      {"SQuAD JSON", "truncated", "cut mid-object", R"({"data": [{"paragraphs": [{"context": "x", "qa)",
+       "dev.json:1:47: not valid JSON"},
+      {"SQuAD JSON", "wrong type", "a list, not an object", "[]",
+       "dev.json: expected a SQuAD JSON object with a 'data' list, got a JSON array"},
+      {"SQuAD JSON", "missing field", "no data", R"({"version": "1.1"})",
+       "dev.json: expected a SQuAD JSON object with a 'data' list of articles (the object has no 'data')"},
+      {"SQuAD JSON", "missing field", "no id", one(R"({"question": "Who?", "answers": []})"),
+       "dev.json: data[0].paragraphs[0].qas[0]: has no 'id'"},
+      {"SQuAD JSON", "wrong type", "answer_start \"4\"",
+       one(R"({"id": "q1", "question": "Who?", "answers": [{"text": "cat", "answer_start": "4"}]})"),
+       "dev.json: question 'q1' (data[0].paragraphs[0].qas[0]): answers[0].answer_start is not an integer (got string \"4\")"},
+      {"SQuAD JSON", "inconsistent", "answer_start pointing elsewhere",
+       one(R"({"id": "q1", "question": "Who?", "answers": [{"text": "mat", "answer_start": 4}]})"),
+       "dev.json: question 'q1' (data[0].paragraphs[0].qas[0]): answers[0].answer_start 4 points at 'cat' in the context, "
+       "not at the answer's text 'mat' (found at character 19)"},
+      {"SQuAD JSON", "huge size", "answer_start 2^40",
+       one(R"({"id": "q1", "question": "Who?", "answers": [{"text": "mat", "answer_start": 1099511627776}]})"),
+       "answers[0].answer_start 1099511627776 is past the context's end (23 characters)"},
+      {"SQuAD JSON", "inconsistent", "is_impossible with an answer",
+       one(R"({"id": "q1", "question": "Who?", "answers": [{"text": "cat", "answer_start": 4}], "is_impossible": true})"),
+       "question 'q1' (data[0].paragraphs[0].qas[0]): is_impossible is true but the question has 1 answer"},
+      {"SQuAD JSON", "duplicate", "id twice",
+       one(R"({"id": "q1", "question": "Who?", "answers": []}, {"id": "q1", "question": "What?", "answers": []})"),
+       "dev.json: question 'q1' (data[0].paragraphs[0].qas[1]): duplicate id (first at data[0].paragraphs[0].qas[0])"},
+      {"SQuAD JSON", "huge size", "a number beyond double (fuzz_squad)", R"({"version": 3E4222222222222222, "data": []})",
+       "dev.json: not valid JSON: [json.exception.out_of_range.406] number overflow parsing '3E4222222222222222'"},
+      {"SQuAD JSON", "bad UTF-8", "a context", "{\"data\": [{\"paragraphs\": [{\"context\": \"" + kBadUtf8 + "\"}]}]}",
+       "dev.json:1:43: invalid UTF-8"},
+  },
+        [&](const std::string& b) { parse_squad_json(b, "dev.json"); });
 }
 
 }  // namespace

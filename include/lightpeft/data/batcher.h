@@ -33,6 +33,9 @@ struct EncodedExample {
   std::vector<int64_t> input_ids;
   std::vector<int64_t> token_type_ids;  // empty: all zeros
   float label = 0.0f;                   // class id or regression target
+  // Labels that are token positions (extractive QA: the answer's start and end token). Either every
+  // encoding of a batcher has none, or all have the same number.
+  std::vector<int64_t> label_positions;
 };
 
 struct Batch {
@@ -40,6 +43,7 @@ struct Batch {
   at::Tensor attention_mask;  // int64 (N, T): 1 on tokens, 0 on padding
   at::Tensor token_type_ids;  // int64 (N, T): 0 on padding
   at::Tensor labels;          // int64 (B) for classification, float32 (B) for regression
+  at::Tensor label_positions;  // int64 (B, K) when the encodings have K label positions, else undefined
   std::vector<int64_t> indices;  // the items in this batch (positions in the batcher's input)
   // Items of the whole global batch this shard belongs to (= indices.size() without sharding). A
   // shard with no items has empty indices and undefined tensors.
@@ -67,7 +71,8 @@ std::pair<int64_t, int64_t> shard_range(int64_t n, int64_t shard, int64_t num_sh
 class Batcher {
  public:
   // Throws lightpeft::Error for empty sequences, token_type_ids of the wrong length, a bad option,
-  // or a number of encodings that is not a multiple of choices_per_example.
+  // a number of encodings that is not a multiple of choices_per_example, or label positions whose
+  // count differs between encodings.
   Batcher(std::vector<EncodedExample> examples, BatcherOptions options);
 
   int64_t num_items() const { return num_items_; }

@@ -9,6 +9,13 @@
 
 namespace lightpeft {
 
+// A gold answer of extractive question answering: its text and where it starts in the context, as
+// a byte offset (SQuAD files count characters; data/squad.h converts).
+struct SpanAnswer {
+  std::string text;
+  int64_t start = 0;
+};
+
 struct Example {
   std::string text;
   std::optional<std::string> text_pair;
@@ -26,6 +33,11 @@ struct Example {
   int64_t group = -1;
   // 1-based line of the row in its file (the first line of a CSV record spanning several lines).
   int64_t line = 0;
+  // Extractive QA (SQuAD, data/squad.h): text = the question, text_pair = the context, `id` the
+  // question's id (the key of its prediction) and `answers` its gold answers; a labelled question
+  // without answers is unanswerable (SQuAD v2). Empty for every other task.
+  std::string id;
+  std::vector<SpanAnswer> answers;
 };
 
 struct TaskSpec {

@@ -35,6 +35,8 @@ class BadRows {
  public:
   BadRows(std::filesystem::path file, const LoadOptions& options);
   void bad(int64_t line, const std::string& message);
+  // The same for a place that is not a line ("<file>: <where>: <message>"), e.g. a JSON path.
+  void bad_at(const std::string& where, const std::string& message);
   // Logs the warning if rows were skipped; returns the number skipped.
   int64_t finish() const;
   int64_t count() const { return count_; }

@@ -10,8 +10,10 @@
 //   - writes a prediction file in its benchmark's submission format.
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
@@ -21,6 +23,7 @@
 #include "lightpeft/data/glue.h"
 #include "lightpeft/data/load_options.h"
 #include "lightpeft/data/metrics.h"
+#include "lightpeft/data/qa_windows.h"
 #include "lightpeft/models/heads.h"
 #include "lightpeft/models/model_io.h"
 #include "lightpeft/tokenizers/tokenizer.h"
@@ -31,6 +34,33 @@ namespace lightpeft {
 struct EncodedSplit {
   std::vector<EncodedExample> examples;  // multiple choice: one per choice, consecutive
   std::vector<int64_t> groups;           // MultiRC question ids (empty elsewhere)
+  // Extractive QA: the window each item is (which question, where its context tokens are) and the
+  // questions themselves (contexts, ids, gold answers). Empty elsewhere.
+  std::vector<QaWindow> windows;
+  std::vector<Example> questions;
+};
+
+// A split's predictions as files: (name, contents), the benchmark's submission file first (GLUE's
+// "predictions.tsv", SQuAD's "predictions.json"; SQuAD v2 adds "null_odds.json").
+struct PredictionFiles {
+  std::vector<std::pair<std::string, std::string>> files;
+  int64_t rows = 0;                       // predictions made
+  std::map<std::string, int64_t> counts;  // classification: rows per predicted label
+};
+
+// What evaluation and prediction keep of one split's batches, and what they make of them at the
+// end: one number per item for most tasks; each window's start/end logits for extractive QA, whose
+// answers are chosen per question over its windows.
+class SplitPredictions {
+ public:
+  virtual ~SplitPredictions() = default;
+  // The model's output on a batch of the split (in any order).
+  virtual void add(const ModelOutput& output, const Batch& batch) = 0;
+  // Metrics against the split's labels.
+  virtual MetricResult metrics() const = 0;
+  // The prediction files; `rows` are the examples the split was encoded from (GLUE's file names
+  // each row by its index).
+  virtual PredictionFiles files(const std::vector<Example>& rows) const = 0;
 };
 
 // Where a task's rows come from.
@@ -73,6 +103,13 @@ class Task {
                                const EncodedSplit& split) const;
   // A prediction as the benchmark's submission spells it (GLUE RTE: entailment; CoLA: 0 / 1).
   virtual std::string format_prediction(double value) const;
+  // Evaluation and prediction over `split` (which must outlive the result). The default keeps
+  // predict() and labels() per item, scores them with metrics() and writes GLUE's TSV
+  // ("index<TAB>prediction", format_prediction).
+  virtual std::unique_ptr<SplitPredictions> start_predictions(const EncodedSplit& split) const;
+  // Whether the trainer and `lightpeft eval` keep the dev split's prediction files (extractive QA:
+  // HF's run_qa writes eval_predictions.json).
+  virtual bool keeps_eval_predictions() const { return false; }
 
  protected:
   // The head's logits with items as rows (multiple choice: (B * C, 1) -> (B, C)).

@@ -59,6 +59,19 @@ class Tokenizer {
                   const EncodeOptions& options = {}) const {
     return encode(text, &pair, options);
   }
+  // Lays out texts already tokenized (encode_text) with the special tokens, as encode does after
+  // truncating them: for callers that cut the texts themselves (question answering's windows over a
+  // long context). No truncation, no padding; the second text's offsets stay relative to it.
+  Encoding with_special_tokens(const EncodedText& first, const EncodedText* second) const;
+  // HF trims offsets (ByteLevel / RobertaProcessing trim_offsets) per laid-out sequence, and with
+  // add_prefix_space a sequence's first token keeps its one leading space. encode_text trims `text`
+  // as one sequence; a caller laying out a piece of it that starts at token `index` (an overflowing
+  // window) gets that token's offsets as HF trims them there. Other tokens, and tokenizers that
+  // trim nothing, keep encode_text's offsets.
+  TokenOffsets offsets_as_first(const std::string& text, const EncodedText& encoded, size_t index) const;
+  // Where the second text's first token lands in with_special_tokens(first, &second) when the first
+  // text has `first_length` tokens (BERT: first_length + 2, RoBERTa: first_length + 3).
+  int64_t second_text_position(int64_t first_length) const;
   // `pairs` is null or as long as `texts` (an empty pair here is a real, empty second text, as in
   // transformers' batch call). Padding::longest pads to the longest in the batch.
   std::vector<Encoding> encode_batch(const std::vector<std::string>& texts,

@@ -17,6 +17,11 @@
 
 namespace lightpeft {
 
+// Writes each prediction file as dir/<prefix><name> (the trainer's dev_predictions.json, `eval`'s
+// eval_predictions.json) and returns the paths written.
+std::vector<std::filesystem::path> write_prediction_files(const PredictionFiles& files, const std::filesystem::path& dir,
+                                                          const std::string& prefix);
+
 // The fine-tuned model of the run in config.output_dir, in eval mode on the CPU. `which` is
 // "final" or "best" (output_dir/finetune/<which>): for method full the saved model, otherwise the
 // base model (pruned by the run's plan for light-peft) with the run's adapter (load_finetuned_run).
@@ -32,10 +37,12 @@ struct RunEvaluation {
   int64_t examples = 0;
   bool random_init = false;
   std::filesystem::path results_file;  // output_dir/eval_results.json
+  std::vector<std::filesystem::path> prediction_files;  // extractive QA: output_dir/eval_predictions.json, ...
 };
 
 // Evaluates the run's model on the dev split of the config's task (with the config's eval batch
-// size, max_eval_samples and device) and writes output_dir/eval_results.json.
+// size, max_eval_samples and device) and writes output_dir/eval_results.json (extractive QA also
+// eval_predictions.json, and for SQuAD v2 eval_null_odds.json).
 RunEvaluation evaluate_run(const TrainConfig& config, const std::string& which = "final");
 
 // Per-item predictions of `model` over every batch of `batcher` in item order, as the task makes
@@ -45,13 +52,17 @@ std::vector<double> predict_items(TaskModelImpl& model, const Batcher& batcher, 
 
 struct PredictionSummary {
   std::filesystem::path file;
+  std::vector<std::filesystem::path> other_files;  // SQuAD v2: <out stem>_null_odds.json
   int64_t rows = 0;
   std::map<std::string, int64_t> counts;  // classification: rows per predicted label
 };
 
 // Predicts the unlabelled `split` of the config's task ("test"; for MNLI also "test_mismatched";
-// task user: user_task.test_file) and writes `out` as GLUE's submission TSV: a header
-// "index\tprediction", then one line per row: its index and the prediction.
+// task user: user_task.test_file; SQuAD: "test" (squad.test_file) or "dev") and writes `out` as the
+// benchmark's submission file: GLUE's TSV (a header "index\tprediction", then one line per row: its
+// index and the prediction), or SQuAD's JSON {"question id": "answer text"} ("" = no answer), with
+// SQuAD v2's null odds (each question's null score minus its best span's) beside it as
+// <out stem>_null_odds.json.
 PredictionSummary predict_run(const TrainConfig& config, const std::filesystem::path& out,
                               const std::string& which = "final", const std::string& split = "test");
 

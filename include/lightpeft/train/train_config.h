@@ -108,9 +108,20 @@ struct UserTaskSection {
   std::string metric;  // empty: accuracy (pearson_spearman for regression)
 };
 
+// SQuAD v1.1 / v2.0 JSON files (task: squad or squad_v2) and HF run_qa's windowing and answer
+// options.
+struct SquadSection {
+  std::filesystem::path train_file, dev_file, test_file;
+  bool version_2_with_negative = false;  // task squad_v2 sets it
+  int64_t doc_stride = 128;
+  int64_t max_answer_length = 30;
+  int64_t n_best_size = 20;
+  double null_score_diff_threshold = 0.0;
+};
+
 struct TrainConfig {
   std::filesystem::path source;  // the YAML file (for messages)
-  std::string task;              // a GLUE/SuperGLUE task name, or "user"
+  std::string task;              // a GLUE/SuperGLUE task name, "squad", "squad_v2" or "user"
   std::filesystem::path data_dir;
   std::filesystem::path model;       // HF-layout model directory
   std::filesystem::path output_dir;
@@ -126,6 +137,7 @@ struct TrainConfig {
   AdapterSection adapter;
   LightPeftSection light_peft;
   std::optional<UserTaskSection> user_task;
+  std::optional<SquadSection> squad;
 };
 
 // Command-line overrides (`--set key=value`, repeated): `key` is a dotted path (`learning_rate`

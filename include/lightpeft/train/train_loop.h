@@ -26,6 +26,8 @@ struct EvalResult {
   double loss = 0.0;
   int64_t examples = 0;
   double seconds = 0.0;  // wall time of the pass (inference speed = examples / seconds)
+  // The split's prediction files, for tasks that keep them (Task::keeps_eval_predictions).
+  PredictionFiles predictions;
 };
 
 // Evaluation in eval mode, no gradients: the task's loss, predictions and metrics over `split`
