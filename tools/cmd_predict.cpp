@@ -1,5 +1,7 @@
 // `lightpeft predict --config CONFIG.yaml --out FILE.tsv [--split test] [--checkpoint final|best]`:
-// predictions of the finished run for the unlabelled test rows, in GLUE's submission format.
+// predictions of the finished run for the unlabelled test rows, in GLUE's submission format; for
+// decoders' generative tasks (instruction, commonsense) JSON Lines of generated responses and scored
+// choices, with the metrics where the rows are labelled.
 #include <iostream>
 
 #include "commands.h"
@@ -14,8 +16,8 @@ Runner add_predict(CLI::App& app) {
   };
   auto config = add_config_options(app);
   auto a = std::make_shared<Args>();
-  app.add_option("--out", a->out, "the TSV to write (index<TAB>prediction per row)")->required();
-  app.add_option("--split", a->split, "test (MNLI: test or test_mismatched; task user: user_task.test_file)")
+  app.add_option("--out", a->out, "the file to write: TSV (index<TAB>prediction per row); JSON Lines for instruction and commonsense decoders")->required();
+  app.add_option("--split", a->split, "test (MNLI: test or test_mismatched; task user: user_task.test_file; instruction: test or dev)")
       ->capture_default_str();
   app.add_option("--checkpoint", a->which, "final or best (output_dir/finetune/<which>)")
       ->check(CLI::IsMember({"final", "best"}))
@@ -23,6 +25,12 @@ Runner add_predict(CLI::App& app) {
   return [config, a]() {
     const PredictionSummary s = predict_run(config->load(), a->out, a->which, a->split);
     std::cout << s.rows << " predictions -> " << s.file.string();
+    if (!s.metrics.empty()) {
+      std::cout << " (";
+      bool first = true;
+      for (const auto& [name, v] : s.metrics) std::cout << (first ? "" : ", ") << name << " " << v, first = false;
+      std::cout << ")";
+    }
     if (!s.counts.empty()) {
       std::cout << " (";
       bool first = true;

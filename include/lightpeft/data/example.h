@@ -9,6 +9,13 @@
 
 namespace lightpeft {
 
+// One turn of an instruction-tuning row as data/prompt_format.h writes it: what the model reads and
+// what it learns to write.
+struct PromptResponse {
+  std::string prompt;    // labels -100
+  std::string response;  // trained on
+};
+
 struct Example {
   std::string text;
   std::optional<std::string> text_pair;
@@ -26,6 +33,13 @@ struct Example {
   int64_t group = -1;
   // 1-based line of the row in its file (the first line of a CSV record spanning several lines).
   int64_t line = 0;
+  // Instruction tuning (causal LMs): the row's (prompt, response) pairs in order; empty for every
+  // other task.
+  std::vector<PromptResponse> turns;
+  // Commonsense QA (data/commonsense.h): the gold answer as LLM-Adapters writes it ("answer2",
+  // "true"), and the data set of the row ("arc_easy") where one split joins several. Empty elsewhere.
+  std::string answer;
+  std::string subset;
 };
 
 struct TaskSpec {

@@ -47,11 +47,15 @@ struct PredictionSummary {
   std::filesystem::path file;
   int64_t rows = 0;
   std::map<std::string, int64_t> counts;  // classification: rows per predicted label
+  std::map<std::string, double> metrics;  // generative tasks: their metrics on the rows (and "loss")
 };
 
 // Predicts the unlabelled `split` of the config's task ("test"; for MNLI also "test_mismatched";
 // task user: user_task.test_file) and writes `out` as GLUE's submission TSV: a header
-// "index\tprediction", then one line per row: its index and the prediction.
+// "index\tprediction", then one line per row: its index and the prediction. Tasks that evaluate
+// themselves (instruction: test_file or, with split dev, dev_file; the commonsense sets on a decoder:
+// their test.json) write JSON Lines instead, one object per row (tasks/causal_lm_task.h,
+// tasks/commonsense_task.h), and report their metrics.
 PredictionSummary predict_run(const TrainConfig& config, const std::filesystem::path& out,
                               const std::string& which = "final", const std::string& split = "test");
 
