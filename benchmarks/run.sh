@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # All benchmarks, one command, markdown tables of ratios on stdout (progress on stderr):
 #   benchmarks/run.sh [BUILD_DIR]          (default: build; needs the setup's venv)
-# Light-PEFT vs LoRA (lightpeft CLI), lightpeft vs HF transformers + peft (CPU), micro benchmarks,
+# Light-PEFT vs LoRA (lightpeft CLI), lightpeft vs HF transformers + peft (CPU; MiniLM and SmolLM2),
+# micro benchmarks,
 # the CUDA kernels (bench_kernels, GPU only).
 # Threads pinned to LIGHTPEFT_BENCH_THREADS (default 2); set BENCH_REPEATS for more repeats.
 set -euo pipefail
@@ -15,6 +16,9 @@ echo "# lightpeft benchmarks, $(date -u +%Y-%m-%d), $(nproc) CPUs: $(grep -m1 'm
 echo "# commit $(git -C "$here/.." rev-parse --short HEAD 2>/dev/null || echo '?'), build $build"
 "$py" "$here/bench_lightpeft_vs_lora.py" --build "$build" --threads "$threads" --repeats "$repeats"
 "$py" "$here/bench_vs_hf.py" --build "$build" --threads "$threads" --repeats "$repeats"
+# The decoder LLM (SmolLM2-135M-Instruct from its GGUF): LoRA step, inference and generation vs HF,
+# and Light-PEFT's pruned model vs unpruned LoRA.
+"$py" "$here/bench_decoder_vs_hf.py" --build "$build" --threads "$threads" --repeats "$repeats"
 "$py" "$here/micro_ratios.py" --build "$build" --threads "$threads"
 # CUDA kernels vs their references (on a GPU; elsewhere it prints "no CUDA device" and exits 0)
 if [[ -x "$build/bin/bench_kernels" ]]; then "$build/bin/bench_kernels"; fi

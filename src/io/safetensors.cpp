@@ -19,6 +19,7 @@
 
 #include "lightpeft/core/error.h"
 #include "lightpeft/io/atomic_file.h"
+#include "mapped_file.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "safetensors I/O assumes a little-endian host (the format is little-endian)"
@@ -238,39 +239,6 @@ at::Tensor copy_out(const Entry& e, const uint8_t* buffer) {
   return t;
 }
 
-// Read-only mapping of a whole file; the kernel pages data in as we copy it out, so loading costs
-// one copy of the tensors and no second buffer.
-class MappedFile {
- public:
-  explicit MappedFile(const std::filesystem::path& path) {
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) throw_error(path.string(), ": cannot open: ", std::strerror(errno));
-    struct stat st {};
-    if (::fstat(fd_, &st) != 0) throw_error(path.string(), ": cannot stat: ", std::strerror(errno));
-    LP_CHECK(S_ISREG(st.st_mode), path.string(), ": not a regular file");
-    size_ = static_cast<size_t>(st.st_size);
-    if (size_ > 0) {
-      void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
-      if (p == MAP_FAILED) throw_error(path.string(), ": cannot map: ", std::strerror(errno));
-      data_ = static_cast<const uint8_t*>(p);
-      ::madvise(p, size_, MADV_SEQUENTIAL);
-    }
-  }
-  ~MappedFile() {
-    if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
-    if (fd_ >= 0) ::close(fd_);
-  }
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
-  const uint8_t* data() const { return data_; }
-  size_t size() const { return size_; }
-
- private:
-  int fd_ = -1;
-  const uint8_t* data_ = nullptr;
-  size_t size_ = 0;
-};
-
 // ---- writing -------------------------------------------------------------------------------------
 
 struct Prepared {
@@ -353,7 +321,8 @@ StateDict parse_safetensors(const uint8_t* data, size_t size, const std::string&
 
 StateDict load_safetensors(const std::filesystem::path& path,
                            std::map<std::string, std::string>* metadata) {
-  MappedFile file(path);
+  io_detail::MappedFile file(path);
+  if (file.size() > 0) ::madvise(const_cast<uint8_t*>(file.data()), file.size(), MADV_SEQUENTIAL);
   return parse_safetensors(file.data(), file.size(), path.string(), metadata);
 }
 

@@ -1,10 +1,21 @@
 #include "lightpeft/models/attention_core.h"
 
+#include <ATen/ops/cat.h>
 #include <ATen/ops/matmul.h>
 #include <ATen/ops/repeat_interleave.h>
 #include <ATen/ops/softmax.h>
 
 namespace lightpeft {
+
+void extend_kv_cache(at::Tensor& k, at::Tensor& v, at::Tensor* cached_keys, at::Tensor* cached_values) {
+  if (cached_keys == nullptr) return;
+  if (cached_keys->defined()) {
+    k = at::cat({*cached_keys, k}, 2);
+    v = at::cat({*cached_values, v}, 2);
+  }
+  *cached_keys = k;
+  *cached_values = v;
+}
 
 at::Tensor repeat_kv(const at::Tensor& x, int64_t n) {
   if (n == 1) return x;

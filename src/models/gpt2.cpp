@@ -10,7 +10,7 @@
 #include "lightpeft/kernels/activation.h"
 #include "lightpeft/models/attention_core.h"
 #include "lightpeft/models/attention_mask.h"
-#include "lightpeft/models/checkpointing.h"
+#include "lightpeft/models/decoder_layers.h"
 #include "lightpeft/models/family.h"
 
 namespace lightpeft {
@@ -45,14 +45,7 @@ at::Tensor Gpt2AttentionImpl::forward(const at::Tensor& hidden, const at::Tensor
   auto q = heads(qkv.narrow(-1, 0, all));
   auto k = heads(qkv.narrow(-1, all, all));
   auto v = heads(qkv.narrow(-1, 2 * all, all));
-  if (cached_keys != nullptr) {
-    if (cached_keys->defined()) {
-      k = at::cat({*cached_keys, k}, 2);
-      v = at::cat({*cached_values, v}, 2);
-    }
-    *cached_keys = k;
-    *cached_values = v;
-  }
+  extend_kv_cache(k, v, cached_keys, cached_values);
   auto context = grouped_attention(q, k, v, additive_mask, head_mask, 1,
                                    1.0 / std::sqrt(static_cast<double>(head_size_)), attn_dropout);
   return resid_dropout(c_proj->forward(context));
@@ -120,40 +113,21 @@ Gpt2ModelImpl::Gpt2ModelImpl(const ModelConfig& c) {
 
 BackboneOutput Gpt2ModelImpl::forward(const ModelInputs& in, const std::vector<LayerMasks>& masks,
                                       bool output_hidden_states) {
-  LP_CHECK(in.input_ids.defined() && in.input_ids.dim() == 2,
-           "GPT2Model: input_ids of shape (batch, seq) is required");
-  LP_CHECK(masks.empty() || masks.size() == blocks_.size(), "GPT2Model: got ", masks.size(),
-           " layer masks for ", blocks_.size(), " layers");
-  const int64_t batch = in.input_ids.size(0), seq = in.input_ids.size(1);
-  KvCache* cache = in.cache;
-  const int64_t past = cache ? cache->length : 0;
-  if (cache && cache->keys.empty()) {
-    cache->keys.resize(blocks_.size());
-    cache->values.resize(blocks_.size());
-  }
-  auto positions = default_positions(in, past);
+  const DecoderStep step = begin_decoder_step(in, masks, blocks_.size(), "GPT2Model");
+  auto positions = default_positions(in, step.past);
   LP_CHECK(positions.numel() == 0 || positions.max().item<int64_t>() < wpe->weight.size(0), "GPT2Model: position ",
            positions.max().item<int64_t>(), " exceeds n_positions ", wpe->weight.size(0));
   auto hidden = drop(wte(in.input_ids) + wpe(positions));
-  auto mask = causal_attention_mask(in.attention_mask, batch, seq, past, hidden.scalar_type(), hidden.device(),
-                                    in.segment_ids);
+  auto mask = causal_attention_mask(in.attention_mask, step.batch, step.seq, step.past, hidden.scalar_type(),
+                                    hidden.device(), in.segment_ids);
   BackboneOutput out;
   if (output_hidden_states) out.hidden_states.push_back(hidden);
-  static const LayerMasks no_masks;
-  const bool checkpoint = checkpoint_layers() && cache == nullptr;
-  for (size_t l = 0; l < blocks_.size(); ++l) {
-    const LayerMasks& m = masks.empty() ? no_masks : masks[l];
-    if (checkpoint) {
-      auto block = blocks_[l].ptr();
-      hidden = checkpointed([block, mask, m](const at::Tensor& x) { return block->forward(x, mask, m, nullptr, nullptr); },
-                            hidden);
-    } else {
-      hidden = blocks_[l]->forward(hidden, mask, m, cache ? &cache->keys[l] : nullptr,
-                                   cache ? &cache->values[l] : nullptr);
-    }
-    if (output_hidden_states) out.hidden_states.push_back(hidden);
-  }
-  if (cache) cache->length = past + seq;
+  hidden = run_decoder_layers(step, hidden, masks, blocks_.size(), checkpoint_layers(),
+                              output_hidden_states ? &out.hidden_states : nullptr,
+                              [blocks = blocks_, mask](size_t l, const at::Tensor& x, const LayerMasks& m,
+                                                       at::Tensor* k, at::Tensor* v) mutable {
+                                return blocks[l]->forward(x, mask, m, k, v);
+                              });
   out.last_hidden_state = ln_f(hidden);
   // HF reports ln_f's output as the last hidden state.
   if (output_hidden_states) out.hidden_states.back() = out.last_hidden_state;

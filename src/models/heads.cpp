@@ -91,7 +91,7 @@ CausalLmHead::CausalLmHead(torch::nn::Module& owner, const ModelConfig& c,
 }
 
 at::Tensor CausalLmHead::project(const at::Tensor& hidden) const {
-  return at::linear(hidden, lm_head_ ? lm_head_->weight : embedding_->weight);
+  return lm_head_ ? lm_head_.ptr()->forward(hidden) : at::linear(hidden, embedding_->weight);
 }
 
 at::Tensor CausalLmHead::forward(const BackboneOutput& out, const ModelInputs& inputs) {

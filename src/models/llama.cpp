@@ -16,7 +16,7 @@
 #include "lightpeft/kernels/activation.h"
 #include "lightpeft/models/attention_core.h"
 #include "lightpeft/models/attention_mask.h"
-#include "lightpeft/models/checkpointing.h"
+#include "lightpeft/models/decoder_layers.h"
 #include "lightpeft/models/family.h"
 
 namespace lightpeft {
@@ -81,14 +81,7 @@ at::Tensor LlamaAttentionImpl::forward(const at::Tensor& hidden, const at::Tenso
   auto q = apply_rotary(heads(q_proj->forward(hidden)), cos, sin);
   auto k = apply_rotary(heads(k_proj->forward(hidden)), cos, sin);
   auto v = heads(v_proj->forward(hidden));
-  if (cached_keys != nullptr) {
-    if (cached_keys->defined()) {
-      k = at::cat({*cached_keys, k}, 2);
-      v = at::cat({*cached_values, v}, 2);
-    }
-    *cached_keys = k;
-    *cached_values = v;
-  }
+  extend_kv_cache(k, v, cached_keys, cached_values);
   auto context = grouped_attention(q, k, v, additive_mask, unit_mask, heads_per_unit_,
                                    1.0 / std::sqrt(static_cast<double>(head_size_)), attention_dropout);
   return o_proj->forward(context);
@@ -161,40 +154,21 @@ LlamaModelImpl::LlamaModelImpl(const ModelConfig& c) : rotary_(c) {
 
 BackboneOutput LlamaModelImpl::forward(const ModelInputs& in, const std::vector<LayerMasks>& masks,
                                        bool output_hidden_states) {
-  LP_CHECK(in.input_ids.defined() && in.input_ids.dim() == 2,
-           "LlamaModel: input_ids of shape (batch, seq) is required");
-  LP_CHECK(masks.empty() || masks.size() == layers_.size(), "LlamaModel: got ", masks.size(),
-           " layer masks for ", layers_.size(), " layers");
-  const int64_t batch = in.input_ids.size(0), seq = in.input_ids.size(1);
-  KvCache* cache = in.cache;
-  const int64_t past = cache ? cache->length : 0;
-  if (cache && cache->keys.empty()) {
-    cache->keys.resize(layers_.size());
-    cache->values.resize(layers_.size());
-  }
+  const DecoderStep step = begin_decoder_step(in, masks, layers_.size(), "LlamaModel");
   auto h = embed_tokens(in.input_ids);
-  auto positions = default_positions(in, past);
+  auto positions = default_positions(in, step.past);
   auto [cos, sin] = rotary_.cos_sin(positions, h.scalar_type());
-  auto mask = causal_attention_mask(in.attention_mask, batch, seq, past, h.scalar_type(), h.device(),
-                                    in.segment_ids);
+  auto mask = causal_attention_mask(in.attention_mask, step.batch, step.seq, step.past, h.scalar_type(),
+                                    h.device(), in.segment_ids);
   BackboneOutput out;
   if (output_hidden_states) out.hidden_states.push_back(h);
-  static const LayerMasks no_masks;
-  const bool checkpoint = checkpoint_layers() && cache == nullptr;
-  for (size_t l = 0; l < layers_.size(); ++l) {
-    const LayerMasks& m = masks.empty() ? no_masks : masks[l];
-    if (checkpoint) {
-      auto layer = layers_[l].ptr();
-      h = checkpointed([layer, cos = cos, sin = sin, mask, m](const at::Tensor& x) {
-        return layer->forward(x, cos, sin, mask, m, nullptr, nullptr);
-      }, h);
-    } else {
-      h = layers_[l]->forward(h, cos, sin, mask, m, cache ? &cache->keys[l] : nullptr,
-                              cache ? &cache->values[l] : nullptr);
-    }
-    if (output_hidden_states) out.hidden_states.push_back(h);
-  }
-  if (cache) cache->length = past + seq;
+  h = run_decoder_layers(step, h, masks, layers_.size(), checkpoint_layers(),
+                         output_hidden_states ? &out.hidden_states : nullptr,
+                         [layers = layers_, cos = cos, sin = sin, mask](size_t l, const at::Tensor& x,
+                                                                        const LayerMasks& m, at::Tensor* k,
+                                                                        at::Tensor* v) mutable {
+                           return layers[l]->forward(x, cos, sin, mask, m, k, v);
+                         });
   out.last_hidden_state = norm(h);
   // HF (transformers 5's capture_outputs) reports the final norm's output as the last hidden state.
   if (output_hidden_states) out.hidden_states.back() = out.last_hidden_state;

@@ -12,7 +12,7 @@
 #include "lightpeft/kernels/activation.h"
 #include "lightpeft/models/attention_core.h"
 #include "lightpeft/models/attention_mask.h"
-#include "lightpeft/models/checkpointing.h"
+#include "lightpeft/models/decoder_layers.h"
 #include "lightpeft/models/family.h"
 
 namespace lightpeft {
@@ -46,14 +46,7 @@ at::Tensor OptAttentionImpl::forward(const at::Tensor& hidden, const at::Tensor&
   auto q = heads(q_proj->forward(hidden) * (1.0 / std::sqrt(static_cast<double>(head_size_))));
   auto k = heads(k_proj->forward(hidden));
   auto v = heads(v_proj->forward(hidden));
-  if (cached_keys != nullptr) {
-    if (cached_keys->defined()) {
-      k = at::cat({*cached_keys, k}, 2);
-      v = at::cat({*cached_values, v}, 2);
-    }
-    *cached_keys = k;
-    *cached_values = v;
-  }
+  extend_kv_cache(k, v, cached_keys, cached_values);
   return out_proj->forward(grouped_attention(q, k, v, additive_mask, head_mask, 1, 1.0, dropout));
 }
 
@@ -124,17 +117,8 @@ OptDecoderImpl::OptDecoderImpl(const ModelConfig& c) {
 
 BackboneOutput OptDecoderImpl::forward(const ModelInputs& in, const std::vector<LayerMasks>& masks,
                                        bool output_hidden_states, bool checkpoint) {
-  LP_CHECK(in.input_ids.defined() && in.input_ids.dim() == 2,
-           "OPTDecoder: input_ids of shape (batch, seq) is required");
-  LP_CHECK(masks.empty() || masks.size() == layers_.size(), "OPTDecoder: got ", masks.size(),
-           " layer masks for ", layers_.size(), " layers");
-  const int64_t batch = in.input_ids.size(0), seq = in.input_ids.size(1);
-  KvCache* cache = in.cache;
-  const int64_t past = cache ? cache->length : 0;
-  if (cache && cache->keys.empty()) {
-    cache->keys.resize(layers_.size());
-    cache->values.resize(layers_.size());
-  }
+  const DecoderStep step = begin_decoder_step(in, masks, layers_.size(), "OPTDecoder");
+  const int64_t batch = step.batch, seq = step.seq, past = step.past;
   auto attention_mask = in.attention_mask.defined()
                             ? in.attention_mask.to(at::kLong)
                             : at::ones({batch, past + seq}, in.input_ids.options().dtype(at::kLong));
@@ -149,18 +133,10 @@ BackboneOutput OptDecoderImpl::forward(const ModelInputs& in, const std::vector<
   auto mask = causal_attention_mask(attention_mask, batch, seq, past, h.scalar_type(), h.device(), in.segment_ids);
   BackboneOutput out;
   if (output_hidden_states) out.hidden_states.push_back(h);
-  static const LayerMasks no_masks;
-  for (size_t l = 0; l < layers_.size(); ++l) {
-    const LayerMasks& m = masks.empty() ? no_masks : masks[l];
-    if (checkpoint && cache == nullptr) {
-      auto layer = layers_[l].ptr();
-      h = checkpointed([layer, mask, m](const at::Tensor& x) { return layer->forward(x, mask, m, nullptr, nullptr); }, h);
-    } else {
-      h = layers_[l]->forward(h, mask, m, cache ? &cache->keys[l] : nullptr, cache ? &cache->values[l] : nullptr);
-    }
-    if (output_hidden_states) out.hidden_states.push_back(h);
-  }
-  if (cache) cache->length = past + seq;
+  h = run_decoder_layers(step, h, masks, layers_.size(), checkpoint,
+                         output_hidden_states ? &out.hidden_states : nullptr,
+                         [layers = layers_, mask](size_t l, const at::Tensor& x, const LayerMasks& m, at::Tensor* k,
+                                                  at::Tensor* v) mutable { return layers[l]->forward(x, mask, m, k, v); });
   if (final_layer_norm) h = final_layer_norm(h);
   if (project_out) h = project_out->forward(h);
   out.last_hidden_state = h;

@@ -221,7 +221,7 @@ TEST_P(DecoderParity, ThreeAdamWStepsWithLora) {
   optim.adam_beta2 = o.at("adam_beta2");
   optim.adam_epsilon = o.at("adam_epsilon");
   optim.max_grad_norm = o.at("max_grad_norm");
-  optim.lr_scheduler_type = o.at("lr_scheduler_type");
+  optim.lr_scheduler_type = *parse_enum<LrScheduler>(o.at("lr_scheduler_type").get<std::string>());
   optim.warmup_steps = o.at("warmup_steps");
   const int64_t total = o.at("total_steps"), steps = o.at("steps");
 

@@ -151,6 +151,13 @@ TEST_F(BadInputs, ModelConfig) {
       {"config.json", "unknown value", "model_type t5", "{\"model_type\": \"t5\", " + base + ", \"num_attention_heads\": 4}",
        "t5"},
       {"config.json", "bad UTF-8", "in a string", "{\"model_type\": \"" + kBadUtf8 + "\"}", "config.json"},
+      {"config.json", "unknown value", "rope_scaling yarn",
+       "{\"model_type\": \"llama\", " + base + ", \"num_attention_heads\": 4, \"rope_scaling\": {\"rope_type\": \"yarn\", \"factor\": 4}}",
+       "key 'rope_scaling': unsupported rope_type 'yarn' (supported: default, linear, llama3)"},
+      {"config.json", "inconsistent", "6 heads over 4 KV heads",
+       "{\"model_type\": \"llama\", \"vocab_size\": 30, \"hidden_size\": 24, \"num_hidden_layers\": 2, "
+       "\"intermediate_size\": 24, \"num_attention_heads\": 6, \"num_key_value_heads\": 4}",
+       "key 'num_key_value_heads': 4 does not divide num_attention_heads 6"},
   },
         [](const std::string& b) { parse_model_config(b, "config.json"); });
 }

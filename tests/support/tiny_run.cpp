@@ -15,7 +15,7 @@ const char* kWords[] = {"good", "great", "fine", "nice", "bad", "awful", "poor",
 
 }  // namespace
 
-fs::path make_tiny_model(const fs::path& dir) {
+fs::path make_tiny_model(const fs::path& dir, const std::string& model_type) {
   std::string vocab = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
   for (const char* w : kWords) vocab += std::string(w) + "\n";
   ModelConfig c;
@@ -27,6 +27,15 @@ fs::path make_tiny_model(const fs::path& dir) {
   c.attention_units_per_layer = {4, 4};
   c.intermediate_per_layer = {24, 24};
   c.max_position_embeddings = 32;
+  if (model_type == "llama") {
+    c.model_type = "llama";
+    c.num_key_value_heads = 2;
+    c.attention_units_per_layer = {2, 2};
+    c.hidden_act = "silu";
+    c.layer_norm_eps = 1e-6;
+    c.hidden_dropout_prob = 0.0;
+    c.attention_probs_dropout_prob = 0.0;
+  }
   c.extra_json = R"({"lightpeft_random_init": true})";
   torch::manual_seed(0);
   save_pretrained(*make_task_model(c, HeadKind::sequence_classification), dir);

@@ -7,8 +7,10 @@
 
 namespace lightpeft::testing {
 
-// A tiny BERT (random init, marked as init-model marks it) in HF layout, with vocab.txt.
-std::filesystem::path make_tiny_model(const std::filesystem::path& dir);
+// A tiny BERT (random init, marked as init-model marks it) in HF layout, with vocab.txt; with
+// model_type "llama" a tiny LLaMA (grouped-query attention: 4 query heads over 2 KV heads) with a
+// sequence-classification head, the same vocab.
+std::filesystem::path make_tiny_model(const std::filesystem::path& dir, const std::string& model_type = "bert");
 
 // Sentiment-like rows, "text,label" with labels neg/pos (learnable: the adjective decides);
 // without the label column when `labelled` is false (a test file for predict).

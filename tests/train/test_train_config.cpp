@@ -34,8 +34,9 @@ TEST(TrainConfig, DefaultsAreTheSpecs) {
   EXPECT_EQ(c.lora.r, 8);
   EXPECT_DOUBLE_EQ(c.lora.alpha, 16.0);
   EXPECT_DOUBLE_EQ(c.lora.dropout, 0.05);
-  EXPECT_EQ(c.lora.target_modules.size(), 6u);
-  EXPECT_EQ(c.light_peft.estimate_steps, 800);
+  EXPECT_EQ(c.lora.target_modules, std::vector<std::string>{"all-linear"});
+  EXPECT_EQ(c.light_peft.estimate_steps.steps, 800);
+  EXPECT_FALSE(c.light_peft.estimate_steps.automatic);
   EXPECT_DOUBLE_EQ(c.light_peft.l1_lambda, 1e-4);
   EXPECT_DOUBLE_EQ(c.light_peft.head_pruning_ratio, 0.333333333);
   EXPECT_EQ(c.light_peft.head_pruning_scope, PruningScope::layerwise);
@@ -107,7 +108,7 @@ lora:
   r: 8
   alpha: 16
   dropout: 0.050000000000000003
-  target_modules: [query, key, value, attention.output.dense, intermediate.dense, output.dense]
+  target_modules: [all-linear]
   use_rslora: false
 adapter:
   bottleneck_size: 8
@@ -215,7 +216,7 @@ TEST(TrainConfig, SetOverridesApplyBeforeValidation) {
        "lora.target_modules=[query, value]", "adapter.placement=pfeiffer", "training.group_by_length=true",
        "seed = 7"});
   EXPECT_DOUBLE_EQ(c.training.learning_rate, 1e-3);
-  EXPECT_EQ(c.light_peft.estimate_steps, 20);
+  EXPECT_EQ(c.light_peft.estimate_steps.steps, 20);
   EXPECT_EQ(c.method, Method::lora);
   EXPECT_EQ(c.lora.target_modules, (std::vector<std::string>{"query", "value"}));
   EXPECT_EQ(c.adapter.placement, AdapterPlacement::pfeiffer);

@@ -17,6 +17,10 @@ at::Tensor grouped_attention(const at::Tensor& q, const at::Tensor& k, const at:
                              const at::Tensor& additive_mask, const at::Tensor& unit_mask,
                              int64_t heads_per_unit, double scaling, torch::nn::Dropout& dropout);
 
+// Generation: prepends the cached keys/values of the tokens seen so far to k and v (B, KV, T, d)
+// and stores the result back in the cache; nothing when the cache pointers are null.
+void extend_kv_cache(at::Tensor& k, at::Tensor& v, at::Tensor* cached_keys, at::Tensor* cached_values);
+
 // (B, KV, S, d) -> (B, KV * n, S, d), each head repeated n times in place (HF repeat_kv).
 at::Tensor repeat_kv(const at::Tensor& x, int64_t n);
 

@@ -1,0 +1,174 @@
+// One process, one measurement, on a decoder LLM (SmolLM2-135M-Instruct from its GGUF by default):
+// a LoRA train step (forward + causal LM loss + backward + clip + AdamW), an inference forward, or
+// greedy generation; with --prune, the model first pruned at Light-PEFT's default ratios (a plan
+// made from random importances: step time depends on the shapes, not on which units go). Prints one
+// JSON line; benchmarks/hf_decoder_step.py is its HF transformers + peft twin and
+// benchmarks/bench_decoder_vs_hf.py runs both, interleaved.
+//
+//   bench_decoder_step --mode train|infer|generate [--model PATH] [--batch 8] [--seq 128]
+//                      [--threads 2] [--warmup 2] [--steps 5] [--new-tokens 32] [--targets q_proj,v_proj]
+//                      [--prune] [--base-dtype fp32|bf16] [--checkpointing]
+#include <sys/resource.h>
+
+#include <chrono>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <ATen/Parallel.h>
+#include <ATen/ops/ones.h>
+#include <ATen/ops/rand.h>
+#include <ATen/ops/randint.h>
+#include <nlohmann/json.hpp>
+#include <torch/utils.h>
+
+#include "lightpeft/core/allocator.h"
+#include "lightpeft/generation/generate.h"
+#include "lightpeft/io/model_path.h"
+#include "lightpeft/models/hf_checkpoint.h"
+#include "lightpeft/peft/inject.h"
+#include "lightpeft/pruning/apply_plan.h"
+#include "lightpeft/pruning/pruning_plan.h"
+#include "lightpeft/train/optimizer.h"
+
+namespace {
+
+using namespace lightpeft;
+
+int64_t peak_rss_bytes() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<int64_t>(u.ru_maxrss) * 1024;  // Linux: KiB
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string item; std::getline(ss, item, ',');) out.push_back(item);
+  return out;
+}
+
+// Light-PEFT's default ratios (spec): attention units 1/3 per layer, neurons 1/3 globally, PEFT
+// modules 3/4, ranks 1/2, decided on random scores.
+PruningPlan random_plan(const PeftModel& peft) {
+  PruningScores s;
+  for (int64_t l = 0; l < peft.model->num_layers(); ++l) {
+    s.foundation.heads.push_back(at::rand({peft.model->layer(l).attention_units().count}));
+    s.foundation.neurons.push_back(at::rand({peft.model->layer(l).mlp_neurons().count}));
+  }
+  for (const auto& [path, layer] : peft.layers) {
+    s.peft.modules[path] = at::rand({1}).item<float>();
+    s.peft.ranks[path] = at::rand({layer->rank()});
+  }
+  return make_plan(s, PruningOptions{});
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  lightpeft::tune_malloc_for_tensors();
+  std::string mode = "train", model_path, targets = "q_proj,v_proj", base_dtype = "fp32";
+  int64_t batch = 8, seq = 128, threads = 2, warmup = 2, steps = 5, new_tokens = 32;
+  bool prune = false, checkpointing = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string k = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::runtime_error(k + " needs a value");
+      return argv[++i];
+    };
+    if (k == "--mode") mode = value();
+    else if (k == "--model") model_path = value();
+    else if (k == "--batch") batch = std::stoll(value());
+    else if (k == "--seq") seq = std::stoll(value());
+    else if (k == "--threads") threads = std::stoll(value());
+    else if (k == "--warmup") warmup = std::stoll(value());
+    else if (k == "--steps") steps = std::stoll(value());
+    else if (k == "--new-tokens") new_tokens = std::stoll(value());
+    else if (k == "--targets") targets = value();
+    else if (k == "--base-dtype") base_dtype = value();
+    else if (k == "--prune") prune = true;
+    else if (k == "--checkpointing") checkpointing = true;
+    else {
+      std::cerr << "bench_decoder_step: unknown option " << k << "\n";
+      return 2;
+    }
+  }
+  at::set_num_threads(static_cast<int>(threads));
+  at::set_num_interop_threads(1);
+  torch::manual_seed(0);
+  if (model_path.empty()) {
+    const char* home = std::getenv("HOME");
+    model_path = std::string(home ? home : "") + "/.cache/lightpeft/models/SmolLM2-135M-Instruct";
+  }
+  PretrainedOptions options;
+  options.head = HeadKind::causal_lm;
+  TaskModel model = load_pretrained(model_path, options).model;
+  model->backbone().set_gradient_checkpointing(checkpointing);
+  LoraConfig lora;
+  lora.r = 8;
+  lora.lora_alpha = 16;
+  lora.lora_dropout = 0.05;
+  lora.task_type = "CAUSAL_LM";
+  lora.target_modules = TargetModules::list(split(targets));
+  PeftModel peft = inject_lora(model, lora);
+  if (prune) apply_plan(peft, random_plan(peft));
+  if (base_dtype == "bf16") store_frozen_linears_as(*peft.model, at::kBFloat16);
+
+  const int64_t vocab = model->config().vocab_size;
+  ModelInputs in;
+  in.input_ids = at::randint(100, vocab, {batch, seq}, at::kLong);
+  in.attention_mask = at::ones({batch, seq}, at::kLong);
+
+  OptimConfig optim;
+  optim.learning_rate = 1e-4;
+  optim.weight_decay = 0.01;
+  std::unique_ptr<Optimizer> optimizer;
+  if (mode == "train") {
+    peft.model->train();
+    optimizer = std::make_unique<Optimizer>(default_param_groups(*peft.model, optim), optim);
+  } else {
+    peft.model->eval();
+  }
+  const int64_t rss_before = peak_rss_bytes();
+  std::vector<double> times;
+  int64_t generated = 0;
+  for (int64_t s = 0; s < warmup + steps; ++s) {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (mode == "train") {
+      auto logits = peft.forward(in).logits;
+      auto loss = causal_lm_loss(logits, in.input_ids);
+      loss.backward();
+      optimizer->clip_grad_norm(optim.max_grad_norm);
+      optimizer->step();
+      optimizer->zero_grad();
+    } else if (mode == "infer") {
+      torch::NoGradGuard no_grad;
+      (void)peft.forward(in).logits.sum().item<float>();
+    } else {
+      std::vector<std::vector<int64_t>> prompts;
+      for (int64_t b = 0; b < batch; ++b) {
+        auto row = in.input_ids[b].narrow(0, 0, seq).contiguous();
+        prompts.emplace_back(row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + seq);
+      }
+      GenerationConfig g;
+      g.max_new_tokens = new_tokens;
+      g.eos_token_ids = {-1};  // never stop early: every run generates the same count
+      const auto r = generate(*peft.model, prompts, g);
+      if (s >= warmup) generated += r.new_tokens;
+    }
+    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (s >= warmup) times.push_back(dt);
+  }
+  int64_t trainable = 0;
+  for (const auto& p : peft.model->parameters())
+    if (p.requires_grad()) trainable += p.numel();
+  nlohmann::json out = {{"impl", "lightpeft"}, {"mode", mode}, {"batch", batch}, {"seq", seq},
+                        {"threads", threads}, {"step_seconds", times}, {"new_tokens", generated},
+                        {"rss_before_steps_bytes", rss_before}, {"peak_rss_bytes", peak_rss_bytes()},
+                        {"total_parameters", count_parameters(*peft.model)},
+                        {"trainable_parameters", trainable}, {"pruned", prune},
+                        {"model_dir", resolve_model_dir(model_path).string()}};
+  std::cout << out.dump() << std::endl;
+  return 0;
+}

@@ -1,0 +1,82 @@
+// base_dtype: bf16 (models/linear.h store_frozen_linears_as): frozen linears stored in bf16 under
+// LoRA compute in bf16 and return fp32; the model stays within bf16's precision of the fp32 one,
+// LoRA weights, their gradients and the head stay fp32, and the frozen weights take half the bytes.
+#include <ATen/ops/randint.h>
+#include <gtest/gtest.h>
+#include <torch/utils.h>
+
+#include "lightpeft/models/heads.h"
+#include "lightpeft/models/task_model.h"
+#include "lightpeft/peft/inject.h"
+
+namespace lightpeft {
+namespace {
+
+ModelConfig tiny_llama() {
+  ModelConfig c;
+  c.model_type = "llama";
+  c.vocab_size = 64;
+  c.hidden_size = 32;
+  c.num_hidden_layers = 2;
+  c.num_attention_heads = 4;
+  c.num_key_value_heads = 2;
+  c.intermediate_size = 40;
+  c.attention_units_per_layer = {2, 2};
+  c.intermediate_per_layer = {40, 40};
+  c.max_position_embeddings = 32;
+  c.hidden_act = "silu";
+  c.hidden_dropout_prob = c.attention_probs_dropout_prob = 0.0;
+  c.pad_token_id = -1;
+  return c;
+}
+
+PeftModel lora_model() {
+  torch::manual_seed(4);
+  LoraConfig lc;
+  lc.r = 4;
+  lc.lora_dropout = 0.0;
+  lc.task_type = "CAUSAL_LM";
+  lc.target_modules = TargetModules::list({"q_proj", "v_proj", "down_proj"});
+  auto peft = inject_lora(make_task_model(tiny_llama(), HeadKind::causal_lm), lc);
+  torch::NoGradGuard no_grad;
+  for (auto& kv : peft.layers) kv.second->rank_factor_out().normal_(0.0, 0.2);
+  return peft;
+}
+
+int64_t frozen_bytes(const torch::nn::Module& m) {
+  int64_t n = 0;
+  for (const auto& p : m.parameters())
+    if (!p.requires_grad()) n += p.numel() * static_cast<int64_t>(p.element_size());
+  return n;
+}
+
+TEST(Bf16Base, FrozenLinearsInBf16StayCloseAndTrainInFp32) {
+  auto fp32 = lora_model(), bf16 = lora_model();
+  const int64_t before = frozen_bytes(*bf16.model);
+  // 2 layers x (q, k, v, o, gate, up, down) + lm_head: every frozen linear, none of LoRA's.
+  EXPECT_EQ(store_frozen_linears_as(*bf16.model, at::kBFloat16), 15);
+  EXPECT_LT(frozen_bytes(*bf16.model), before * 3 / 4);  // linears halve; embedding and norms stay fp32
+  for (const auto& kv : bf16.layers) {
+    EXPECT_EQ(kv.second->base_layer->weight.scalar_type(), at::kBFloat16) << kv.first;
+    EXPECT_EQ(kv.second->rank_factor_in().scalar_type(), at::kFloat) << kv.first;
+  }
+  torch::manual_seed(1);
+  ModelInputs in;
+  in.input_ids = at::randint(0, 64, {2, 9}, at::kLong);
+  auto a = fp32.model->forward(in).logits, b = bf16.model->forward(in).logits;
+  EXPECT_EQ(b.scalar_type(), at::kFloat);
+  const double rel = ((a - b).norm() / a.norm()).item<double>();
+  EXPECT_LT(rel, 2e-2) << "bf16 has 8 significant bits";
+  EXPECT_GT(rel, 0.0) << "the bf16 weights are in use";
+  causal_lm_loss(a, in.input_ids).backward();
+  causal_lm_loss(b, in.input_ids).backward();
+  for (const auto& kv : fp32.layers) {
+    auto ga = kv.second->rank_factor_out().grad(), gb = bf16.layers.at(kv.first)->rank_factor_out().grad();
+    ASSERT_TRUE(gb.defined()) << kv.first;
+    EXPECT_EQ(gb.scalar_type(), at::kFloat);
+    EXPECT_LT(((ga - gb).norm() / ga.norm()).item<double>(), 5e-2) << kv.first;
+  }
+}
+
+}  // namespace
+}  // namespace lightpeft
