@@ -169,6 +169,8 @@ def main():
             q = {"index": index, "answer": row["answer"], "label": labels.index(row["answer"]),
                  "loglikelihoods": ll, "prediction": labels[pick], "prediction_norm": labels[pick_norm],
                  "context_ids": [c for c, _ in requests], "continuation_ids": [k for _, k in requests]}
+            if (index + 1) % 100 == 0:
+                print(f"{name}: {index + 1} of {len(rows)} questions, {time.time() - loaded:.0f} s", flush=True)
             correct += q["prediction"] == row["answer"]
             correct_norm += q["prediction_norm"] == row["answer"]
             questions.append(q)
