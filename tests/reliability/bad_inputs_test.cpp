@@ -469,7 +469,7 @@ TEST_F(BadInputs, InstructionData) {
 
 // LLM-Adapters' commonsense files (data/commonsense.h): the rows must have the set's layout.
 TEST_F(BadInputs, CommonsenseData) {
-  const std::string arc = "Please choose the correct answer to the question: Why?\n\nAnswer1: a Answer2: b\n\n"
+  const std::string arc = "Please choose the correct answer to the question: Why?\\n\\nAnswer1: a Answer2: b\\n\\n"
                           "Answer format: answer1/answer2";
   auto row = [](const std::string& instruction, const std::string& extra) {
     return "[{\"instruction\": \"" + instruction + "\", \"input\": \"\"" + extra + "}]";
@@ -486,7 +486,7 @@ TEST_F(BadInputs, CommonsenseData) {
        row("Please choose the correct answer to the question: Why?", R"(, "output": "x", "answer": "answer1")"),
        "test.json: row 0: arc_easy: the instruction has no"},
       {"commonsense JSON", "wrong format", "another set's row",
-       row("Please answer the following question with true or false, question: is it?\n\nAnswer format: true/false",
+       row("Please answer the following question with true or false, question: is it?\\n\\nAnswer format: true/false",
            R"(, "output": "the correct answer is true", "answer": "true")"),
        "test.json: row 0: arc_easy: the instruction does not start with"},
       {"commonsense JSON", "wrong format", "a chat row",

@@ -112,8 +112,7 @@ TEST(CommonsenseLoad, BadRowsNameTheFileAndRow) {
       file,
       R"([{"instruction": "Please answer the following question with true or false, question: is it?\n\nAnswer format: true/false", "input": "", "output": "the correct answer is true", "answer": "true"},
           {"instruction": "Please answer the following question with true or false, question: is it?\n\nAnswer format: true/false", "input": "", "output": "the correct answer is maybe", "answer": "maybe"},
-          {"instruction": "What?", "input": "", "output": "x", "answer": "true"},
-          {"instruction": "Please answer the following question with true or false, question: no output?\n\nAnswer format: true/false", "input": "", "answer": "true"}])");
+          {"instruction": "What?", "input": "", "output": "x", "answer": "true"}])");
   const std::string e = error_of([&] { load_commonsense_file(CommonsenseSet::boolq, file); });
   EXPECT_TRUE(contains(e, file.string() + ": row 1: boolq: answer \"maybe\" is not one of false, true")) << e;
   LoadOptions skip;

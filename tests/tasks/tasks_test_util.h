@@ -70,6 +70,8 @@ inline ModelConfig tiny_llama_config() {
   c.intermediate_per_layer.assign(2, 32);
   c.max_position_embeddings = 512;
   c.hidden_act = "silu";
+  c.attention_probs_dropout_prob = 0.0;  // LLaMA's attention_dropout default: train-mode forwards repeat
+  c.hidden_dropout_prob = 0.0;
   c.pad_token_id = kPad;
   c.eos_token_ids = {kEos};
   c.extra_json = R"({"lightpeft_random_init": true})";
