@@ -82,8 +82,8 @@ TEST(GenerativeCli, InstructionTrainAndPredictWithPacking) {
 TEST(GenerativeCli, ChatRowsAndTheirErrors) {
   testing::TempDir root;
   testing::make_tiny_llama(root / "model");
-  const std::string chat = R"({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"},
-                              {"role": "user", "content": "bye"}, {"role": "assistant", "content": "ciao"}]})";
+  const std::string chat = R"({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}, )"
+                           R"({"role": "user", "content": "bye"}, {"role": "assistant", "content": "ciao"}]})";
   std::string train;
   for (int i = 0; i < 8; ++i) train += chat + "\n";
   testing::write_file(root / "train.jsonl", train);
