@@ -30,6 +30,13 @@ tests/golden/data/<arch>/, for right-padded inputs and labels = input_ids with -
     (hf_common.decoder_light_peft_masks); step<k>.loss / after.*; and greedy generation:
     generate.input_ids / generate.attention_mask (left-padded prompts of different lengths) and
     generate.sequences (HF generate, do_sample=False, prompt + new tokens)
+  choice_scores.safetensors (make_choice_scores, from the saved model/): log-likelihood scoring as
+    lm-evaluation-harness computes it, for two questions of random token ids: score.<q>.context and
+    score.<q>.continuation.<k> (ids), score.loglikelihood (float64, one per continuation in order:
+    float32 log-softmax of the logits of the full sequence (context + continuation)[:-1], run alone,
+    summed over the continuation's tokens) and score.greedy (1 where every continuation token is
+    the argmax); read by tests/parity's choice scoring test (tasks/choice_scoring.h). Rewritten alone
+    with --only-choice-scores (the rest of the folder stays as it is).
 
 Deterministic (fixed seeds, CPU fp32). Regenerate, after changing this file or hf_common.py, with
   ~/.cache/lightpeft/venv/bin/python tools/make_golden.py
@@ -312,16 +319,52 @@ def make_decoder(arch: str, seed: int, out: pathlib.Path):
          "trainable": [n for n, _ in trainable(trained)]}, indent=1) + "\n")
 
 
+CHOICE_SCORES = dict(contexts=(5, 9), continuations=((1, 3, 2), (2, 4)))
+
+
+def make_choice_scores(arch: str, seed: int, out: pathlib.Path):
+    from transformers import AutoModelForCausalLM
+    base = AutoModelForCausalLM.from_pretrained(out / "model", dtype=torch.float32, attn_implementation="eager")
+    base.eval()
+    vocab = base.config.vocab_size
+    g = torch.Generator().manual_seed(seed + 5)
+    t, lls, greedy = {}, [], []
+    for q, (n_ctx, lengths) in enumerate(zip(CHOICE_SCORES["contexts"], CHOICE_SCORES["continuations"])):
+        ctx = torch.randint(3, vocab - 1, (n_ctx,), generator=g)
+        t[f"score.{q}.context"] = ctx
+        for k, n in enumerate(lengths):
+            cont = torch.randint(3, vocab - 1, (n,), generator=g)
+            t[f"score.{q}.continuation.{k}"] = cont
+            seq = torch.cat([ctx, cont])[:-1].unsqueeze(0)
+            with torch.no_grad():
+                logp = torch.log_softmax(base(input_ids=seq).logits.float(), dim=-1)[0]
+            picked = logp[torch.arange(n_ctx - 1, n_ctx - 1 + n), cont]
+            lls.append(float(picked.double().sum()))
+            greedy.append(int(bool((logp[n_ctx - 1:].argmax(-1) == cont).all())))
+    t["score.loglikelihood"] = torch.tensor(lls, dtype=torch.float64)
+    t["score.greedy"] = torch.tensor(greedy, dtype=torch.int64)
+    save_file({k: v.contiguous() for k, v in t.items()}, str(out / "choice_scores.safetensors"))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=pathlib.Path, default=ROOT / "tests" / "golden" / "data")
+    ap.add_argument("--only-choice-scores", action="store_true",
+                    help="rewrite only the decoders' choice_scores.safetensors")
     args = ap.parse_args()
     torch.set_num_threads(1)
+    decoders = (("llama", 20), ("opt", 21), ("opt_proj", 22), ("gpt2", 23))
+    if args.only_choice_scores:
+        for arch, seed in decoders:
+            make_choice_scores(arch, seed, args.out / arch)
+            print(f"make_golden: wrote {args.out / arch / 'choice_scores.safetensors'}")
+        return 0
     for arch, seed in (("bert", 8), ("roberta", 9)):
         make(arch, seed, args.out / arch)
         print(f"make_golden: wrote {args.out / arch}")
-    for arch, seed in (("llama", 20), ("opt", 21), ("opt_proj", 22), ("gpt2", 23)):
+    for arch, seed in decoders:
         make_decoder(arch, seed, args.out / arch)
+        make_choice_scores(arch, seed, args.out / arch)
         print(f"make_golden: wrote {args.out / arch}")
     return 0
 

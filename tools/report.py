@@ -241,7 +241,9 @@ def figure_dev(metrics, results, out_dir, figures):
     names = []
     for r in evals:
         for k in r:
-            if k.startswith("eval_") and k not in names and k != "eval_loss":
+            # Per-set metrics of a suite ("eval_arc_easy/accuracy", task commonsense) are in the
+            # index's per-set table; the figure shows the suite's means.
+            if k.startswith("eval_") and k not in names and k != "eval_loss" and "/" not in k:
                 names.append(k)
     if any("eval_loss" in r for r in evals):
         names.append("eval_loss")
@@ -706,14 +708,30 @@ def write_index(run_dir, out_dir, results, metrics, method, figures, notes):
         lines.append("| metric | value |")
         lines.append("|---|---|")
         headline = results.get("headline_metric")
-        for k, v in (results.get("dev") or {}).items():
-            lines.append(f"| {k}{' (headline)' if k == headline else ''} | {fmt_value(v)} |")
+        dev = results.get("dev") or {}
+        for k, v in dev.items():
+            if "/" not in k:
+                lines.append(f"| {k}{' (headline)' if k == headline else ''} | {fmt_value(v)} |")
         if "dev_loss" in results:
             lines.append(f"| loss | {fmt_value(results['dev_loss'])} |")
         if "best_dev_headline" in results:
             lines.append(f"| best {headline} (step {results.get('best_step', '?')}) | "
                          f"{fmt_value(results['best_dev_headline'])} |")
         lines.append("")
+        per_set = {}  # task commonsense: "<set>/<metric>"
+        for k, v in dev.items():
+            if "/" in k:
+                name, metric = k.split("/", 1)
+                per_set.setdefault(name, {})[metric] = v
+        if per_set:
+            columns = sorted({m for v in per_set.values() for m in v})
+            lines.append("Per evaluation set (the rows above are their means):")
+            lines.append("")
+            lines.append("| set | " + " | ".join(columns) + " |")
+            lines.append("|---|" + "---|" * len(columns))
+            for name, v in per_set.items():
+                lines.append(f"| {name} | " + " | ".join(fmt_value(v[c]) if c in v else "" for c in columns) + " |")
+            lines.append("")
     else:
         lines.append("No `results.json`: the run has not finished; the figures show what metrics.jsonl holds so far.")
         lines.append("")

@@ -6,6 +6,9 @@
 #include <utility>
 
 #include <ATen/ops/empty.h>
+#include <ATen/ops/full.h>
+#include <ATen/ops/ones.h>
+#include <ATen/ops/zeros.h>
 
 #include "lightpeft/core/error.h"
 
@@ -53,15 +56,25 @@ Batcher::Batcher(std::vector<EncodedExample> examples, BatcherOptions options)
   LP_CHECK(options_.mega_batch_mult > 0, "batcher: mega_batch_mult must be positive");
   LP_CHECK(options_.num_shards > 0 && options_.shard >= 0 && options_.shard < options_.num_shards,
            "batcher: shard ", options_.shard, " of ", options_.num_shards, " shards is out of range");
+  LP_CHECK(options_.pack_length >= 0, "batcher: pack_length must be >= 0, got ", options_.pack_length);
+  LP_CHECK(options_.pack_length == 0 || options_.choices_per_example == 1,
+           "batcher: packing takes one encoding per example, not ", options_.choices_per_example, " choices");
   const auto n = static_cast<int64_t>(examples_.size());
   LP_CHECK(n % options_.choices_per_example == 0, "batcher: ", n, " encodings are not a multiple of ",
            options_.choices_per_example, " choices per example");
+  token_labels_ = !examples_.empty() && !examples_.front().token_labels.empty();
   for (size_t i = 0; i < examples_.size(); ++i) {
     const auto& e = examples_[i];
     LP_CHECK(!e.input_ids.empty(), "batcher: example ", i, " has no tokens");
     LP_CHECK(e.token_type_ids.empty() || e.token_type_ids.size() == e.input_ids.size(),
              "batcher: example ", i, " has ", e.input_ids.size(), " input ids but ",
              e.token_type_ids.size(), " token type ids");
+    LP_CHECK(e.token_labels.empty() != token_labels_, "batcher: example ", i,
+             token_labels_ ? " has no token labels (the first example has)" : " has token labels (the first example has none)");
+    LP_CHECK(e.token_labels.empty() || e.token_labels.size() == e.input_ids.size(), "batcher: example ", i, " has ",
+             e.input_ids.size(), " input ids but ", e.token_labels.size(), " token labels");
+    LP_CHECK(!e.filler_choice || i % static_cast<size_t>(options_.choices_per_example) != 0, "batcher: example ", i,
+             " is a filler choice in the first place of its item (the item's label rides on its first choice)");
   }
   num_items_ = n / options_.choices_per_example;
   for (size_t i = 0; i < examples_.size(); ++i) {
@@ -69,6 +82,25 @@ Batcher::Batcher(std::vector<EncodedExample> examples, BatcherOptions options)
              " has ", examples_[i].label_positions.size(), " label positions, example 0 has ",
              examples_[0].label_positions.size());
   }
+  if (options_.pack_length > 0) {
+    // Greedy, in order: a pack takes the next example while the sum of lengths stays within
+    // pack_length (an example longer than that is a pack of its own).
+    int64_t used = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const auto len = static_cast<int64_t>(examples_[i].input_ids.size());
+      if (pack_begin_.empty() || used + len > options_.pack_length) {
+        pack_begin_.push_back(i);
+        used = 0;
+      }
+      used += len;
+    }
+    pack_begin_.push_back(n);
+    num_items_ = static_cast<int64_t>(pack_begin_.size()) - 1;
+  }
+}
+
+int64_t Batcher::item_begin(int64_t item) const {
+  return options_.pack_length > 0 ? pack_begin_[static_cast<size_t>(item)] : item * options_.choices_per_example;
 }
 
 int64_t Batcher::num_batches() const {
@@ -77,9 +109,12 @@ int64_t Batcher::num_batches() const {
 }
 
 int64_t Batcher::item_length(int64_t item) const {
-  const int64_t c = options_.choices_per_example;
+  const int64_t begin = item_begin(item), end = item_begin(item + 1);
   size_t len = 0;
-  for (int64_t k = 0; k < c; ++k) len = std::max(len, examples_[item * c + k].input_ids.size());
+  for (int64_t k = begin; k < end; ++k) {
+    const size_t n = examples_[static_cast<size_t>(k)].input_ids.size();
+    len = options_.pack_length > 0 ? len + n : std::max(len, n);  // a pack is one row; choices are rows
+  }
   return static_cast<int64_t>(len);
 }
 
@@ -119,51 +154,74 @@ std::vector<std::vector<int64_t>> Batcher::batches(int64_t epoch) const {
 
 Batch Batcher::collate(const std::vector<int64_t>& items) const {
   LP_CHECK(!items.empty(), "batcher: empty batch");
+  const bool packed = options_.pack_length > 0;
   const int64_t c = options_.choices_per_example;
-  const auto rows = static_cast<int64_t>(items.size()) * c;
+  const auto b = static_cast<int64_t>(items.size());
+  const int64_t rows = packed ? b : b * c;
   int64_t width = 0;
+  bool fillers = false;
   for (int64_t item : items) {
     LP_CHECK(item >= 0 && item < num_items_, "batcher: item ", item, " out of range [0, ", num_items_,
              ")");
     width = std::max(width, item_length(item));
+    for (int64_t k = item_begin(item); k < item_begin(item + 1); ++k) fillers = fillers || examples_[k].filler_choice;
   }
   Batch batch;
   batch.indices = items;
-  batch.input_ids = at::empty({rows, width}, at::kLong);
-  batch.attention_mask = at::empty({rows, width}, at::kLong);
-  batch.token_type_ids = at::empty({rows, width}, at::kLong);
+  batch.input_ids = at::full({rows, width}, options_.pad_id, at::kLong);
+  batch.attention_mask = at::zeros({rows, width}, at::kLong);
+  batch.token_type_ids = at::zeros({rows, width}, at::kLong);
+  if (token_labels_) batch.token_labels = at::full({rows, width}, kIgnoreTokenLabel, at::kLong);
+  if (packed) batch.segment_ids = at::zeros({rows, width}, at::kLong);
+  if (fillers) batch.choice_mask = at::ones({b, c}, at::kBool);
   int64_t* ids = batch.input_ids.data_ptr<int64_t>();
   int64_t* mask = batch.attention_mask.data_ptr<int64_t>();
   int64_t* types = batch.token_type_ids.data_ptr<int64_t>();
+  int64_t* labels = token_labels_ ? batch.token_labels.data_ptr<int64_t>() : nullptr;
+  int64_t* segments = packed ? batch.segment_ids.data_ptr<int64_t>() : nullptr;
+  bool* choice_ok = fillers ? batch.choice_mask.data_ptr<bool>() : nullptr;
   int64_t row = 0;
-  for (int64_t item : items) {
-    for (int64_t k = 0; k < c; ++k, ++row) {
-      const EncodedExample& e = examples_[item * c + k];
+  for (int64_t i = 0; i < b; ++i) {
+    const int64_t item = items[static_cast<size_t>(i)];
+    int64_t t = 0;  // packed: the next column of the row
+    for (int64_t k = item_begin(item), segment = 0; k < item_begin(item + 1); ++k, ++segment) {
+      const EncodedExample& e = examples_[static_cast<size_t>(k)];
       const auto len = static_cast<int64_t>(e.input_ids.size());
-      for (int64_t t = 0; t < width; ++t) {
-        const bool real = t < len;
-        ids[row * width + t] = real ? e.input_ids[t] : options_.pad_id;
-        mask[row * width + t] = real ? 1 : 0;
-        types[row * width + t] = (real && !e.token_type_ids.empty()) ? e.token_type_ids[t] : 0;
+      if (!packed) t = 0;
+      int64_t* at_row = ids + row * width;
+      for (int64_t j = 0; j < len; ++j, ++t) {
+        at_row[t] = e.input_ids[j];
+        mask[row * width + t] = 1;
+        if (!e.token_type_ids.empty()) types[row * width + t] = e.token_type_ids[j];
+        // Packed: a segment's first token has no predecessor in its own example.
+        if (labels) labels[row * width + t] = packed && j == 0 ? kIgnoreTokenLabel : e.token_labels[j];
+        if (segments) segments[row * width + t] = segment;
       }
+      if (choice_ok && e.filler_choice) choice_ok[i * c + (k - item_begin(item))] = false;
+      if (!packed) ++row;
+    }
+    if (packed) {
+      // Padding is a segment of its own (masked out as keys by attention_mask anyway).
+      const int64_t pad_segment = item_begin(item + 1) - item_begin(item);
+      for (; t < width; ++t) segments[row * width + t] = pad_segment;
+      ++row;
     }
   }
-  const auto b = static_cast<int64_t>(items.size());
   if (options_.regression) {
     batch.labels = at::empty({b}, at::kFloat);
-    float* labels = batch.labels.data_ptr<float>();
-    for (int64_t i = 0; i < b; ++i) labels[i] = examples_[items[i] * c].label;
+    float* out = batch.labels.data_ptr<float>();
+    for (int64_t i = 0; i < b; ++i) out[i] = examples_[item_begin(items[i])].label;
   } else {
     batch.labels = at::empty({b}, at::kLong);
-    int64_t* labels = batch.labels.data_ptr<int64_t>();
-    for (int64_t i = 0; i < b; ++i) labels[i] = static_cast<int64_t>(examples_[items[i] * c].label);
+    int64_t* out = batch.labels.data_ptr<int64_t>();
+    for (int64_t i = 0; i < b; ++i) out[i] = static_cast<int64_t>(examples_[item_begin(items[i])].label);
   }
   const auto k = static_cast<int64_t>(examples_[0].label_positions.size());
   if (k > 0) {
     batch.label_positions = at::empty({b, k}, at::kLong);
     int64_t* positions = batch.label_positions.data_ptr<int64_t>();
     for (int64_t i = 0; i < b; ++i) {
-      const auto& p = examples_[items[i] * c].label_positions;
+      const auto& p = examples_[static_cast<size_t>(item_begin(items[i]))].label_positions;
       std::copy(p.begin(), p.end(), positions + i * k);
     }
   }

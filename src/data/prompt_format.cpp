@@ -214,4 +214,21 @@ std::vector<FormattedRow> format_instruction_rows(const std::vector<InstructionR
   return out;
 }
 
+std::vector<Example> load_instruction_examples(const std::filesystem::path& file, const PromptFormat& format,
+                                               const LoadOptions& options) {
+  LoadOptions rows_options = options;
+  rows_options.max_examples = 0;  // rows the format refuses must not shorten the kept ones
+  const std::vector<FormattedRow> rows = format_instruction_rows(load_instruction_file(file, rows_options), format, file, options);
+  std::vector<Example> out;
+  out.reserve(rows.size());
+  for (const FormattedRow& row : rows) {
+    Example ex;
+    ex.index = row.index >= 0 ? row.index : static_cast<int64_t>(out.size());
+    ex.line = row.line;
+    ex.turns = row.turns;
+    out.push_back(std::move(ex));
+  }
+  return out;
+}
+
 }  // namespace lightpeft

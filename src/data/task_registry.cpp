@@ -79,6 +79,7 @@ std::string squash(const std::string& s) {
 const TaskInfo& find_task(const std::string& task) {
   static const std::map<std::string, std::string> aliases = {
       {"supergluerte", "superglue-rte"}, {"sgrte", "superglue-rte"}, {"gluerte", "rte"},
+      {"superglueboolq", "boolq"}, {"sgboolq", "boolq"},
       {"sst", "sst2"}, {"sts", "stsb"}, {"mnlim", "mnli"}, {"mnlimm", "mnli"}};
   std::string key = squash(task);
   if (auto it = aliases.find(key); it != aliases.end()) key = it->second;

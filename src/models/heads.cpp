@@ -12,6 +12,8 @@
 #include <ATen/ops/select.h>
 #include <ATen/ops/tanh.h>
 
+#include <ATen/ops/nonzero.h>
+
 #include "lightpeft/core/error.h"
 
 namespace lightpeft {
@@ -92,8 +94,14 @@ at::Tensor CausalLmHead::project(const at::Tensor& hidden) const {
   return lm_head_ ? lm_head_.ptr()->forward(hidden) : at::linear(hidden, embedding_->weight);
 }
 
-at::Tensor CausalLmHead::forward(const BackboneOutput& out, const ModelInputs&) {
-  return project(out.last_hidden_state);
+at::Tensor CausalLmHead::forward(const BackboneOutput& out, const ModelInputs& inputs) {
+  if (!inputs.logits_mask.defined()) return project(out.last_hidden_state);
+  const at::Tensor& h = out.last_hidden_state;
+  LP_CHECK(inputs.logits_mask.dim() == 2 && inputs.logits_mask.size(0) == h.size(0) &&
+               inputs.logits_mask.size(1) == h.size(1),
+           "logits_mask: expected shape (", h.size(0), ", ", h.size(1), "), got ", inputs.logits_mask.sizes());
+  const at::Tensor rows = at::nonzero(inputs.logits_mask.to(h.device()).reshape({-1})).squeeze(1);
+  return project(h.reshape({-1, h.size(-1)}).index_select(0, rows));
 }
 
 LastTokenScoreHead::LastTokenScoreHead(torch::nn::Module& owner, const ModelConfig& c,

@@ -1,6 +1,7 @@
 #include "lightpeft/tasks/task.h"
 
 #include <iomanip>
+#include <limits>
 #include <sstream>
 
 #include <ATen/ops/argmax.h>
@@ -139,9 +140,13 @@ std::string RegressionTask::format_prediction(double value) const {
   return os.str();
 }
 
+TaskEvaluation Task::evaluate_split(const EncodedSplit&, const TaskEvalContext&) const {
+  throw_error("task '", spec_.name, "' is evaluated by the trainer's batch loop, not by itself");
+}
+
 MultipleChoiceTask::MultipleChoiceTask(TaskSpec spec, std::shared_ptr<const RowSource> source,
-                                       int64_t choices)
-    : Task(std::move(spec), std::move(source)), choices_(choices) {
+                                       int64_t choices, bool fewer_choices)
+    : Task(std::move(spec), std::move(source)), choices_(choices), fewer_choices_(fewer_choices) {
   LP_CHECK(choices_ >= 2, "task '", spec_.name, "': multiple choice needs at least 2 choices");
 }
 
@@ -149,21 +154,35 @@ EncodedSplit MultipleChoiceTask::encode(const std::vector<Example>& rows, const 
                                         int64_t max_length) const {
   EncodedSplit out;
   for (const auto& ex : rows) {
-    LP_CHECK(static_cast<int64_t>(ex.choices.size()) == choices_, spec_.name, ": row at line ",
-             ex.line, " has ", ex.choices.size(), " choices, expected ", choices_);
+    const auto n = static_cast<int64_t>(ex.choices.size());
+    const std::string where = ex.line > 0 ? "line " + std::to_string(ex.line) : "index " + std::to_string(ex.index);
+    LP_CHECK(n == choices_ || (fewer_choices_ && n >= 2 && n < choices_), spec_.name, ": row at ", where, " has ", n,
+             " choices, expected ", fewer_choices_ ? "2 to " : "", choices_);
+    LP_CHECK(!ex.has_label || (ex.label >= 0 && ex.label < n), spec_.name, ": row at ", where, " has label ",
+             ex.label, " outside its ", n, " choices");
     // One encoding per choice; the label (the right choice) rides on the first.
     for (const auto& choice : ex.choices)
       out.examples.push_back(encode_one(tokenizer, ex.text, &choice, max_length, ex.label));
+    for (int64_t k = n; k < choices_; ++k) {  // fillers: the text alone, masked out
+      out.examples.push_back(encode_one(tokenizer, ex.text, nullptr, max_length, ex.label));
+      out.examples.back().filler_choice = true;
+    }
   }
   return out;
 }
 
 at::Tensor MultipleChoiceTask::item_logits(const ModelOutput& output, const Batch& batch) const {
-  return output.logits.reshape({static_cast<int64_t>(batch.indices.size()), -1});
+  auto logits = output.logits.reshape({static_cast<int64_t>(batch.indices.size()), -1});
+  if (batch.choice_mask.defined())  // fillers can never win nor take probability
+    logits = logits.masked_fill(batch.choice_mask.to(logits.device()).logical_not(),
+                                -std::numeric_limits<double>::infinity());
+  return logits;
 }
 
 std::string MultipleChoiceTask::format_prediction(double value) const {
-  return std::to_string(static_cast<int64_t>(value));
+  const auto id = static_cast<int64_t>(value);
+  if (id >= 0 && id < static_cast<int64_t>(spec_.label_names.size())) return spec_.label_names[static_cast<size_t>(id)];
+  return std::to_string(id);
 }
 
 MetricResult GroupedAnswersTask::metrics(const std::vector<double>& predictions,

@@ -68,7 +68,8 @@ RunEvaluation evaluate_run(const TrainConfig& config, const std::string& which) 
   Session session = make_session(config, options);
   TaskModel model = load_run_model(config, which);
   model->to(session.runtime.device);
-  const EvalResult r = evaluate(*model, *session.dev, session.task(), session.data.dev, session.runtime);
+  const EvalResult r =
+      evaluate(*model, *session.dev, session.task(), session.data.dev, session.runtime, {}, session.tokenizer.get());
 
   RunEvaluation e;
   e.task = session.task().name();
@@ -100,6 +101,42 @@ RunEvaluation evaluate_run(const TrainConfig& config, const std::string& which) 
   return e;
 }
 
+namespace {
+
+// Generative tasks: the task's own rows (generated responses, scored choices) as JSON Lines, and
+// its metrics where the rows are labelled.
+PredictionSummary predict_jsonl(const TrainConfig& config, const Session& session, TaskModelImpl& model, const Task& task,
+                                const EncodedSplit& rows, const Batcher& batcher, const fs::path& out,
+                                const std::string& which, const std::string& split) {
+  TaskEvalContext context;
+  context.model = &model;
+  context.tokenizer = session.tokenizer.get();
+  context.batcher = &batcher;
+  context.batch_size = config.training.per_device_eval_batch_size;
+  context.predictions = true;
+  TaskEvaluation r;
+  {
+    model.eval();
+    at::NoGradGuard no_grad;
+    AutocastScope autocast(session.runtime);
+    r = task.evaluate_split(rows, context);
+  }
+  PredictionSummary summary;
+  summary.file = out;
+  summary.rows = static_cast<int64_t>(r.rows.size());
+  summary.metrics = r.metrics.values;
+  summary.metrics["loss"] = r.loss;
+  std::string text;
+  for (const std::string& row : r.rows) text += row + "\n";
+  if (out.has_parent_path()) fs::create_directories(out.parent_path());
+  write_text_atomic(out, text);
+  log::info("predict (", which, "): ", summary.rows, " rows of ", task.name(), " ", split, " -> ", out.string(),
+            " (JSON Lines); ", r.metrics.headline, " ", log::fixed(r.metrics.headline_value(), 4));
+  return summary;
+}
+
+}  // namespace
+
 PredictionSummary predict_run(const TrainConfig& config, const fs::path& out, const std::string& which,
                               const std::string& split) {
   SessionOptions options;
@@ -114,6 +151,7 @@ PredictionSummary predict_run(const TrainConfig& config, const fs::path& out, co
 
   const EncodedSplit rows = task.encode(examples, *session.tokenizer, config.max_seq_length);
   const Batcher batcher = make_eval_batcher(config, task, rows, session.tokenizer->pad_id());
+  if (task.evaluates_itself()) return predict_jsonl(config, session, *model, task, rows, batcher, out, which, split);
   const std::unique_ptr<SplitPredictions> predictions = task.start_predictions(rows);
   {
     const bool was_training = model->is_training();

@@ -62,6 +62,7 @@ ModelInputs to_inputs(const Batch& batch, const Runtime& rt) {
   in.input_ids = batch.input_ids.to(rt.device);
   in.attention_mask = batch.attention_mask.to(rt.device);
   in.token_type_ids = batch.token_type_ids.to(rt.device);
+  if (batch.segment_ids.defined()) in.segment_ids = batch.segment_ids.to(rt.device);  // packed rows
   return in;
 }
 

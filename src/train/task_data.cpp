@@ -3,6 +3,10 @@
 #include "lightpeft/core/error.h"
 #include "lightpeft/core/log.h"
 #include "lightpeft/distributed/process_group.h"
+#include "lightpeft/data/chat_template.h"
+#include "lightpeft/io/model_path.h"
+#include "lightpeft/models/family.h"
+#include "lightpeft/models/model_config.h"
 #include "lightpeft/tasks/registry.h"
 
 namespace lightpeft {
@@ -45,14 +49,64 @@ BatcherOptions batcher_options(const TrainConfig& config, const Task& task, int6
   return o;
 }
 
+// Packing applies to training only (evaluation batches rows as they are).
+int64_t pack_length(const TrainConfig& config) {
+  return config.instruction && config.instruction->packing ? config.max_seq_length : 0;
+}
+
+// The prompt format of the instruction section; a chat template comes from the model's folder.
+PromptFormat prompt_format(const TrainConfig& config, const InstructionSection& s) {
+  switch (s.format) {
+    case PromptStyle::alpaca: return PromptFormat::alpaca();
+    case PromptStyle::custom:
+      return PromptFormat::custom(s.template_text, config.source.string() + ": key 'instruction.template'",
+                                  s.template_no_input);
+    case PromptStyle::chat: {
+      const auto dir = resolve_model_dir(config.model);
+      ChatPromptOptions options;
+      options.render = chat_options_of(dir);
+      options.all_assistant_turns = s.all_assistant_turns;
+      options.system_prompt = s.system_prompt;
+      try {
+        return PromptFormat::chat(load_chat_template(dir), options);
+      } catch (const Error& e) {
+        throw_error(config.source.string(), ": key 'instruction.format': chat needs the model's chat template: ", e.what());
+      }
+    }
+  }
+  throw_error(config.source.string(), ": key 'instruction.format': unknown format");
+}
+
 }  // namespace
 
 std::shared_ptr<const Task> make_config_task(const TrainConfig& config) {
-  std::optional<UserTaskFiles> user;
-  if (config.user_task) user = user_files(*config.user_task);
-  std::optional<SquadTaskFiles> squad;
-  if (config.squad) squad = squad_files(*config.squad);
-  return make_task(config.task, config.data_dir, user, squad);
+  TaskOptions options;
+  if (config.user_task) options.user = user_files(*config.user_task);
+  if (config.squad) options.squad = squad_files(*config.squad);
+  if (config.instruction) {
+    const InstructionSection& s = *config.instruction;
+    InstructionTaskFiles f;
+    f.train_file = s.train_file;
+    f.dev_file = s.dev_file;
+    f.test_file = s.test_file;
+    f.format = prompt_format(config, s);
+    f.options.max_new_tokens = s.max_new_tokens;
+    options.instruction = std::move(f);
+  }
+  if (config.commonsense) {
+    options.commonsense.train = config.commonsense->train;
+    options.commonsense.eval = config.commonsense->eval;
+    options.commonsense.options.max_new_tokens = config.commonsense->max_new_tokens;
+    options.commonsense.options.generation_eval = config.commonsense->generation_eval;
+  }
+  // The commonsense sets are generative tasks for decoders, heads for encoders.
+  if (is_commonsense_task(config.task))
+    options.causal_lm = model_family(load_model_config(config.model).model_type).supports(HeadKind::causal_lm);
+  try {
+    return make_task(config.task, config.data_dir, options);
+  } catch (const Error& e) {
+    throw_error(config.source.string(), ": key 'task': ", e.what());
+  }
 }
 
 TaskData load_task_data(const TrainConfig& config, const Tokenizer& tokenizer, TaskSplits splits) {
@@ -94,7 +148,15 @@ std::vector<Example> load_prediction_examples(const TrainConfig& config, const T
   LoadOptions opt;
   opt.skip_bad_rows = config.training.skip_bad_rows;
   Split s = Split::test;
-  if (config.task == "user") {
+  if (config.task == "instruction") {
+    const InstructionSection& in = *config.instruction;
+    s = parse_split(split);
+    LP_CHECK(s == Split::test || s == Split::dev, config.source.string(),
+             ": task instruction predicts instruction.test_file (--split test) or dev_file (--split dev), not '", split, "'");
+    LP_CHECK(s != Split::test || !in.test_file.empty(), config.source.string(),
+             ": key 'instruction.test_file': required to predict the test split (rows in the training files' format)");
+    task.source().check_files({s});
+  } else if (config.task == "user") {
     const UserTaskSection& u = *config.user_task;
     LP_CHECK(split == "test", config.source.string(), ": task user predicts user_task.test_file only (--split test), not '",
              split, "'");
@@ -120,7 +182,12 @@ Batcher make_train_batcher(const TrainConfig& config, const Task& task, const En
   o.batch_size = config.training.per_device_train_batch_size * o.num_shards;
   o.shuffle = true;
   o.group_by_length = config.training.group_by_length;
-  return Batcher(split.examples, o);
+  o.pack_length = pack_length(config);
+  Batcher batcher(split.examples, o);
+  if (o.pack_length > 0)
+    log::info("packing: ", split.examples.size(), " rows into ", batcher.num_items(), " sequences of up to ",
+              o.pack_length, " tokens");
+  return batcher;
 }
 
 Batcher make_eval_batcher(const TrainConfig& config, const Task& task, const EncodedSplit& split,

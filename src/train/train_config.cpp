@@ -10,6 +10,8 @@
 #include "config_schema.h"
 #include "lightpeft/core/error.h"
 #include "lightpeft/data/squad.h"
+#include "lightpeft/data/prompt_format.h"
+#include "lightpeft/data/commonsense.h"
 
 namespace lightpeft {
 namespace {
@@ -204,15 +206,85 @@ const Schema<SquadSection>& squad_schema() {
   return schema;
 }
 
+const Schema<InstructionSection>& instruction_schema() {
+  using I = InstructionSection;
+  static const Schema<I> schema{
+      {"instruction", "(with `task: instruction`)", "",
+       "Rows are JSON lists or JSON Lines of Alpaca / LLM-Adapters rows (`instruction`, `input`, `output`) or chat\n"
+       "rows (`messages`), see `include/lightpeft/data/instruction_data.h`; the formats are\n"
+       "`include/lightpeft/data/prompt_format.h`'s. The loss is on the response tokens only; the dev metric is the\n"
+       "loss over them, with headline `negative_loss` (and `perplexity`)."},
+      {key(&I::train_file, "train_file", required("for task: instruction"), "the training rows"),
+       key(&I::dev_file, "dev_file", required("for task: instruction"), "the dev rows (loss and perplexity)"),
+       key(&I::test_file, "test_file", "rows whose responses `lightpeft predict` generates (JSON Lines out)"),
+       key(&I::format, "format",
+           "`alpaca`: Stanford Alpaca's template; `chat`: the model's chat template (tokenizer_config.json or "
+           "chat_template.jinja); `custom`: `template`"),
+       key(&I::template_text, "template",
+           "format `custom`: the text with `{instruction}`, `{input}` and `{output}`; the prompt is the text before "
+           "`{output}`")
+           .shown_default("(none)"),
+       key(&I::template_no_input, "template_no_input", "format `custom`: the text for rows with an empty input")
+           .shown_default("(`template`)"),
+       key(&I::packing, "packing",
+           "pack consecutive training rows into sequences of up to `max_seq_length` tokens (each row keeps its own "
+           "positions and attention; the loss is that of the rows unpacked); evaluation is unpacked"),
+       key(&I::all_assistant_turns, "all_assistant_turns", "format `chat`: train on every assistant turn, not the last only"),
+       key(&I::system_prompt, "system_prompt", "format `chat`: the system message Alpaca rows get").shown_default("(none)"),
+       key(&I::max_new_tokens, "max_new_tokens", positive(), "`lightpeft predict`: tokens generated per row (greedy)")},
+      [](const Reader& r, const I& i) {
+        if (i.format == PromptStyle::custom) {
+          if (i.template_text.empty()) r.fail_key("template", "required with format: custom");
+          try {
+            PromptFormat::custom(i.template_text, "template", i.template_no_input);
+          } catch (const Error& e) {
+            r.fail_key("template", e.what());
+          }
+        } else {
+          if (!i.template_text.empty()) r.fail_key("template", "is read with format: custom only");
+          if (!i.template_no_input.empty()) r.fail_key("template_no_input", "is read with format: custom only");
+        }
+        if (i.format != PromptStyle::chat) {
+          if (i.all_assistant_turns) r.fail_key("all_assistant_turns", "is read with format: chat only");
+          if (!i.system_prompt.empty()) r.fail_key("system_prompt", "is read with format: chat only");
+        }
+      }};
+  return schema;
+}
+
+const Schema<CommonsenseSection>& commonsense_schema() {
+  using S = CommonsenseSection;
+  static const Schema<S> schema{
+      {"commonsense", "(the commonsense tasks)", "",
+       "LLM-Adapters' sets (`boolq piqa social_i_qa winogrande arc_easy arc_challenge openbookqa`, from `data_dir`).\n"
+       "A decoder is evaluated two ways: log-likelihood of the choices (lm-eval style; `accuracy`, the headline, and\n"
+       "`accuracy_norm`) and generation with LLM-Adapters' answer extraction (`generation_accuracy`); see\n"
+       "`include/lightpeft/tasks/commonsense_task.h`."},
+      {key(&S::train, "train",
+           "task `commonsense`: the training sets (their train.json) and/or files of LLM-Adapters rows "
+           "(e.g. commonsense_170k.json)")
+           .shown_default("(required for task: commonsense)"),
+       key(&S::eval, "eval", "task `commonsense`: the sets evaluated (their test.json), each reported and averaged")
+           .shown_default("(required for task: commonsense)"),
+       key(&S::max_new_tokens, "max_new_tokens", positive(), "decoders: greedy tokens generated per question"),
+       key(&S::generation_eval, "generation_eval",
+           "decoders: also evaluate by generation (slow on a CPU); log-likelihood scoring always runs")}};
+  return schema;
+}
+
 const Schema<TrainConfig>& train_config_schema() {
   using C = TrainConfig;
   static const Schema<C> schema{
       {"", "", "", ""},
       {key(&C::task, "task", required("(a GLUE/SuperGLUE task such as rte, squad, or user)"),
            "GLUE: `cola sst2 mrpc stsb qqp mnli qnli rte wnli`; SuperGLUE: `boolq cb copa superglue-rte wic wsc "
-           "multirc`; SQuAD: `squad` (v1.1), `squad_v2`; or `user`"),
-       key(&C::data_dir, "data_dir", "the task folder, a folder of task folders, or one holding `glue/` and `superglue/`")
-           .shown_default("(required for GLUE/SuperGLUE)"),
+           "multirc`; SQuAD: `squad` (v1.1), `squad_v2`; `user`; `instruction`; LLM-Adapters' commonsense sets "
+           "`boolq piqa social_i_qa winogrande arc_easy arc_challenge openbookqa` or `commonsense` (several). `boolq` "
+           "is whichever BoolQ `data_dir` holds; `superglue-boolq` and `commonsense-boolq` name one"),
+       key(&C::data_dir, "data_dir",
+           "the task folder, a folder of task folders, or one holding `glue/` and `superglue/`; commonsense: "
+           "LLM-Adapters' dataset folder or a set's folder")
+           .shown_default("(required for GLUE/SuperGLUE/commonsense)"),
        key(&C::model, "model", required("(an HF-layout model directory)"),
            "HF-layout model directory (config.json, weights, tokenizer files)"),
        key(&C::output_dir, "output_dir", required(),
@@ -238,12 +310,12 @@ const Schema<TrainConfig>& train_config_schema() {
        key(&C::threads, "threads", at_least(0), "CPU threads; 0 keeps LibTorch's default"),
        section(&C::training, training_schema()), section(&C::lora, lora_schema()),
        section(&C::adapter, adapter_schema()), section(&C::light_peft, light_peft_schema()),
-       section(&C::user_task, user_task_schema()), section(&C::squad, squad_schema())},
+       section(&C::user_task, user_task_schema()), section(&C::squad, squad_schema()),
+       section(&C::instruction, instruction_schema()), section(&C::commonsense, commonsense_schema())},
       [](const Reader& r, const C& c) {
         const auto squad = squad_task_name(c.task);
         if (c.task == "user" && !c.user_task) r.fail_key("user_task", "required for task: user");
         if (squad && !c.squad) r.fail_key("squad", "required for task: " + c.task + " (train_file and dev_file)");
-        if (c.task != "user" && !squad && c.data_dir.empty()) r.fail_key("data_dir", "required for GLUE/SuperGLUE tasks");
         if (c.squad) {
           const Reader s = r.child("squad");
           if (c.squad->doc_stride >= c.max_seq_length)
@@ -253,6 +325,19 @@ const Schema<TrainConfig>& train_config_schema() {
           if (squad == "squad_v2" && s.has("version_2_with_negative") && !c.squad->version_2_with_negative)
             s.fail_key("version_2_with_negative", "task squad_v2 is SQuAD v2.0: remove the key or set it true");
         }
+        if (c.task == "instruction" && !c.instruction) r.fail_key("instruction", "required for task: instruction");
+        if (c.task != "instruction" && c.instruction)
+          r.fail_key("instruction", "is read with task: instruction only (the task is '" + c.task + "')");
+        const bool all_sets = c.task == "commonsense";
+        if (all_sets && (!c.commonsense || c.commonsense->train.empty() || c.commonsense->eval.empty()))
+          r.fail_key("commonsense", "task commonsense needs commonsense.train (sets or files) and commonsense.eval (sets)");
+        if (!all_sets && c.commonsense && (!c.commonsense->train.empty() || !c.commonsense->eval.empty()))
+          r.fail_key("commonsense", "train and eval lists are read with task: commonsense only (the task is '" + c.task + "')");
+        // (tasks/registry.h's is_commonsense_task, from the data layer: the fuzzers link no tasks)
+        if (c.commonsense && c.task != "commonsense" && !find_commonsense_set(c.task))
+          r.fail_key("commonsense", "is read with the commonsense tasks only (the task is '" + c.task + "')");
+        if (c.task != "user" && c.task != "instruction" && !squad && c.data_dir.empty())
+          r.fail_key("data_dir", "required for GLUE/SuperGLUE and commonsense tasks");
         if (c.base_dtype == BaseDtype::bf16 && c.method == Method::full)
           r.fail_key("base_dtype", "bf16 stores frozen weights; method full trains them all (use dtype: bf16)");
       }};

@@ -17,11 +17,32 @@ namespace fs = std::filesystem;
 
 EvalResult evaluate(TaskModelImpl& model, const Batcher& batcher, const Task& task,
                     const EncodedSplit& split, const Runtime& rt,
-                    const std::vector<LayerMasks>& masks) {
+                    const std::vector<LayerMasks>& masks, const Tokenizer* tokenizer) {
   const auto started = std::chrono::steady_clock::now();
   const bool was_training = model.is_training();
   model.eval();
   torch::NoGradGuard no_grad;
+  if (task.evaluates_itself()) {
+    LP_CHECK(tokenizer != nullptr, "evaluate: task '", task.name(), "' evaluates itself and needs the tokenizer");
+    TaskEvalContext context;
+    context.model = &model;
+    context.tokenizer = tokenizer;
+    context.batcher = &batcher;
+    context.batch_size = batcher.options().batch_size;
+    context.masks = masks;
+    TaskEvaluation t;
+    {
+      AutocastScope autocast(rt);
+      t = task.evaluate_split(split, context);
+    }
+    if (was_training) model.train();
+    EvalResult out;
+    out.metrics = std::move(t.metrics);
+    out.loss = t.loss;
+    out.examples = t.examples;
+    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return out;
+  }
   const std::unique_ptr<SplitPredictions> predictions = task.start_predictions(split);
   double loss_sum = 0.0;
   int64_t n = 0;
@@ -114,7 +135,7 @@ LoopResult run_train_loop(TaskModelImpl& model, Optimizer& optimizer, const Loop
     if (!spec.evaluate || ctx.dev == nullptr) return;
     dist::run_on_main_process(spec.stage + "'s evaluation", [&] {
       EvalResult r = evaluate(model, *ctx.dev, ctx.task, *ctx.dev_split, ctx.rt,
-                              hooks.masks ? hooks.masks() : std::vector<LayerMasks>{});
+                              hooks.masks ? hooks.masks() : std::vector<LayerMasks>{}, ctx.tokenizer);
       log::info(spec.stage, " step ", state.global_step, " dev: ", describe(r));
       if (ctx.metrics) ctx.metrics->write(spec.stage, state.global_step, eval_fields(r));
       const double headline = r.metrics.headline_value();
@@ -159,7 +180,8 @@ LoopResult run_train_loop(TaskModelImpl& model, Optimizer& optimizer, const Loop
         if (hooks.before_forward) hooks.before_forward(state.global_step, micro, ModelInputs{});
       } else {
         AutocastScope autocast(ctx.rt);
-        const ModelInputs inputs = to_inputs(*batch, ctx.rt);
+        ModelInputs inputs = to_inputs(*batch, ctx.rt);
+        ctx.task.prepare_inputs(inputs, *batch);
         if (hooks.before_forward) hooks.before_forward(state.global_step, micro, inputs);
         auto out = model.forward(inputs, hooks.masks ? hooks.masks() : std::vector<LayerMasks>{});
         loss = ctx.task.loss(out, *batch);

@@ -496,6 +496,18 @@ def seeds_squad():
     yield "bad_rows", bytes([0x50]) + json.dumps(bad).encode()
 
 
+def seeds_commonsense():
+    # First byte: the set (boolq, piqa, social_i_qa, winogrande, arc_easy, arc_challenge, openbookqa),
+    # then an LLM-Adapters instruction; the target parses it and, as a file, loads it.
+    yield "arc", bytes([4]) + (b"Please choose the correct answer to the question: Why?\n\nAnswer1: a Answer2: b "
+                               b"Answer3: c\n\nAnswer format: answer1/answer2/answer3")
+    yield "boolq", bytes([0]) + b"Please answer the following question with true or false, question: is it?\n\nAnswer format: true/false"
+    yield "piqa", bytes([1]) + (b"Please choose the correct solution to the question: g\n\nSolution1: x \n\nSolution2: y"
+                                b"\n\nAnswer format: solution1/solution2")
+    yield "winogrande", bytes([3]) + (b"Please choose the correct answer to fill in the blank to complete the given sentence: "
+                                      b"A _ b.\n\nOption1: x Option2: y Answer format: option1/option2")
+
+
 TARGETS = {
     "safetensors": seeds_safetensors, "torch_bin": seeds_torch_bin, "model_config": seeds_model_config,
     "train_config": seeds_train_config, "vocab_txt": seeds_vocab_txt, "bpe_files": seeds_bpe_files,
@@ -504,6 +516,7 @@ TARGETS = {
     "gguf": seeds_gguf,
     "chat_template": seeds_chat_template, "instruction_json": seeds_instruction_json,
     "squad": seeds_squad,
+    "commonsense": seeds_commonsense,
 }
 
 

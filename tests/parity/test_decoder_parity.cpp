@@ -12,7 +12,9 @@
 // (one head mask per attention unit: a KV group for GQA) with the gradients of LoRA and masks
 // (1e-4 normwise), 3 AdamW steps; then lightpeft-only identities: zeroed units equal the physically
 // pruned model, merge_and_unload equals the unmerged adapter; and greedy generation with a KV cache
-// for a left-padded batch equals HF's generate token for token.
+// for a left-padded batch equals HF's generate token for token; log-likelihood scoring of choices
+// (tasks/choice_scoring.h: shared contexts behind a KV cache, batched) equals HF's summed log-softmax
+// over each full sequence run alone (choice_scores.safetensors), to 1e-4.
 #include <algorithm>
 #include <fstream>
 #include <string>
@@ -35,6 +37,7 @@
 #include "lightpeft/peft/inject.h"
 #include "lightpeft/pruning/apply_plan.h"
 #include "lightpeft/pruning/foundation_masks.h"
+#include "lightpeft/tasks/choice_scoring.h"
 #include "lightpeft/train/optimizer.h"
 #include "test_support.h"
 
@@ -368,6 +371,37 @@ TEST_P(DecoderParity, GreedyGenerationEqualsHfGenerate) {
     if (ours.size() < hf.size()) {
       ASSERT_FALSE(ours.empty());
       EXPECT_NE(std::find(eos.begin(), eos.end(), ours.back()), eos.end()) << "stopped early without EOS";
+    }
+  }
+}
+
+TEST_P(DecoderParity, ChoiceLogLikelihoodsEqualHf) {
+  const auto dir = golden(GetParam());
+  ASSERT_TRUE(fs::exists(dir / "choice_scores.safetensors")) << "regenerate with tools/make_golden.py --only-choice-scores";
+  const StateDict t = load_safetensors(dir / "choice_scores.safetensors");
+  auto model = load_base(read_golden(GetParam()));
+  auto ids = [](const at::Tensor& x) {
+    const at::Tensor c = x.contiguous();
+    return std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
+  };
+  std::vector<ContinuationRequest> requests;
+  for (int64_t q = 0; t.count("score." + std::to_string(q) + ".context"); ++q)
+    for (int64_t k = 0; t.count("score." + std::to_string(q) + ".continuation." + std::to_string(k)); ++k)
+      requests.push_back({ids(t.at("score." + std::to_string(q) + ".context")),
+                          ids(t.at("score." + std::to_string(q) + ".continuation." + std::to_string(k))), q});
+  const at::Tensor expected = t.at("score.loglikelihood"), greedy = t.at("score.greedy");
+  ASSERT_EQ(static_cast<int64_t>(requests.size()), expected.numel());
+  torch::NoGradGuard no_grad;
+  // Batches of 2 split a question's choices over forwards; 8 holds both questions in one.
+  for (int64_t batch : {2, 8}) {
+    ScoringOptions options;
+    options.batch_size = batch;
+    const auto scores = score_continuations(*model, requests, options);
+    ASSERT_EQ(scores.size(), requests.size());
+    for (size_t i = 0; i < scores.size(); ++i) {
+      EXPECT_NEAR(scores[i].loglikelihood, expected[static_cast<int64_t>(i)].item<double>(), 1e-4)
+          << GetParam() << " request " << i << " batch " << batch;
+      EXPECT_EQ(scores[i].greedy, greedy[static_cast<int64_t>(i)].item<int64_t>() != 0) << GetParam() << " request " << i;
     }
   }
 }

@@ -15,9 +15,11 @@
 
 #include "lightpeft/core/error.h"
 #include "lightpeft/data/chat_template.h"
+#include "lightpeft/data/commonsense.h"
 #include "lightpeft/data/glue.h"
 #include "lightpeft/data/instruction_data.h"
 #include "lightpeft/data/squad.h"
+#include "lightpeft/data/prompt_format.h"
 #include "lightpeft/data/user_task.h"
 #include "lightpeft/io/gguf.h"
 #include "lightpeft/io/gguf_hf.h"
@@ -455,6 +457,44 @@ TEST_F(BadInputs, InstructionData) {
        "train.jsonl:1: invalid UTF-8"},
   },
         [&](const std::string& b) { load_instruction_file(file("train.jsonl", b)); });
+  check({
+      {"prompt template", "missing field", "no {instruction}", "Q: {input}\nA: {output}",
+       "template: the template has no {instruction} placeholder"},
+      {"prompt template", "unknown value", "placeholder {question}", "Q: {question}\nA: {output}",
+       "template: unknown placeholder {question} (expected {instruction}, {input} and {output})"},
+      {"prompt template", "wrong format", "{output} twice", "{instruction} {output} {output}",
+       "template: {output} appears 2 times (at most once)"},
+  },
+        [&](const std::string& b) { PromptFormat::custom(b, "template"); });
+}
+
+// LLM-Adapters' commonsense files (data/commonsense.h): the rows must have the set's layout.
+TEST_F(BadInputs, CommonsenseData) {
+  const std::string arc = "Please choose the correct answer to the question: Why?\\n\\nAnswer1: a Answer2: b\\n\\n"
+                          "Answer format: answer1/answer2";
+  auto row = [](const std::string& instruction, const std::string& extra) {
+    return "[{\"instruction\": \"" + instruction + "\", \"input\": \"\"" + extra + "}]";
+  };
+  check({
+      {"commonsense JSON", "missing field", "no output", row(arc, R"(, "answer": "answer1")"),
+       "test.json: row 0: missing 'output' (the response to train on)"},
+      {"commonsense JSON", "missing field", "no answer", row(arc, R"(, "output": "the correct answer is answer1")"),
+       "test.json: row 0: expected one 'answer' (answerN), got 0"},
+      {"commonsense JSON", "unknown value", "answer answer3 of 2",
+       row(arc, R"(, "output": "the correct answer is answer3", "answer": "answer3")"),
+       "test.json: row 0: arc_easy: answer \"answer3\" is not one of answer1, answer2"},
+      {"commonsense JSON", "wrong format", "no answer format",
+       row("Please choose the correct answer to the question: Why?", R"(, "output": "x", "answer": "answer1")"),
+       "test.json: row 0: arc_easy: the instruction has no"},
+      {"commonsense JSON", "wrong format", "another set's row",
+       row("Please answer the following question with true or false, question: is it?\\n\\nAnswer format: true/false",
+           R"(, "output": "the correct answer is true", "answer": "true")"),
+       "test.json: row 0: arc_easy: the instruction does not start with"},
+      {"commonsense JSON", "wrong format", "a chat row",
+       R"([{"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]}])",
+       "test.json: row 0: a chat row ('messages'); LLM-Adapters' rows have instruction/output/answer"},
+  },
+        [&](const std::string& b) { load_commonsense_file(CommonsenseSet::arc_easy, file("test.json", b)); });
 }
 
 TEST_F(BadInputs, Squad) {

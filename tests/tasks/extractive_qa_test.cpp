@@ -31,7 +31,9 @@ namespace fs = std::filesystem;
 std::unique_ptr<Task> squad_task(bool v2) {
   SquadTaskFiles files;
   files.options.doc_stride = 2;
-  return make_task(v2 ? "squad_v2" : "squad", "", std::nullopt, files);
+  TaskOptions options;
+  options.squad = files;
+  return make_task(v2 ? "squad_v2" : "squad", "", options);
 }
 
 TEST(ExtractiveQa, TaskShape) {
@@ -41,7 +43,7 @@ TEST(ExtractiveQa, TaskShape) {
   EXPECT_EQ(task->num_labels(), 2);
   EXPECT_TRUE(task->keeps_eval_predictions());
   EXPECT_EQ(squad_task(true)->name(), "squad_v2");
-  EXPECT_THROW(make_task("squad", "", std::nullopt, std::nullopt), Error);
+  EXPECT_THROW(make_task("squad", ""), Error);
 }
 
 TEST(ExtractiveQa, LossIsTheMeanOfStartAndEndCrossEntropy) {

@@ -208,7 +208,9 @@ void check_span_head(const std::string& arch) {
   EXPECT_LE((out.logits - expected).abs().max().item<double>(), 1e-5) << arch << " start/end logits";
 
   SquadTaskFiles files;
-  const auto task = make_task("squad", "", std::nullopt, files);
+  TaskOptions options;
+  options.squad = files;
+  const auto task = make_task("squad", "", options);
   Batch batch;
   batch.label_positions = at::stack({t.at("start_positions"), t.at("end_positions")}, 1).to(at::kLong);
   EXPECT_NEAR(task->loss(out, batch).item<double>(), t.at("loss").item<double>(), 1e-5) << arch << " loss";

@@ -20,6 +20,16 @@
 //   the same for any world size.
 // - Multiple choice (COPA): with choices_per_example = C, examples come in groups of C consecutive
 //   encodings (one per choice, label on the first); a batch of B items has (B*C, T) inputs and B labels.
+//   An item with fewer choices (ARC's 3-choice questions among 4- and 5-choice ones) is padded with
+//   filler encodings; Batch::choice_mask is false on them so that the task masks their scores out.
+// - Token labels (causal LM tasks): examples with token_labels give Batch::token_labels (N, T),
+//   kIgnoreLabel (-100) on padding.
+// - Packing (pack_length > 0, causal LM training): consecutive examples are packed, in order and
+//   greedily, into sequences of at most pack_length tokens before anything else, and a pack is then
+//   the item that is shuffled and batched. Batch::segment_ids says which example of its pack each
+//   token is (the models restart positions and confine attention per segment, models/model_io.h);
+//   the first token of each example gets label -100, so that no token predicts the next example's
+//   first token: the loss of a packed batch equals that of its examples batched unpacked.
 #include <cstdint>
 #include <optional>
 #include <utility>
@@ -36,7 +46,15 @@ struct EncodedExample {
   // Labels that are token positions (extractive QA: the answer's start and end token). Either every
   // encoding of a batcher has none, or all have the same number.
   std::vector<int64_t> label_positions;
+  // Causal LM tasks: the label of each token (its own id where it is trained on, -100 where not;
+  // the loss shifts them, models/heads.h), as long as input_ids. Empty for tasks with item labels.
+  std::vector<int64_t> token_labels;
+  // Multiple choice: a filler that pads an item with fewer choices than choices_per_example.
+  bool filler_choice = false;
 };
+
+// The label of tokens that carry no loss (HF's -100; models/heads.h has the same constant).
+inline constexpr int64_t kIgnoreTokenLabel = -100;
 
 struct Batch {
   at::Tensor input_ids;       // int64 (N, T)
@@ -44,6 +62,9 @@ struct Batch {
   at::Tensor token_type_ids;  // int64 (N, T): 0 on padding
   at::Tensor labels;          // int64 (B) for classification, float32 (B) for regression
   at::Tensor label_positions;  // int64 (B, K) when the encodings have K label positions, else undefined
+  at::Tensor token_labels;    // int64 (N, T), -100 on padding; defined when the examples have token labels
+  at::Tensor segment_ids;     // int64 (N, T) with packing: each token's example within its pack
+  at::Tensor choice_mask;     // bool (B, C), false on filler choices; undefined when there are none
   std::vector<int64_t> indices;  // the items in this batch (positions in the batcher's input)
   // Items of the whole global batch this shard belongs to (= indices.size() without sharding). A
   // shard with no items has empty indices and undefined tensors.
@@ -63,6 +84,7 @@ struct BatcherOptions {
   int64_t mega_batch_mult = 50;
   int64_t num_shards = 1;  // data-parallel world size
   int64_t shard = 0;       // this rank
+  int64_t pack_length = 0;  // > 0: pack examples into sequences of at most this many tokens
 };
 
 // The contiguous share [begin, end) of `n` items that shard `shard` of `num_shards` takes.
@@ -70,12 +92,16 @@ std::pair<int64_t, int64_t> shard_range(int64_t n, int64_t shard, int64_t num_sh
 
 class Batcher {
  public:
-  // Throws lightpeft::Error for empty sequences, token_type_ids of the wrong length, a bad option,
-  // a number of encodings that is not a multiple of choices_per_example, or label positions whose
-  // count differs between encodings.
+  // Throws lightpeft::Error for empty sequences, token_type_ids or token_labels of the wrong length,
+  // token labels on some examples only, a bad option, a number of encodings that is not a multiple
+  // of choices_per_example, an item whose first choice is a filler, packing with several choices,
+  // or label positions whose count differs between encodings.
   Batcher(std::vector<EncodedExample> examples, BatcherOptions options);
 
+  // Items: examples, multiple-choice groups, or packs.
   int64_t num_items() const { return num_items_; }
+  // The examples of item `item` are [item_begin(item), item_begin(item + 1)).
+  int64_t item_begin(int64_t item) const;
   int64_t num_batches() const;
   const BatcherOptions& options() const { return options_; }
 
@@ -110,6 +136,8 @@ class Batcher {
   std::vector<EncodedExample> examples_;
   BatcherOptions options_;
   int64_t num_items_ = 0;
+  bool token_labels_ = false;
+  std::vector<int64_t> pack_begin_;  // with packing: the first example of each pack, then the end
 };
 
 }  // namespace lightpeft

@@ -16,6 +16,13 @@ struct SpanAnswer {
   int64_t start = 0;
 };
 
+// One turn of an instruction-tuning row as data/prompt_format.h writes it: what the model reads and
+// what it learns to write.
+struct PromptResponse {
+  std::string prompt;    // labels -100
+  std::string response;  // trained on
+};
+
 struct Example {
   std::string text;
   std::optional<std::string> text_pair;
@@ -38,6 +45,13 @@ struct Example {
   // without answers is unanswerable (SQuAD v2). Empty for every other task.
   std::string id;
   std::vector<SpanAnswer> answers;
+  // Instruction tuning (causal LMs): the row's (prompt, response) pairs in order; empty for every
+  // other task.
+  std::vector<PromptResponse> turns;
+  // Commonsense QA (data/commonsense.h): the gold answer as LLM-Adapters writes it ("answer2",
+  // "true"), and the data set of the row ("arc_easy") where one split joins several. Empty elsewhere.
+  std::string answer;
+  std::string subset;
 };
 
 struct TaskSpec {

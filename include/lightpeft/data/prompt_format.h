@@ -39,15 +39,11 @@
 #include <vector>
 
 #include "lightpeft/data/chat_template.h"
+#include "lightpeft/data/example.h"  // PromptResponse
 #include "lightpeft/data/instruction_data.h"
 #include "lightpeft/data/load_options.h"
 
 namespace lightpeft {
-
-struct PromptResponse {
-  std::string prompt;    // labels -100
-  std::string response;  // trained on
-};
 
 struct ChatPromptOptions {
   // bos_token, eos_token and extra variables for the template (add_generation_prompt is set per
@@ -94,5 +90,11 @@ struct FormattedRow {
 // "<file>:5: <what>", or counted and skipped with options.skip_bad_rows.
 std::vector<FormattedRow> format_instruction_rows(const std::vector<InstructionRow>& rows, const PromptFormat& format,
                                                   const std::filesystem::path& file, const LoadOptions& options = {});
+
+// An instruction file read (load_instruction_file) and formatted, as the trainer's examples:
+// Example::turns, ::index (the row's index, or its 0-based position in a JSON Lines file) and
+// ::line. Bad rows as above (errors naming the file and the row, or skipped with skip_bad_rows).
+std::vector<Example> load_instruction_examples(const std::filesystem::path& file, const PromptFormat& format,
+                                               const LoadOptions& options = {});
 
 }  // namespace lightpeft

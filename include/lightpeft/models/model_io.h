@@ -26,6 +26,10 @@ struct ModelInputs {
   // with attention_mask 0). A token attends only to earlier tokens of its own row, and positions
   // restart at 0 in every row (what HF computes from position_ids with flash-attention packing).
   at::Tensor segment_ids;
+  // Causal LM heads: (B, T) bool, the positions whose logits are wanted (a causal LM loss reads them
+  // only where a label follows: a response is a few tokens of a long prompt). The head then returns
+  // (N, vocab) for the N true positions in row-major order. Undefined: every position, (B, T, vocab).
+  at::Tensor logits_mask;
   KvCache* cache = nullptr;   // decoders: read and extended in place when set
 };
 

@@ -8,6 +8,9 @@
 //   - turns the model's output on a batch into a loss and into per-item predictions,
 //   - turns predictions into metrics (MultiRC's exact match over questions included),
 //   - writes a prediction file in its benchmark's submission format.
+// Tasks with a causal LM head (instruction tuning, the commonsense suite on decoders) evaluate
+// themselves (evaluate_split): their loss over the split, then what they measure by generating or by
+// scoring choices, and the rows of their prediction file (JSON Lines).
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -26,9 +29,16 @@
 #include "lightpeft/data/qa_windows.h"
 #include "lightpeft/models/heads.h"
 #include "lightpeft/models/model_io.h"
+#include "lightpeft/models/task_model.h"
 #include "lightpeft/tokenizers/tokenizer.h"
 
 namespace lightpeft {
+
+// What a task keeps of a split beyond its batcher items, for its own evaluation and predictions
+// (generation prompts, the choices to score); each task subclasses it.
+struct SplitRows {
+  virtual ~SplitRows() = default;
+};
 
 // A split tokenized into batcher items.
 struct EncodedSplit {
@@ -38,6 +48,7 @@ struct EncodedSplit {
   // questions themselves (contexts, ids, gold answers). Empty elsewhere.
   std::vector<QaWindow> windows;
   std::vector<Example> questions;
+  std::shared_ptr<const SplitRows> rows;  // null for tasks evaluated by the trainer's batch loop
 };
 
 // A split's predictions as files: (name, contents), the benchmark's submission file first (GLUE's
@@ -61,6 +72,23 @@ class SplitPredictions {
   // The prediction files; `rows` are the examples the split was encoded from (GLUE's file names
   // each row by its index).
   virtual PredictionFiles files(const std::vector<Example>& rows) const = 0;
+};
+
+// What a task that evaluates itself is given.
+struct TaskEvalContext {
+  TaskModelImpl* model = nullptr;       // in eval mode; the caller holds no_grad (and autocast)
+  const Tokenizer* tokenizer = nullptr;
+  const Batcher* batcher = nullptr;     // the split's items, in order (the task's loss over them)
+  int64_t batch_size = 8;               // sequences per forward or generation batch
+  std::vector<LayerMasks> masks;        // Light-PEFT's masks, if any
+  bool predictions = false;             // fill TaskEvaluation::rows (lightpeft predict)
+};
+
+struct TaskEvaluation {
+  MetricResult metrics;
+  double loss = 0.0;    // the task's training loss over the split
+  int64_t examples = 0;
+  std::vector<std::string> rows;  // with predictions: one JSON object per row, in split order
 };
 
 // Where a task's rows come from.
@@ -93,6 +121,9 @@ class Task {
   // pads each batch to its longest).
   virtual EncodedSplit encode(const std::vector<Example>& rows, const Tokenizer& tokenizer,
                               int64_t max_length) const;
+  // What the task adds to the model inputs of a training batch before its forward (a causal LM: the
+  // positions whose logits its loss reads, ModelInputs::logits_mask). Nothing by default.
+  virtual void prepare_inputs(ModelInputs& inputs, const Batch& batch) const {}
   // The training loss of a batch (mean over its items).
   virtual at::Tensor loss(const ModelOutput& output, const Batch& batch) const;
   // One prediction per item of the batch, in batch order: a class id or a regression value.
@@ -110,6 +141,13 @@ class Task {
   // Whether the trainer and `lightpeft eval` keep the dev split's prediction files (extractive QA:
   // HF's run_qa writes eval_predictions.json).
   virtual bool keeps_eval_predictions() const { return false; }
+
+  // True for tasks that evaluate and predict by themselves (evaluate_split): the trainer's
+  // evaluation and `lightpeft predict` call it instead of their batch loops, and predictions are
+  // written as JSON Lines (TaskEvaluation::rows).
+  virtual bool evaluates_itself() const { return false; }
+  // Throws lightpeft::Error for tasks that do not evaluate themselves.
+  virtual TaskEvaluation evaluate_split(const EncodedSplit& split, const TaskEvalContext& context) const;
 
  protected:
   // The head's logits with items as rows (multiple choice: (B * C, 1) -> (B, C)).
@@ -137,10 +175,14 @@ class RegressionTask : public Task {
 };
 
 // Multiple choice (COPA): the text is encoded once with each choice as its pair; the model scores
-// each choice (one output), cross-entropy over the choices.
+// each choice (one output), cross-entropy over the choices. With `fewer_choices`, a row may have
+// fewer than `choices` (ARC's 3- and 4-choice questions beside 5-choice ones): filler encodings pad
+// it and their scores are masked out (Batch::choice_mask). A prediction is written as the task's
+// label name of the choice when it has them (commonsense: answer2), else as its index.
 class MultipleChoiceTask : public Task {
  public:
-  MultipleChoiceTask(TaskSpec spec, std::shared_ptr<const RowSource> source, int64_t choices);
+  MultipleChoiceTask(TaskSpec spec, std::shared_ptr<const RowSource> source, int64_t choices,
+                     bool fewer_choices = false);
   int64_t num_labels() const override { return 1; }
   int64_t choices_per_item() const override { return choices_; }
   EncodedSplit encode(const std::vector<Example>& rows, const Tokenizer& tokenizer,
@@ -152,6 +194,7 @@ class MultipleChoiceTask : public Task {
 
  private:
   int64_t choices_;
+  bool fewer_choices_;
 };
 
 // Binary answers grouped by question (MultiRC): F1 over answers plus exact match over questions.

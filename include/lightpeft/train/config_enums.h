@@ -3,6 +3,7 @@
 // (core/enum_names.h): the config schema reads, checks, writes and documents them from these tables,
 // and code compares enums (`c.adapter.placement == AdapterPlacement::pfeiffer`), never strings.
 #include "lightpeft/core/enum_names.h"
+#include "lightpeft/data/prompt_format.h"
 #include "lightpeft/data/user_task.h"
 #include "lightpeft/pruning/pruning_scope.h"
 
@@ -46,5 +47,8 @@ LP_ENUM_NAMES(BaseDtype, {BaseDtype::fp32, "fp32"}, {BaseDtype::bf16, "bf16"});
 // A config names its user files' format (auto_detect, by extension, is the loader's own default).
 LP_ENUM_NAMES(UserFileFormat, {UserFileFormat::csv, "csv"}, {UserFileFormat::tsv, "tsv"},
               {UserFileFormat::jsonl, "jsonl"});
+
+// How instruction rows become prompt/response text (data/prompt_format.h).
+LP_ENUM_NAMES(PromptStyle, {PromptStyle::alpaca, "alpaca"}, {PromptStyle::chat, "chat"}, {PromptStyle::custom, "custom"});
 
 }  // namespace lightpeft

@@ -55,6 +55,7 @@ struct PredictionSummary {
   std::vector<std::filesystem::path> other_files;  // SQuAD v2: <out stem>_null_odds.json
   int64_t rows = 0;
   std::map<std::string, int64_t> counts;  // classification: rows per predicted label
+  std::map<std::string, double> metrics;  // generative tasks: their metrics on the rows (and "loss")
 };
 
 // Predicts the unlabelled `split` of the config's task ("test"; for MNLI also "test_mismatched";
@@ -62,7 +63,9 @@ struct PredictionSummary {
 // benchmark's submission file: GLUE's TSV (a header "index\tprediction", then one line per row: its
 // index and the prediction), or SQuAD's JSON {"question id": "answer text"} ("" = no answer), with
 // SQuAD v2's null odds (each question's null score minus its best span's) beside it as
-// <out stem>_null_odds.json.
+// <out stem>_null_odds.json. Tasks that evaluate themselves (instruction: test_file or, with split
+// dev, dev_file; the commonsense sets on a decoder: their test.json) write JSON Lines instead, one
+// object per row (tasks/causal_lm_task.h, tasks/commonsense_task.h), and report their metrics.
 PredictionSummary predict_run(const TrainConfig& config, const std::filesystem::path& out,
                               const std::string& which = "final", const std::string& split = "test");
 

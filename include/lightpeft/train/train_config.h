@@ -119,9 +119,30 @@ struct SquadSection {
   double null_score_diff_threshold = 0.0;
 };
 
+// Instruction tuning of a decoder (task: instruction).
+struct InstructionSection {
+  std::filesystem::path train_file, dev_file, test_file;  // test_file: for `lightpeft predict`
+  PromptStyle format = PromptStyle::alpaca;
+  std::string template_text;      // key `template` (format custom): with {instruction}, {input}, {output}
+  std::string template_no_input;  // format custom: for rows with an empty input (empty: `template`)
+  bool packing = false;           // pack short training rows into max_seq_length sequences
+  bool all_assistant_turns = false;  // format chat: train on every assistant turn, not the last only
+  std::string system_prompt;      // format chat: the system message Alpaca rows get (empty: none)
+  int64_t max_new_tokens = 128;   // `lightpeft predict`: tokens generated per row
+};
+
+// LLM-Adapters' commonsense suite: the lists of task: commonsense, and how every commonsense task
+// evaluates a decoder.
+struct CommonsenseSection {
+  std::vector<std::string> train;  // sets or files (task: commonsense)
+  std::vector<std::string> eval;   // sets (task: commonsense)
+  int64_t max_new_tokens = 32;     // LLM-Adapters' generation length
+  bool generation_eval = true;     // evaluate by generation besides log-likelihood
+};
+
 struct TrainConfig {
   std::filesystem::path source;  // the YAML file (for messages)
-  std::string task;              // a GLUE/SuperGLUE task name, "squad", "squad_v2" or "user"
+  std::string task;              // a GLUE/SuperGLUE task, "squad", "squad_v2", "user", "instruction", a commonsense set or "commonsense"
   std::filesystem::path data_dir;
   std::filesystem::path model;       // HF-layout model directory
   std::filesystem::path output_dir;
@@ -138,6 +159,8 @@ struct TrainConfig {
   LightPeftSection light_peft;
   std::optional<UserTaskSection> user_task;
   std::optional<SquadSection> squad;
+  std::optional<InstructionSection> instruction;
+  std::optional<CommonsenseSection> commonsense;
 };
 
 // Command-line overrides (`--set key=value`, repeated): `key` is a dotted path (`learning_rate`

@@ -14,6 +14,7 @@
 #include "lightpeft/data/metrics.h"
 #include "lightpeft/models/task_model.h"
 #include "lightpeft/tasks/task.h"
+#include "lightpeft/tokenizers/tokenizer.h"
 #include "lightpeft/train/checkpoint.h"
 #include "lightpeft/train/optimizer.h"
 #include "lightpeft/train/progress.h"
@@ -31,10 +32,11 @@ struct EvalResult {
 };
 
 // Evaluation in eval mode, no gradients: the task's loss, predictions and metrics over `split`
-// (batched by `batcher`, made from the same split).
+// (batched by `batcher`, made from the same split). Tasks that evaluate themselves (generation,
+// choice scoring: Task::evaluates_itself) need the tokenizer.
 EvalResult evaluate(TaskModelImpl& model, const Batcher& batcher, const Task& task,
                     const EncodedSplit& split, const Runtime& rt,
-                    const std::vector<LayerMasks>& masks = {});
+                    const std::vector<LayerMasks>& masks = {}, const Tokenizer* tokenizer = nullptr);
 
 struct LoopHooks {
   std::function<std::vector<LayerMasks>()> masks;        // Light-PEFT's masks in forward
@@ -79,6 +81,7 @@ struct LoopContext {
   const Batcher* dev = nullptr;            // null: no evaluation
   const EncodedSplit* dev_split = nullptr;  // what `dev` batches
   MetricsLog* metrics = nullptr;
+  const Tokenizer* tokenizer = nullptr;     // for tasks that evaluate themselves
 };
 
 // Optimizer steps an epoch gives: ceil(batches / accumulation).

@@ -36,7 +36,13 @@ FinetuneResult run_finetune(Session& session, TaskModel model, PeftModel* peft) 
   result.loop = run_train_loop(*model, optimizer, session.loop_context(), spec, hooks);
   dist::run_on_main_process("the final outputs and evaluation", [&] {  // rank 0 alone
     save_outputs(dir / "final");
-    result.final_eval = evaluate(*model, *session.dev, session.task(), session.data.dev, session.runtime);
+    // The loop evaluates the final weights at its last step (not when a finished run is resumed):
+    // no second pass (generative tasks' evaluations take minutes).
+    if (result.loop.last_eval && result.loop.steps == spec.total_steps)
+      result.final_eval = *result.loop.last_eval;
+    else
+      result.final_eval =
+          evaluate(*model, *session.dev, session.task(), session.data.dev, session.runtime, {}, session.tokenizer.get());
   });
   result.total_parameters = count_parameters(*model);
   result.trainable_parameters = 0;

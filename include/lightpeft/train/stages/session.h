@@ -29,7 +29,7 @@ struct Session {
 
   const Task& task() const { return *data.task; }
   LoopContext loop_context() const {
-    return LoopContext{config.training, *data.task, runtime, *train, dev.get(), &data.dev, metrics.get()};
+    return LoopContext{config.training, *data.task, runtime, *train, dev.get(), &data.dev, metrics.get(), tokenizer.get()};
   }
   std::filesystem::path stage_dir(const std::string& stage) const { return config.output_dir / stage; }
 };
