@@ -2,22 +2,25 @@
 """Reads a `lightpeft export --format gguf` file with the `gguf` package and checks it against the
 HF weights and tokenizer it was made from, as llama.cpp's convert_hf_to_gguf.py would write them.
 
-Usage: check_gguf_export.py FILE.gguf HF_WEIGHTS.safetensors TOKENIZER_DIR TYPE PRE
+Usage: check_gguf_export.py FILE.gguf HF_WEIGHTS.safetensors TOKENIZER_DIR TYPE PRE [--ours OURS.safetensors]
 HF_WEIGHTS: the merged model's weights under HF names (float32), with the shapes of the GGUF's
 layers. TYPE: F32, F16 or Q8_0 (the 2-D tensors'). PRE: the expected tokenizer.ggml.pre.
 Checks: metadata (architecture, sizes, per-layer counts), every tensor equal to the HF weight with
 llama.cpp's Q/K permutation in the expected type (F32/F16: the same values; Q8_0:
 gguf.quants.quantize of the same float data, byte for byte; 1-D tensors F32; Q8_0 rows that are not
-whole blocks F16), the tokenizer (tokens, types, merges, special ids, chat template). Exit status 0
-when everything matches, 1 otherwise (the first mismatch printed).
+whole blocks F16; Q8_0 dequantized by the gguf package within half a quantization step of the HF
+weight), the tokenizer (tokens, types, merges, special ids, chat template). OURS: every tensor as
+lightpeft's GGUF reader dequantizes it (GGUF names), equal to the gguf package's dequantization.
+Exit status 0 when everything matches, 1 otherwise (the first mismatch printed).
 """
+import argparse
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 from gguf import GGMLQuantizationType, GGUFReader
-from gguf.quants import quantize
+from gguf.quants import dequantize, quantize
 from safetensors.numpy import load_file
 
 
@@ -36,7 +39,13 @@ def permute(w: np.ndarray, heads: int) -> np.ndarray:  # convert_hf_to_gguf.py L
 
 
 def main() -> int:
-    gguf_file, weights_file, tokenizer_dir, wanted, pre = sys.argv[1:6]
+    parser = argparse.ArgumentParser()
+    for name in ("gguf_file", "weights_file", "tokenizer_dir", "wanted", "pre"):
+        parser.add_argument(name)
+    parser.add_argument("--ours")
+    args = parser.parse_args()
+    gguf_file, weights_file, tokenizer_dir, wanted, pre = (
+        args.gguf_file, args.weights_file, args.tokenizer_dir, args.wanted, args.pre)
     qtype = GGMLQuantizationType[wanted]
     reader = GGUFReader(gguf_file)
     field = lambda key: reader.fields[key].contents()  # noqa: E731
@@ -51,6 +60,7 @@ def main() -> int:
         return fail("key_length differs from rope.dimension_count")
 
     hf = load_file(weights_file)
+    ours = load_file(args.ours) if args.ours else None
     tied = "lm_head.weight" not in hf
     names = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight",
              "lm_head.weight": "output.weight"}
@@ -88,6 +98,25 @@ def main() -> int:
         expected = quantize(w.astype(np.float32), want)
         if expected.tobytes() != np.ascontiguousarray(t.data).tobytes():
             return fail(f"{name}: data differs from gguf.quants.quantize(HF {key}, {want.name})")
+        values = dequantize(t.data, t.tensor_type).reshape(w.shape)
+        if want == GGMLQuantizationType.Q8_0:
+            # Within half a step of its block (d = max|x| / 127, stored as float16).
+            blocks = w.astype(np.float32).reshape(-1, 32)
+            amax = np.abs(blocks).max(axis=1, keepdims=True)
+            err = np.abs(values.reshape(-1, 32) - blocks)
+            if np.any(err > amax * (0.5 / 127 + 2.0**-10) + 1e-12):
+                return fail(f"{name}: Q8_0 dequantized beyond half a step of HF {key}: {err.max():.3g}")
+        elif want == GGMLQuantizationType.F16:
+            if not np.array_equal(values, w.astype(np.float16).astype(np.float32)):
+                return fail(f"{name}: F16 values differ from HF {key} in float16")
+        elif not np.array_equal(values, w):
+            return fail(f"{name}: F32 values differ from HF {key}")
+        if ours is not None:
+            if name not in ours:
+                return fail(f"{name}: missing from lightpeft's reading")
+            if not np.array_equal(ours[name].reshape(-1), values.reshape(-1).astype(np.float32)):
+                diff = np.abs(ours[name].reshape(-1) - values.reshape(-1)).max()
+                return fail(f"{name}: lightpeft's reader and gguf.quants.dequantize differ by {diff:.3g}")
         checked.add(name)
     extra = set(tensors) - checked
     if extra:
@@ -121,7 +150,8 @@ def main() -> int:
             return fail(f"tokenizer.ggml.{key} is not the id of {content!r}")
     if tcfg.get("chat_template") is not None and field("tokenizer.chat_template") != tcfg["chat_template"]:
         return fail("tokenizer.chat_template differs")
-    print(f"check_gguf_export: {len(checked)} tensors ({wanted}), {len(tokens)} tokens and the metadata match")
+    also = ", lightpeft's reader equal to gguf's dequantization" if ours is not None else ""
+    print(f"check_gguf_export: {len(checked)} tensors ({wanted}){also}, {len(tokens)} tokens and the metadata match")
     return 0
 
 

@@ -52,6 +52,17 @@ int run_python(const std::string& script, const std::string& args) {
 
 std::string quoted(const fs::path& p) { return "\"" + p.string() + "\""; }
 
+// Empty when the venv python runs the check scripts (transformers, peft, gguf), else why not: the
+// HF/PEFT/gguf checks skip with that message (tools/setup.sh makes the venv).
+std::string why_no_venv() {
+  const std::string python = testing::python_path();
+  if (python.empty()) return "no venv python known (set LIGHTPEFT_PYTHON; tools/setup.sh makes the venv)";
+  if (!fs::exists(python)) return "the venv python " + python + " does not exist (tools/setup.sh makes it)";
+  const std::string cmd = "\"" + python + "\" -c 'import transformers, peft, gguf, safetensors' >/dev/null 2>&1";
+  if (std::system(cmd.c_str()) != 0) return python + " lacks transformers, peft or gguf (tools/requirements.txt)";
+  return "";
+}
+
 // Rows of the tiny task's vocabulary (ids 5.. are words; 0 is [PAD]), the end of row 1 padded.
 ModelInputs task_inputs(bool bert) {
   torch::manual_seed(17);
@@ -138,8 +149,7 @@ TEST_P(ExportRun, HfCompactAndAdapterExportsLoadWithLightpeftsLogits) {
   PeftModel reloaded = load_adapter(base, root / "base" / "adapter");
   expect_close(logits_of(reloaded.model, in), expected, "lightpeft on the unmerged hf export");
 
-  const std::string python = testing::python_path();
-  if (python.empty()) GTEST_SKIP() << "no venv python known (set LIGHTPEFT_PYTHON)";
+  if (const std::string why = why_no_venv(); !why.empty()) GTEST_SKIP() << "HF transformers/PEFT checks: " << why;
   EXPECT_EQ(run_python("check_hf_export.py", quoted(root / "hf") + " " + quoted(root / "expected.safetensors")), 0)
       << "HF transformers on the hf export";
   EXPECT_EQ(run_python("check_hf_export.py", quoted(root / "base") + " " + quoted(root / "expected.safetensors") +
@@ -397,15 +407,42 @@ TEST(ExportGguf, PrunedLlamaRoundTripsThroughOurReaderAndTheGgufPackage) {
                  gguf_options(type, GgufLayers::per_layer));
   }
 
-  if (testing::python_path().empty()) GTEST_SKIP() << "no venv python known (set LIGHTPEFT_PYTHON)";
+  // Q8_0 where rows are whole blocks; layer 0's 50-wide down_proj rows are not: F16, as the
+  // converter falls back (the gguf package's check below checks every tensor's type).
+  {
+    const GgufFile q8 = GgufFile::open(root / "per_layer.Q8_0.gguf");
+    auto type_of = [&](const std::string& name) {
+      for (const auto& t : q8.tensors())
+        if (t.name == name) return t.type;
+      ADD_FAILURE() << name << " missing";
+      return GgmlType::F32;
+    };
+    EXPECT_EQ(type_of("blk.0.ffn_up.weight"), GgmlType::Q8_0);
+    EXPECT_EQ(type_of("blk.0.ffn_down.weight"), GgmlType::F16);
+    EXPECT_EQ(type_of("blk.1.ffn_down.weight"), GgmlType::F16);  // 70 wide
+    EXPECT_EQ(type_of("blk.0.attn_output.weight"), GgmlType::Q8_0);
+    EXPECT_EQ(type_of("blk.0.attn_norm.weight"), GgmlType::F32);
+  }
+  // What our reader dequantizes, tensor by tensor under GGUF names, for the gguf package to compare
+  // with its own dequantization.
+  for (const std::string stem : {"per_layer.F16", "per_layer.Q8_0", "uniform.Q8_0"}) {
+    const GgufFile f = GgufFile::open(root / (stem + ".gguf"));
+    StateDict ours;
+    for (const auto& t : f.tensors()) ours[t.name] = f.load_tensor(t);
+    save_safetensors(root / (stem + ".ours.safetensors"), ours);
+  }
+
+  if (const std::string why = why_no_venv(); !why.empty()) GTEST_SKIP() << "the gguf package's checks: " << why;
   const std::vector<std::pair<std::string, std::string>> checks = {
       {"per_layer.F32.gguf", "compact"}, {"per_layer.F16.gguf", "compact"}, {"per_layer.Q8_0.gguf", "compact"},
       {"uniform.F32.gguf", "uniform.F32"}, {"uniform.Q8_0.gguf", "uniform.Q8_0"}};
   fs::rename(root / "per_layer.f32.gguf", root / "per_layer.F32.gguf");
   for (const auto& [gguf, weights] : checks) {
     const std::string type = gguf.substr(gguf.find('.') + 1, gguf.rfind('.') - gguf.find('.') - 1);
+    const fs::path ours = root / (gguf.substr(0, gguf.rfind('.')) + ".ours.safetensors");
     EXPECT_EQ(run_python("check_gguf_export.py", quoted(root / gguf) + " " + quoted(root / (weights + ".safetensors")) +
-                                                     " " + quoted(model_dir) + " " + type + " gpt-2"),
+                                                     " " + quoted(model_dir) + " " + type + " gpt-2" +
+                                                     (fs::exists(ours) ? " --ours " + quoted(ours) : "")),
               0)
         << gguf;
   }
