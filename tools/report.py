@@ -207,6 +207,33 @@ def figure_curves(metrics, out_dir, figures):
     return None
 
 
+def figure_estimate_overlap(metrics, results, out_dir, figures):
+    """light_peft.estimate_steps: auto: how much each check's decisions overlap the previous check's."""
+    rows = sorted((r for r in metrics if r.get("stage") == "estimate" and "overlap_heads" in r), key=lambda r: r["step"])
+    if not rows:
+        return "the estimate stage had a fixed length (no overlap checks)"
+    fig, ax = plt.subplots(figsize=(7, 4))
+    steps = [r["step"] for r in rows]
+    for key, label in (("overlap_heads", "heads"), ("overlap_neurons", "FFN neurons"),
+                       ("overlap_modules", "PEFT modules"), ("overlap_ranks", "ranks")):
+        ax.plot(steps, [r.get(key, np.nan) for r in rows], "o-", ms=3, label=label)
+    pr = (results or {}).get("pruning") or {}
+    if pr.get("estimate_steps"):
+        ax.axvline(pr["estimate_steps"], color="black", ls="--", lw=1,
+                   label=f"stopped: {pr.get('estimate_stop', '?')} ({pr['estimate_steps']} steps)")
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("estimate step")
+    ax.set_ylabel("Jaccard overlap with the previous check")
+    ax.set_title("estimate_steps: auto — stability of the pruning decisions")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    save(fig, out_dir, "estimate_overlap.png", figures,
+         "At each check of an automatic estimate: the overlap of the kept heads, neurons, PEFT modules and ranks "
+         "the ratios would give with those of the previous check; the stage stops when all stay high.")
+    return None
+
+
 def figure_dev(metrics, results, out_dir, figures):
     evals = [r for r in metrics if any(k.startswith("eval_") for k in r)]
     if not evals:
@@ -664,6 +691,10 @@ def write_index(run_dir, out_dir, results, metrics, method, figures, notes):
                 if k in pr:
                     parts.append(f"{lab} {pr[k][0]:,} -> {pr[k][1]:,}")
             lines.append("- pruning: " + ", ".join(parts))
+            if pr.get("estimate_steps"):
+                why = {"stable": "the pruning decisions were stable", "max_steps": "estimate_max_steps reached",
+                       "fixed": "light_peft.estimate_steps"}.get(pr.get("estimate_stop"), pr.get("estimate_stop", ""))
+                lines.append(f"- estimate: {pr['estimate_steps']} steps ({why})")
         elif method != "light-peft":
             lines.append(f"- pruning: none (method `{method}` has no estimate or prune stage)")
         if "finetune_seconds" in results:
@@ -738,7 +769,8 @@ def main(argv=None):
 
     figures, notes = [], []
     for name, fn in (("loss/learning-rate curves", lambda: figure_curves(metrics, out_dir, figures)),
-                     ("dev-metric curves", lambda: figure_dev(metrics, results, out_dir, figures))):
+                     ("dev-metric curves", lambda: figure_dev(metrics, results, out_dir, figures)),
+                     ("estimate overlap", lambda: figure_estimate_overlap(metrics, results, out_dir, figures))):
         why = fn()
         if why:
             notes.append(f"{name}: {why}")

@@ -130,4 +130,23 @@ std::map<std::string, float> ModuleImportance::scores() const {
   return out;
 }
 
+ModuleImportance::Snapshot ModuleImportance::snapshot() const {
+  return {total_.defined() ? total_.to(at::kCPU).clone() : torch::Tensor(), recorded_steps_};
+}
+
+std::map<std::string, float> ModuleImportance::scores_between(const Snapshot& from, const Snapshot& to) const {
+  std::map<std::string, float> out;
+  const int64_t steps = to.steps - from.steps;
+  for (size_t i = 0; i < paths_.size(); ++i) {
+    float v = 0.0f;
+    if (steps > 0 && to.total.defined()) {
+      const auto idx = static_cast<int64_t>(i);
+      const double before = from.total.defined() ? from.total[idx].item<double>() : 0.0;
+      v = static_cast<float>((to.total[idx].item<double>() - before) / static_cast<double>(steps));
+    }
+    out[paths_[i]] = v;
+  }
+  return out;
+}
+
 }  // namespace lightpeft

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <algorithm>
 #include <set>
 #include <sstream>
 
@@ -395,6 +396,48 @@ PruningPlan load_pruning_plan(const std::filesystem::path& file) {
   std::stringstream ss;
   ss << in.rdbuf();
   return parse_pruning_plan(ss.str(), file.string());
+}
+
+double PlanOverlap::min() const { return std::min({heads, neurons, modules, ranks}); }
+
+namespace {
+
+template <typename T>
+double jaccard(const std::set<T>& a, const std::set<T>& b) {
+  size_t both = 0;
+  for (const auto& x : a) both += b.count(x);
+  const size_t either = a.size() + b.size() - both;
+  return either == 0 ? 1.0 : static_cast<double>(both) / static_cast<double>(either);
+}
+
+}  // namespace
+
+PlanOverlap plan_overlap(const PruningPlan& a, const PruningPlan& b) {
+  using Unit = std::pair<int64_t, int64_t>;
+  auto units = [](const PruningPlan& p, bool heads) {
+    std::set<Unit> s;
+    for (size_t l = 0; l < p.layers.size(); ++l)
+      for (int64_t i : (heads ? p.layers[l].heads : p.layers[l].neurons).kept) s.insert({static_cast<int64_t>(l), i});
+    return s;
+  };
+  auto modules = [](const PruningPlan& p) {
+    std::set<std::string> s;
+    for (const auto& m : p.modules)
+      if (m.has_peft()) s.insert(m.path);
+    return s;
+  };
+  auto ranks = [](const PruningPlan& p) {
+    std::set<std::pair<std::string, int64_t>> s;
+    for (const auto& m : p.modules)
+      for (int64_t r : m.kept_ranks) s.insert({m.path, r});
+    return s;
+  };
+  PlanOverlap o;
+  o.heads = jaccard(units(a, true), units(b, true));
+  o.neurons = jaccard(units(a, false), units(b, false));
+  o.modules = jaccard(modules(a), modules(b));
+  o.ranks = jaccard(ranks(a), ranks(b));
+  return o;
 }
 
 }  // namespace lightpeft

@@ -47,4 +47,25 @@ std::map<std::string, torch::Tensor> RankImportance::scores() const {
   return out;
 }
 
+RankImportance::Snapshot RankImportance::snapshot() const {
+  Snapshot s;
+  s.steps = recorded_steps_;
+  for (const auto& e : entries_) s.sums.push_back(e.sum.defined() ? e.sum.to(at::kCPU).clone() : torch::Tensor());
+  return s;
+}
+
+std::map<std::string, torch::Tensor> RankImportance::scores_between(const Snapshot& from, const Snapshot& to) const {
+  std::map<std::string, torch::Tensor> out;
+  const int64_t steps = to.steps - from.steps;
+  for (size_t i = 0; i < paths_.size(); ++i) {
+    auto mean = at::zeros({entries_[i].A.size(0)}, at::kFloat);
+    if (steps > 0 && to.sums[i].defined()) {
+      auto diff = from.sums.size() > i && from.sums[i].defined() ? to.sums[i] - from.sums[i] : to.sums[i];
+      mean = diff / static_cast<double>(steps);
+    }
+    out[paths_[i]] = mean;
+  }
+  return out;
+}
+
 }  // namespace lightpeft

@@ -222,6 +222,24 @@ void learn_keys(const SectionDoc& section, const std::string& path, ParseContext
   }
 }
 
+void read_steps_or_auto(const Reader& r, const char* key, StepsOrAuto& v) {
+  std::string text = v.automatic ? "auto" : std::to_string(v.steps);
+  r.get(key, text);
+  if (text == "auto") {
+    v.automatic = true;
+    return;
+  }
+  size_t used = 0;
+  int64_t steps = 0;
+  try {
+    steps = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size()) r.fail_key(key, "expected a integer or `auto`, got '" + text + "'");
+  v = {steps, false};
+}
+
 }  // namespace config
 
 size_t edit_distance(const std::string& a, const std::string& b) {

@@ -142,9 +142,14 @@ struct Required {
 inline Required required(const std::string& note = "") { return {note.empty() ? "required" : "required " + note}; }
 
 // ---- how each value type is read, written and documented ----------------------------------------
+// `auto` or an integer.
+void read_steps_or_auto(const Reader& r, const char* key, StepsOrAuto& v);
+
 template <typename T>
 void read_value(const Reader& r, const char* key, T& v) {
-  if constexpr (has_enum_names<T>) {
+  if constexpr (std::is_same_v<T, StepsOrAuto>) {
+    read_steps_or_auto(r, key, v);
+  } else if constexpr (has_enum_names<T>) {
     std::string name = to_string(v);
     r.get(key, name);
     const auto parsed = parse_enum<T>(name);
@@ -158,6 +163,7 @@ void read_value(const Reader& r, const char* key, T& v) {
 template <typename T>
 void write_value(YAML::Emitter& e, const T& v) {
   if constexpr (has_enum_names<T>) e << to_string(v);
+  else if constexpr (std::is_same_v<T, StepsOrAuto>) v.automatic ? (e << "auto") : (e << v.steps);
   else if constexpr (std::is_same_v<T, std::filesystem::path>) e << v.string();
   else if constexpr (std::is_same_v<T, std::vector<std::string>>) e << YAML::Flow << v;
   else e << v;
@@ -166,6 +172,7 @@ void write_value(YAML::Emitter& e, const T& v) {
 template <typename T>
 std::string type_doc() {
   if constexpr (std::is_same_v<T, bool>) return "boolean";
+  else if constexpr (std::is_same_v<T, StepsOrAuto>) return "integer or `auto`";
   else if constexpr (std::is_integral_v<T>) return "integer";
   else if constexpr (std::is_floating_point_v<T>) return "number";
   else if constexpr (std::is_same_v<T, std::filesystem::path>) return "path";
@@ -176,6 +183,7 @@ std::string type_doc() {
 template <typename T>
 std::string value_doc(const T& v) {
   if constexpr (std::is_same_v<T, bool>) return v ? "true" : "false";
+  else if constexpr (std::is_same_v<T, StepsOrAuto>) return v.automatic ? "`auto`" : std::to_string(v.steps);
   else if constexpr (std::is_integral_v<T>) return std::to_string(v);
   else if constexpr (std::is_floating_point_v<T>) return number_text(v);
   else if constexpr (has_enum_names<T>) return "`" + to_string(v) + "`";

@@ -105,7 +105,30 @@ const Schema<LightPeftSection>& light_peft_schema() {
        "The rule everywhere: `threshold = quantile(scores, ratio)` with numpy's linear interpolation\n"
        "(computed in float64), keep `score > threshold`; a ratio of 0 prunes nothing."},
       {key(&P::peft, "peft", "the PEFT that is estimated and pruned"),
-       key(&P::estimate_steps, "estimate_steps", positive("number of steps"), "optimizer steps of the estimate stage"),
+       key(&P::estimate_steps, "estimate_steps",
+           Rule<StepsOrAuto>{[](const StepsOrAuto& s) {
+                               return s.automatic || s.steps >= 1 ? std::string()
+                                                                  : "expected a positive number of steps or `auto`, got " +
+                                                                        std::to_string(s.steps);
+                             },
+                             "a positive integer or `auto`", ""},
+           "optimizer steps of the estimate stage; `auto`: until the pruning decisions stop changing (the keys "
+           "below)"),
+       key(&P::estimate_check_steps, "estimate_check_steps", positive("number of steps"),
+           "with `auto`: steps between two looks at the decisions (the kept heads, neurons, modules and ranks "
+           "the ratios would give now)")
+           .only_written_if_set(),
+       key(&P::estimate_patience, "estimate_patience", positive("number of checks"),
+           "with `auto`: stop after this many checks in a row whose decisions overlap the previous ones enough")
+           .only_written_if_set(),
+       key(&P::estimate_overlap, "estimate_overlap", Range{0, 1, true, false, "a number in (0, 1]"},
+           "with `auto`: the Jaccard overlap each kept set (heads, neurons, modules, ranks) must reach")
+           .only_written_if_set(),
+       key(&P::estimate_min_steps, "estimate_min_steps", positive("number of steps"), "with `auto`: never stop before")
+           .only_written_if_set(),
+       key(&P::estimate_max_steps, "estimate_max_steps", positive("number of steps"),
+           "with `auto`: stop at the latest here (also the horizon of the estimate's learning-rate schedule)")
+           .only_written_if_set(),
        key(&P::l1_lambda, "l1_lambda", at_least(0), "weight of the plain sum of |mask| over all head and neuron masks"),
        key(&P::head_mask_lr_multiplier, "head_mask_lr_multiplier", above(0),
            "head masks' learning rate = learning_rate x multiplier"),
@@ -120,7 +143,13 @@ const Schema<LightPeftSection>& light_peft_schema() {
            "quantile of ranks removed (global, over surviving modules)"),
        key(&P::importance, "importance",
            "foundation scores: `mask` (mask values, the official rule) or `taylor` (accumulated abs(dL/dm), "
-           "per-layer L2-normalised)")}};
+           "per-layer L2-normalised)")},
+      [](const Reader& r, const P& p) {
+        if (p.estimate_steps.automatic && p.estimate_min_steps > p.estimate_max_steps)
+          r.fail_key("estimate_min_steps", "expected at most estimate_max_steps (" +
+                                               std::to_string(p.estimate_max_steps) + "), got " +
+                                               std::to_string(p.estimate_min_steps));
+      }};
   return schema;
 }
 

@@ -142,7 +142,8 @@ LoopResult run_train_loop(TaskModelImpl& model, Optimizer& optimizer, const Loop
 
   double loss_window = 0.0;
   int64_t loss_count = 0;
-  while (state.global_step < total) {
+  bool stopped = false;  // hooks.stop_after ended the stage early
+  while (state.global_step < total && !stopped) {
     auto stream = ctx.train.stream(state.epoch, state.batch_in_epoch);
     int64_t micro = 0, step_examples = 0;
     double step_loss = 0.0;
@@ -232,14 +233,15 @@ LoopResult run_train_loop(TaskModelImpl& model, Optimizer& optimizer, const Loop
         ++state.epoch;
         state.batch_in_epoch = 0;
       }
-      const bool last = state.global_step == total;
+      stopped = hooks.stop_after && hooks.stop_after(state.global_step);
+      const bool last = state.global_step == total || stopped;
       if (spec.evaluate && ctx.dev && (state.global_step % eval_every == 0 || last)) {
         if (main_process) progress.note(spec.stage + ": evaluating at step " + std::to_string(state.global_step));
         run_eval();
       }
       if (state.global_step % save_every == 0 || last) checkpoint();
       crash_point(spec.stage + ".step");
-      if (epoch_done) break;
+      if (epoch_done || stopped) break;
     }
   }
   if (main_process) progress.finish();

@@ -120,7 +120,8 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options)
           {"lora_ranks", {pruned.plan.ranks_before(), pruned.plan.ranks_after()}},
           {"parameters", {pruned.report.before.total, pruned.report.after.total}},
           {"peft_parameters", {pruned.report.before.peft, pruned.report.after.peft}},
-          {"estimate_steps", config.light_peft.estimate_steps}};
+          {"estimate_steps", estimate.steps},
+          {"estimate_stop", estimate.stop_reason}};
       r.total_parameters_before_pruning = pruned.report.before.total;
       r.trainable_parameters_before_pruning = pruned.report.before.trainable;
       finetune = run_finetune(session, pruned.model.model, &pruned.model);

@@ -35,7 +35,8 @@ TEST(TrainConfig, DefaultsAreTheSpecs) {
   EXPECT_DOUBLE_EQ(c.lora.alpha, 16.0);
   EXPECT_DOUBLE_EQ(c.lora.dropout, 0.05);
   EXPECT_EQ(c.lora.target_modules, std::vector<std::string>{"all-linear"});
-  EXPECT_EQ(c.light_peft.estimate_steps, 800);
+  EXPECT_EQ(c.light_peft.estimate_steps.steps, 800);
+  EXPECT_FALSE(c.light_peft.estimate_steps.automatic);
   EXPECT_DOUBLE_EQ(c.light_peft.l1_lambda, 1e-4);
   EXPECT_DOUBLE_EQ(c.light_peft.head_pruning_ratio, 0.333333333);
   EXPECT_EQ(c.light_peft.head_pruning_scope, PruningScope::layerwise);
@@ -215,7 +216,7 @@ TEST(TrainConfig, SetOverridesApplyBeforeValidation) {
        "lora.target_modules=[query, value]", "adapter.placement=pfeiffer", "training.group_by_length=true",
        "seed = 7"});
   EXPECT_DOUBLE_EQ(c.training.learning_rate, 1e-3);
-  EXPECT_EQ(c.light_peft.estimate_steps, 20);
+  EXPECT_EQ(c.light_peft.estimate_steps.steps, 20);
   EXPECT_EQ(c.method, Method::lora);
   EXPECT_EQ(c.lora.target_modules, (std::vector<std::string>{"query", "value"}));
   EXPECT_EQ(c.adapter.placement, AdapterPlacement::pfeiffer);

@@ -64,6 +64,15 @@ class ModuleImportance : public PeftObserver {
   // Mean over the recorded steps per module (0 when no step was recorded). One host sync.
   std::map<std::string, float> scores() const;
 
+  // The running sums at one moment (a CPU copy). An estimate of unknown length (estimate_steps:
+  // auto) records every step and averages over a later window: the mean between two snapshots.
+  struct Snapshot {
+    torch::Tensor total;  // (M), or undefined before the first recorded step
+    int64_t steps = 0;
+  };
+  Snapshot snapshot() const;
+  std::map<std::string, float> scores_between(const Snapshot& from, const Snapshot& to) const;
+
   // The core, used by the probes: one forward of module `index` in training mode with the wrapped
   // linear's output and the PEFT branch's output (both (..., T, out)).
   void observe(size_t index, const torch::Tensor& base_output, const torch::Tensor& delta) override;

@@ -97,6 +97,15 @@ struct PruningPlan {
   std::string summary() const;
 };
 
+// How much two plans agree, per granularity: the Jaccard overlap |A n B| / |A u B| of their kept
+// sets (attention units and neurons as (layer, index); modules that keep PEFT; ranks as
+// (module, index)); 1 where both keep nothing. estimate_steps: auto stops when every one stays high.
+struct PlanOverlap {
+  double heads = 1, neurons = 1, modules = 1, ranks = 1;
+  double min() const;
+};
+PlanOverlap plan_overlap(const PruningPlan& a, const PruningPlan& b);
+
 // Applies the rule to the scores. Foundation scores need one head and one neuron vector per layer
 // (unless both ratios are 0); every module with a rank score needs a module score and vice versa
 // (unless the module ratio is 0, then module scores may be absent). Throws lightpeft::Error for

@@ -35,6 +35,15 @@ class RankImportance {
   // Mean of s over the recorded steps per module, (r) float32 CPU tensors. One host sync.
   std::map<std::string, torch::Tensor> scores() const;
 
+  // The running sums at one moment (CPU copies), and the mean between two of them (for an
+  // estimate of unknown length; see ModuleImportance::Snapshot).
+  struct Snapshot {
+    std::vector<torch::Tensor> sums;  // per module; undefined before its first recorded step
+    int64_t steps = 0;
+  };
+  Snapshot snapshot() const;
+  std::map<std::string, torch::Tensor> scores_between(const Snapshot& from, const Snapshot& to) const;
+
  private:
   struct Entry {
     torch::Tensor A, B;  // the parameters themselves (their .grad() is read)

@@ -61,9 +61,25 @@ struct AdapterSection {
   AdapterInit init = AdapterInit::bert;
 };
 
+// A number of steps, or `auto`: lightpeft decides (see the key that uses it).
+struct StepsOrAuto {
+  int64_t steps = 0;
+  bool automatic = false;
+  bool operator==(const StepsOrAuto& other) const {
+    return steps == other.steps && automatic == other.automatic;
+  }
+};
+
 struct LightPeftSection {
   PeftKind peft = PeftKind::lora;  // which PEFT is pruned
-  int64_t estimate_steps = 800;    // optimiser steps of the estimate stage
+  // Optimiser steps of the estimate stage, or auto: stop when the pruning decisions stop changing
+  // (checked every estimate_check_steps; estimate_min_steps .. estimate_max_steps).
+  StepsOrAuto estimate_steps{800, false};
+  int64_t estimate_check_steps = 10;
+  int64_t estimate_patience = 3;       // checks in a row whose decisions overlap enough
+  double estimate_overlap = 0.98;      // Jaccard overlap of the kept sets between two checks
+  int64_t estimate_min_steps = 20;
+  int64_t estimate_max_steps = 400;    // and the learning-rate schedule's horizon with auto
   double l1_lambda = 1e-4;         // weight of sum |mask| in the loss
   double head_mask_lr_multiplier = 1.0;
   double ffn_mask_lr_multiplier = 1.0;

@@ -40,6 +40,9 @@ struct LoopHooks {
   std::function<void(int64_t step, int64_t micro, const ModelInputs& inputs)> before_forward;
   std::function<at::Tensor()> extra_loss;                // e.g. lambda * sum |m|
   std::function<void(int64_t step)> after_backward;      // full gradients, before the step
+  // After optimizer step `steps_done` (1-based) is taken: true ends the stage there, as if it were
+  // the last step (an estimate that decides its own length).
+  std::function<bool(int64_t steps_done)> stop_after;
   std::function<StateDict()> state;                      // what a checkpoint saves
   std::function<void(const StateDict&)> restore;         // and restores
   std::function<std::string()> extra_state;              // JSON kept in trainer_state.json

@@ -16,7 +16,9 @@
 #include "lightpeft/pruning/foundation_importance.h"
 #include "lightpeft/pruning/foundation_masks.h"
 #include "lightpeft/pruning/module_importance.h"
+#include "lightpeft/pruning/pruning_plan.h"
 #include "lightpeft/pruning/rank_importance.h"
+#include "lightpeft/train/stages/prune.h"
 
 namespace lightpeft {
 namespace fs = std::filesystem;
@@ -80,6 +82,8 @@ EstimateResult run_estimate(Session& session) {
     text << done.rdbuf();
     const auto j = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
     if (j.is_object() && j.contains("seconds")) result.seconds = j["seconds"].get<double>();
+    if (j.is_object() && j.contains("steps")) result.steps = j["steps"].get<int64_t>();
+    if (j.is_object() && j.contains("stop_reason")) result.stop_reason = j["stop_reason"].get<std::string>();
     return result;
   }
   fs::create_directories(dir);
@@ -90,7 +94,12 @@ EstimateResult run_estimate(Session& session) {
   FoundationMasks masks(model.config());
   masks->to(session.runtime.device);
   masks->set_trainable(true);
-  log::info("estimate: ", lp.estimate_steps, " steps, lambda ", lp.l1_lambda, ", ",
+  const bool automatic = lp.estimate_steps.automatic;
+  // With auto the length is unknown: the schedule runs to estimate_max_steps, every step is
+  // recorded, and the PEFT scores average over the second half of the steps actually taken.
+  const int64_t total = automatic ? lp.estimate_max_steps : lp.estimate_steps.steps;
+  log::info("estimate: ", automatic ? "auto (until the pruning decisions are stable, at most " : "",
+            total, automatic ? " steps)" : " steps", ", lambda ", lp.l1_lambda, ", ",
             trainable_parameter_report(model), " + ", count_parameters(*masks), " mask scalars");
 
   // AdamW: PEFT + classifier groups, and the masks in groups of their own (no weight decay).
@@ -99,9 +108,8 @@ EstimateResult run_estimate(Session& session) {
     groups.push_back({g.name, g.parameters, c.training.learning_rate * g.lr_multiplier, g.weight_decay});
   Optimizer optimizer(std::move(groups), c.training);
 
-  const int64_t total = lp.estimate_steps;
-  ModuleImportance module_importance(peft, total);
-  RankImportance rank_importance(peft, total);
+  ModuleImportance module_importance(peft, automatic ? 1 : total);  // 1: every step is recorded
+  RankImportance rank_importance(peft, automatic ? 1 : total);
   std::optional<TaylorImportance> taylor;
   if (lp.importance == FoundationImportance::taylor) taylor.emplace(masks);
   module_importance.attach();
@@ -122,6 +130,55 @@ EstimateResult run_estimate(Session& session) {
     if (taylor) taylor->accumulate(lp.l1_lambda);
     module_importance.end_step();
   };
+  // estimate_steps: auto. At every check: the plan the ratios would make now (foundation scores as
+  // they are, PEFT scores over the second half of the steps so far), compared with the previous
+  // check's; stop when every kept set overlaps it enough for `patience` checks in a row.
+  struct Check {
+    int64_t step;
+    ModuleImportance::Snapshot modules;
+    RankImportance::Snapshot ranks;
+  };
+  std::vector<Check> checks;
+  std::optional<PruningPlan> previous;
+  int64_t stable_checks = 0;
+  const PruningOptions pruning = pruning_options(c);
+  // PEFT scores over [the latest check at or before steps / 2, now].
+  auto peft_scores = [&](int64_t steps, const ModuleImportance::Snapshot& m, const RankImportance::Snapshot& r) {
+    const Check* from = &checks.front();
+    for (const auto& ch : checks)
+      if (ch.step <= steps / 2) from = &ch;
+    PeftScores p;
+    p.modules = module_importance.scores_between(from->modules, m);
+    p.ranks = rank_importance.scores_between(from->ranks, r);
+    return p;
+  };
+  if (automatic) {
+    checks.push_back({0, module_importance.snapshot(), rank_importance.snapshot()});
+    hooks.stop_after = [&](int64_t steps) {
+      if (steps % lp.estimate_check_steps != 0) return false;
+      checks.push_back({steps, module_importance.snapshot(), rank_importance.snapshot()});
+      PruningScores now;
+      now.foundation = taylor ? taylor->scores() : mask_value_scores(masks);
+      now.peft = peft_scores(steps, checks.back().modules, checks.back().ranks);
+      PruningPlan plan = make_plan(now, pruning);
+      bool stop = false;
+      if (previous) {
+        const PlanOverlap o = plan_overlap(*previous, plan);
+        stable_checks = o.min() >= lp.estimate_overlap ? stable_checks + 1 : 0;
+        stop = steps >= lp.estimate_min_steps && stable_checks >= lp.estimate_patience;
+        log::info("estimate step ", steps, ": overlap with the decisions of step ", steps - lp.estimate_check_steps,
+                  ": heads ", log::fixed(o.heads, 3), ", neurons ", log::fixed(o.neurons, 3), ", modules ",
+                  log::fixed(o.modules, 3), ", ranks ", log::fixed(o.ranks, 3), stop ? " (stable: stopping)" : "");
+        if (session.metrics)
+          session.metrics->write("estimate", steps, {{"overlap_heads", o.heads}, {"overlap_neurons", o.neurons},
+                                                     {"overlap_modules", o.modules}, {"overlap_ranks", o.ranks},
+                                                     {"stable_checks", static_cast<double>(stable_checks)}});
+      }
+      previous = std::move(plan);
+      return stop;
+    };
+  }
+
   LoopSpec spec;
   spec.stage = "estimate";
   spec.dir = dir;
@@ -130,12 +187,22 @@ EstimateResult run_estimate(Session& session) {
   // Importance statistics are not checkpointed, so the stage neither saves nor resumes mid-way: an
   // interrupted estimate starts again from step 0 (same seed, same data order, same result).
   spec.checkpoints = false;
-  run_train_loop(model, optimizer, session.loop_context(), spec, hooks);
+  const LoopResult loop = run_train_loop(model, optimizer, session.loop_context(), spec, hooks);
   module_importance.detach();
+  result.steps = loop.steps;
 
   result.scores.foundation = taylor ? taylor->scores() : mask_value_scores(masks);
-  result.scores.peft.modules = module_importance.scores();
-  result.scores.peft.ranks = rank_importance.scores();
+  if (automatic) {
+    result.stop_reason = loop.steps < total ? "stable" : "max_steps";
+    result.scores.peft = peft_scores(loop.steps, module_importance.snapshot(), rank_importance.snapshot());
+    log::info("estimate: ", loop.steps, " steps (", result.stop_reason == "stable"
+                                                          ? "the pruning decisions were stable"
+                                                          : "estimate_max_steps reached before they were stable",
+              ")");
+  } else {
+    result.scores.peft.modules = module_importance.scores();
+    result.scores.peft.ranks = rank_importance.scores();
+  }
   for (const auto& [k, v] : trainable_state(model)) result.peft_weights.emplace(k, v.detach().to(at::kCPU));
 
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -144,7 +211,8 @@ EstimateResult run_estimate(Session& session) {
     crash_point("estimate.write");
     save_safetensors(dir / kWeightsFile, result.peft_weights);
     write_text_atomic(dir / kDoneFile,
-                      nlohmann::json({{"steps", total},
+                      nlohmann::json({{"steps", result.steps},
+                                      {"stop_reason", result.stop_reason},
                                       {"recorded_steps", rank_importance.recorded_steps()},
                                       {"seconds", result.seconds}})
                               .dump() + "\n");

@@ -17,6 +17,10 @@ struct EstimateResult {
   StateDict peft_weights;  // trainable tensors of the injected (unpruned) model, by name
   bool reused = false;     // loaded from an earlier run's files
   double seconds = 0.0;    // wall time of the stage (when reused: as recorded by the run that did it)
+  int64_t steps = 0;       // optimizer steps taken
+  // "fixed" (estimate_steps steps), or with estimate_steps: auto "stable" (the decisions stopped
+  // changing) or "max_steps" (they had not by estimate_max_steps).
+  std::string stop_reason = "fixed";
 };
 
 // The PEFT model Light-PEFT estimates and prunes: LoRA (or bottleneck adapters) from the config on

@@ -1,0 +1,108 @@
+// light_peft.estimate_steps: auto — the estimate stage stops when the pruning decisions stop
+// changing (or at estimate_max_steps), records how many steps it took and why, and a second run
+// of the same config takes the same steps and makes the same plan (the stage restarts from step 0
+// with the same seed and data order).
+#include <filesystem>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "lightpeft/core/error.h"
+#include "lightpeft/pruning/pruning_plan.h"
+#include "lightpeft/train/train_config.h"
+#include "test_support.h"
+#include "tiny_run.h"
+
+namespace lightpeft {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+UnitDecision unit(int64_t n, std::vector<int64_t> kept) {
+  UnitDecision d;
+  d.scores.assign(static_cast<size_t>(n), 0.0f);
+  d.kept = std::move(kept);
+  return d;
+}
+
+TEST(PlanOverlap, JaccardOfEachKeptSet) {
+  PruningPlan a, b;
+  a.layers = {{unit(4, {0, 1, 2}), unit(6, {0, 1})}, {unit(4, {3}), unit(6, {5})}};
+  b.layers = {{unit(4, {0, 1}), unit(6, {0, 1})}, {unit(4, {3}), unit(6, {4})}};
+  ModuleDecision m;
+  m.path = "x";
+  m.rank_scores = {0, 0, 0, 0};
+  m.kept_ranks = {0, 2};
+  a.modules = {m};
+  m.kept_ranks = {0, 2};
+  b.modules = {m};
+  const PlanOverlap o = plan_overlap(a, b);
+  EXPECT_DOUBLE_EQ(o.heads, 3.0 / 4.0);    // {(0,0),(0,1),(0,2),(1,3)} vs {(0,0),(0,1),(1,3)}
+  EXPECT_DOUBLE_EQ(o.neurons, 2.0 / 4.0);  // (1,5) vs (1,4)
+  EXPECT_DOUBLE_EQ(o.modules, 1.0);
+  EXPECT_DOUBLE_EQ(o.ranks, 1.0);
+  EXPECT_DOUBLE_EQ(o.min(), 0.5);
+  EXPECT_DOUBLE_EQ(plan_overlap(PruningPlan{}, PruningPlan{}).min(), 1.0);  // nothing kept either way
+}
+
+TEST(EstimateAuto, StopsWhenTheDecisionsAreStableAndRepeats) {
+  testing::TempDir root;
+  testing::make_tiny_run_files(root.path());
+  auto run = [&](const std::string& name) {
+    const fs::path out = root / name;
+    testing::write_file(root / (name + ".yaml"), testing::tiny_config_yaml(root.path(), "light-peft", out));
+    auto r = testing::run_cli("train --config " + (root / (name + ".yaml")).string() +
+                              " --set light_peft.estimate_steps=auto --set light_peft.estimate_check_steps=2"
+                              " --set light_peft.estimate_patience=2 --set light_peft.estimate_min_steps=4"
+                              " --set light_peft.estimate_max_steps=60 --set light_peft.estimate_overlap=0.9");
+    EXPECT_EQ(r.code, 0) << r.output;
+    return out;
+  };
+  const fs::path first = run("a"), second = run("b");
+  const json results = json::parse(testing::read_file(first / "results.json"));
+  const json& pruning = results.at("pruning");
+  const int64_t steps = pruning.at("estimate_steps").get<int64_t>();
+  const std::string why = pruning.at("estimate_stop").get<std::string>();
+  EXPECT_TRUE(why == "stable" || why == "max_steps") << why;
+  EXPECT_EQ(why == "stable", steps < 60) << steps;
+  EXPECT_GE(steps, 4);
+  EXPECT_EQ(steps % 2, 0);
+  // Every check after the first logged its overlaps.
+  const std::string metrics = testing::read_file(first / "metrics.jsonl");
+  EXPECT_NE(metrics.find("\"overlap_heads\""), std::string::npos);
+  // The report draws the overlaps and says how the estimate ended.
+  auto report = testing::run_cli("report " + first.string());
+  ASSERT_EQ(report.code, 0) << report.output;
+  EXPECT_TRUE(fs::exists(first / "report" / "estimate_overlap.png")) << report.output;
+  EXPECT_NE(testing::read_file(first / "report" / "index.md").find("- estimate: " + std::to_string(steps) + " steps"),
+            std::string::npos);
+  // The same config decides the same: as many steps, the same plan.
+  const json again = json::parse(testing::read_file(second / "results.json"));
+  EXPECT_EQ(again.at("pruning").at("estimate_steps"), pruning.at("estimate_steps"));
+  EXPECT_EQ(pruning_plan_to_json(load_pruning_plan(first / "prune" / kPruningPlanFile)),
+            pruning_plan_to_json(load_pruning_plan(second / "prune" / kPruningPlanFile)));
+}
+
+TEST(EstimateAuto, ConfigReadsAutoAndChecksItsBounds) {
+  const std::string base = "task: rte\ndata_dir: d\nmodel: m\noutput_dir: o\n";
+  TrainConfig c = parse_train_config(base + "light_peft:\n  estimate_steps: auto\n", "x.yaml");
+  EXPECT_TRUE(c.light_peft.estimate_steps.automatic);
+  EXPECT_NE(train_config_to_yaml(c).find("estimate_steps: auto"), std::string::npos);
+  try {
+    parse_train_config(base + "light_peft:\n  estimate_steps: soon\n", "x.yaml");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("expected a integer or `auto`, got 'soon'"), std::string::npos) << e.what();
+  }
+  try {
+    parse_train_config(base + "light_peft:\n  estimate_steps: auto\n  estimate_min_steps: 50\n  estimate_max_steps: 40\n",
+                       "x.yaml");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("estimate_min_steps"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace lightpeft
