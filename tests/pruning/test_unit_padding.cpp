@@ -9,6 +9,7 @@
 #include <ATen/ops/zeros.h>
 #include <torch/utils.h>
 
+#include "lightpeft/core/error.h"
 #include "lightpeft/io/safetensors.h"
 #include "lightpeft/kernels/activation.h"
 #include "lightpeft/models/hf_checkpoint.h"

@@ -11,6 +11,7 @@
 //            (tests/train/check_gguf_export.py).
 // and the refusals: gguf of another family or of a classifier, merging bottleneck adapters, a run
 // that has not finished.
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -24,6 +25,7 @@
 #include <ATen/ops/zeros.h>
 #include <torch/utils.h>
 
+#include "lightpeft/core/error.h"
 #include "lightpeft/io/gguf.h"
 #include "lightpeft/io/gguf_hf.h"
 #include "lightpeft/io/safetensors.h"
