@@ -121,7 +121,7 @@ TEST(UnitPadding, PaddedToTheUnprunedShapesComputesWhatThePrunedModelDoes) {
     const at::Tensor padded_logits = back->forward(inputs(c)).logits;
     EXPECT_TRUE(at::allclose(padded_logits, pruned_logits, 1e-5, 1e-5))
         << (padded_logits - pruned_logits).abs().max().item<float>();
-    EXPECT_FALSE(at::allclose(unpruned_logits, pruned_logits, 1e-3, 1e-3)) << "the plan changed nothing";
+    EXPECT_GT((unpruned_logits - pruned_logits).abs().max().item<float>(), 1e-4) << "the plan changed nothing";
 
     // Padded rows/columns are zero, and so are the biases of padded rows.
     for (const auto& [path, lin] : padding) {
@@ -151,13 +151,13 @@ TEST(UnitPadding, PaddedToTheWidestLayerComputesTheSame) {
     const PruningPlan plan = plan_for(c);
     apply_foundation_plan(*model, plan);
     const at::Tensor pruned_logits = model->forward(inputs(c)).logits;
-    // Widest: layer 2's count; with a multiple of 8 the 19 kept neurons round up to the 20 there are
-    // (24 would exceed the unpruned layers).
-    for (int64_t multiple : {1, 8}) {
+    // Widest: layer 2's count (19 neurons); a multiple of 4 rounds them up to 20, one of 8 leaves
+    // them at 19 (24 would exceed the 20 the unpruned layers have).
+    for (int64_t multiple : {1, 4, 8}) {
       const auto selections = pad_to_widest(units, plan, multiple);
       for (const auto& s : selections) {
         EXPECT_EQ(s.attention.target.size(), static_cast<size_t>(c.key_value_heads()));
-        EXPECT_EQ(s.mlp.target.size(), multiple == 1 ? 19u : 20u);
+        EXPECT_EQ(s.mlp.target.size(), multiple == 4 ? 20u : 19u) << "multiple " << multiple;
       }
       const ModelConfig padded_c = padded_config(model->config(), selections);
       const StateDict padded = pad_model_weights(module_state_dict(*model), make_unit_padding(units, selections));
@@ -185,7 +185,10 @@ TEST(UnitPadding, LoraPaddedWithItsBaseComputesTheSame) {
     torch::manual_seed(7);
     TaskModel model = make_task_model(c, head_of(type));
     const std::vector<LayerUnits> units = layer_units(*model);
-    const PruningPlan plan = plan_for(c);
+    // LoRA is injected after pruning here, so no layer may be left without attention units (a LoRA
+    // A of zero input columns has no initialisation; a run drops such modules with their units).
+    PruningPlan plan = plan_for(c);
+    plan.layers[1].heads.kept = {1};
     apply_foundation_plan(*model, plan);
     LoraConfig lc;
     lc.r = 3;
