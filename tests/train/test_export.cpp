@@ -5,6 +5,8 @@
 //            lightpeft's logits within 1e-5; HF PEFT loads the unmerged adapter on the padded base
 //            with the same logits; lightpeft loads both too.
 //   compact  lightpeft loads the pruned shapes, same logits.
+//   hf       (causal LM) HF's LlamaForCausalLM and PEFT on the hf exports of a pruned tiny LLaMA
+//            causal LM (a KV group pruned in layer 0), lightpeft's logits within 1e-5.
 //   gguf     a pruned tiny LLaMA causal LM round-trips: our reader gives the same config, the same
 //            state dict and a model with the same logits; the gguf package reads equal tensors
 //            (F32/F16 the same values, Q8_0 equal to gguf.quants.quantize) and the tokenizer
@@ -434,7 +436,26 @@ TEST(ExportGguf, PrunedLlamaRoundTripsThroughOurReaderAndTheGgufPackage) {
     save_safetensors(root / (stem + ".ours.safetensors"), ours);
   }
 
+  // The same pruned causal LM as hf, merged and with its adapter: HF's LlamaForCausalLM (and PEFT)
+  // with lightpeft's logits over the whole vocabulary, layer 0's pruned KV group zero-padded (its
+  // two query heads, its k/v head).
+  for (const bool merge : {true, false}) {
+    ExportSource s = tiny_causal_source(model_dir);
+    ExportOptions o;
+    o.merge = merge;
+    export_model(s, root / (merge ? "hf" : "hf_base"), o);
+  }
+  save_expected(root / "expected.safetensors", in, expected);
+
   if (const std::string why = why_no_venv(); !why.empty()) GTEST_SKIP() << "the gguf package's checks: " << why;
+  EXPECT_EQ(run_python("check_hf_export.py", quoted(root / "hf") + " " + quoted(root / "expected.safetensors") +
+                                                  " --causal-lm"),
+            0)
+      << "HF transformers on the hf export of a causal LM";
+  EXPECT_EQ(run_python("check_hf_export.py", quoted(root / "hf_base") + " " + quoted(root / "expected.safetensors") +
+                                                  " --causal-lm --adapter " + quoted(root / "hf_base" / "adapter")),
+            0)
+      << "HF PEFT on the unmerged hf export of a causal LM";
   const std::vector<std::pair<std::string, std::string>> checks = {
       {"per_layer.F32.gguf", "compact"}, {"per_layer.F16.gguf", "compact"}, {"per_layer.Q8_0.gguf", "compact"},
       {"uniform.F32.gguf", "uniform.F32"}, {"uniform.Q8_0.gguf", "uniform.Q8_0"}};
