@@ -29,18 +29,22 @@ Runner add_export(CLI::App& app) {
                  "a merged llama-family causal LM for llama.cpp")
       ->check(CLI::IsMember({"hf", "compact", "gguf"}))
       ->capture_default_str();
-  app.add_option("--gguf-type", a->gguf_type, "gguf: tensor type of the 2-D weights (F32, F16, Q8_0)")
+  CLI::Option* gguf_type = app.add_option("--gguf-type", a->gguf_type, "gguf: tensor type of the 2-D weights (F32, F16, Q8_0)")
       ->check(CLI::IsMember({"F32", "F16", "Q8_0"}))
       ->capture_default_str();
-  app.add_option("--gguf-layers", a->gguf_layers,
+  CLI::Option* gguf_layers = app.add_option("--gguf-layers", a->gguf_layers,
                  "gguf: uniform (every layer padded with zero units to the widest pruned layer: what "
                  "llama.cpp's llama graph loads) or per-layer (each layer's pruned shape, per-layer "
                  "metadata arrays: lightpeft reads it, llama.cpp's llama graph does not)")
       ->check(CLI::IsMember({"uniform", "per-layer"}))
       ->capture_default_str();
-  return [a]() {
+  return [a, gguf_type, gguf_layers]() {
     ExportOptions options;
     options.format = parse_export_format(a->format, "--format");
+    // A GGUF option with another format is a mistaken request, not something to ignore silently.
+    for (const CLI::Option* o : {gguf_type, gguf_layers})
+      LP_CHECK(options.format == ExportFormat::gguf || o->count() == 0, "export: ", o->get_name(),
+               " applies to --format gguf only (the format is ", a->format, ")");
     options.merge = a->merge;
     options.which = a->which;
     options.gguf_type = parse_ggml_write_type(a->gguf_type, "--gguf-type");

@@ -199,6 +199,10 @@ TEST(ExportRefusals, UnfinishedRunsAndMergedBottleneckAdapters) {
                                      (root / "z").string());
   EXPECT_NE(bad_format.code, 0);
   EXPECT_TRUE(contains(bad_format.output, "onnx")) << bad_format.output;
+  auto stray = testing::run_cli("export --run " + run.string() + " --gguf-type Q8_0 --out " + (root / "z").string());
+  EXPECT_EQ(stray.code, 2) << stray.output;
+  EXPECT_TRUE(contains(stray.output, "--gguf-type applies to --format gguf only")) << stray.output;
+  EXPECT_FALSE(fs::exists(root / "z"));
 }
 
 // ---- GGUF -----------------------------------------------------------------------------------
