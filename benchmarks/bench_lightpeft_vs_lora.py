@@ -16,6 +16,7 @@ the process's ru_maxrss (os.wait4). Medians over repeats; the short runs make th
 value, not an accuracy claim.
 
   python3 benchmarks/bench_lightpeft_vs_lora.py [--build build] [--repeats 2] [--steps 8]
+                                                [--estimate-checkpointing]
 """
 import argparse
 import json
@@ -89,6 +90,8 @@ def main() -> int:
     ap.add_argument("--seq", type=int, default=128)
     ap.add_argument("--eval-samples", type=int, default=128)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--estimate-checkpointing", action="store_true",
+                    help="Light-PEFT with light_peft.estimate_gradient_checkpointing: true")
     ap.add_argument("--keep", action="store_true", help="keep the run directories")
     a = ap.parse_args()
     cli = str(pathlib.Path(a.build) / "bin" / "lightpeft")
@@ -116,7 +119,8 @@ def main() -> int:
                 "--set", f"threads={a.threads}", "--set", f"max_seq_length={a.seq}",
                 "--set", f"training.per_device_train_batch_size={a.batch}",
                 "--set", f"training.max_steps={a.steps}", "--set", f"training.max_eval_samples={a.eval_samples}",
-                "--set", f"light_peft.estimate_steps={a.estimate_steps}", "--set", "training.logging_steps=1000"]
+                "--set", f"light_peft.estimate_steps={a.estimate_steps}", "--set", "training.logging_steps=1000",
+                "--set", f"light_peft.estimate_gradient_checkpointing={str(a.estimate_checkpointing).lower()}"]
 
     load_before = uptime()
     rows = {"lora": [], "light-peft": []}
@@ -153,6 +157,8 @@ def main() -> int:
         print(f"- pruning: heads {p['heads'][0]} -> {p['heads'][1]}, FFN neurons {p['ffn_neurons'][0]} -> "
               f"{p['ffn_neurons'][1]}, LoRA modules {p['peft_modules'][0]} -> {p['peft_modules'][1]}, "
               f"ranks {p['lora_ranks'][0]} -> {p['lora_ranks'][1]}")
+    if a.estimate_checkpointing:
+        print("- Light-PEFT's estimate stage with activation checkpointing (estimate_gradient_checkpointing)")
     print(f"- {a.repeats} interleaved repeats, medians\n")
     print("| measure | LoRA | Light-PEFT | Light-PEFT / LoRA |")
     print("|---|---|---|---|")

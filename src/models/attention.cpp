@@ -2,11 +2,10 @@
 
 #include <cmath>
 
-#include <ATen/ops/matmul.h>
-#include <ATen/ops/softmax.h>
 #include <ATen/ops/zeros.h>
 
 #include "lightpeft/core/error.h"
+#include "lightpeft/models/attention_core.h"
 #include "lightpeft/kernels/backend.h"
 #include "lightpeft/kernels/masked_attention.h"
 
@@ -36,15 +35,8 @@ torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& hidden,
   if (kernels::use_fused(q_rows))  // LIGHTPEFT_KERNELS=fused on CUDA: the same math, one kernel
     return kernels::masked_attention(q_rows, k_rows, v_rows, additive_mask, head_mask, num_heads_,
                                      dropout->options.p(), dropout->is_training());
-  auto q = split(q_rows);
-  auto k = split(k_rows);
-  auto v = split(v_rows);
-  auto scores = at::matmul(q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(head_size_));
-  if (additive_mask.defined()) scores = scores + additive_mask;
-  auto probs = dropout(at::softmax(scores, -1));
-  if (head_mask.defined()) probs = probs * head_mask;
-  auto context = at::matmul(probs, v);  // (B, H, T, d)
-  return context.permute({0, 2, 1, 3}).reshape({batch, seq, num_heads_ * head_size_});
+  return grouped_attention(split(q_rows), split(k_rows), split(v_rows), additive_mask, head_mask,
+                           /*heads_per_unit=*/1, 1.0 / std::sqrt(static_cast<double>(head_size_)), dropout);
 }
 
 ResidualOutputImpl::ResidualOutputImpl(const ModelConfig& c, int64_t in_features) {

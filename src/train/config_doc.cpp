@@ -47,8 +47,9 @@ const char* kTail = R"(
 (final dev metrics, `dev_loss`, parameter counts, `pruning` before/after for light-peft,
 `estimate_seconds`, `finetune_seconds`, `total_seconds`, `finetune_samples_per_second`,
 `eval_seconds` and `eval_samples_per_second` (the final dev pass: inference speed),
-`peak_cpu_rss_bytes` (getrusage's peak resident set) and, on CUDA, `peak_cuda_allocated_bytes`
-(torch's caching allocator)), `estimate/`, `prune/pruning_plan.json`, `finetune/{best,final}`.
+`peak_cpu_rss_bytes` (the run's peak resident set: the largest of `stage_peak_cpu_rss_bytes`, each
+stage's own peak, Linux's VmHWM restarted between stages) and, on CUDA, `peak_cuda_allocated_bytes`
+(torch's caching allocator, the finetune stage's)), `estimate/`, `prune/pruning_plan.json`, `finetune/{best,final}`.
 `lightpeft eval` adds `eval_results.json`; `lightpeft predict --out FILE.tsv` writes GLUE's
 submission format (`index<TAB>prediction`, labels as the task's files spell them, a number for
 STS-B and regression).

@@ -4,6 +4,10 @@
 #include <torch/cuda.h>
 
 #include <sys/resource.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
 #if __has_include(<c10/cuda/CUDACachingAllocator.h>)
 #include <c10/cuda/CUDACachingAllocator.h>
 #define LIGHTPEFT_HAVE_C10_CUDA 1
@@ -61,10 +65,25 @@ ModelInputs to_inputs(const Batch& batch, const Runtime& rt) {
   return in;
 }
 
+namespace {
+
+// VmHWM of /proc/self/status in bytes; -1 where there is no such file or line.
+int64_t proc_high_water_mark() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtoll(line.c_str() + 6, nullptr, 10) * 1024;  // kB
+  return -1;
+}
+
+}  // namespace
+
 PeakMemory peak_memory(const Runtime& rt) {
   PeakMemory m;
+  m.cpu_rss_bytes = proc_high_water_mark();
   struct rusage usage {};
-  if (getrusage(RUSAGE_SELF, &usage) == 0) m.cpu_rss_bytes = static_cast<int64_t>(usage.ru_maxrss) * 1024;  // KiB on Linux
+  if (m.cpu_rss_bytes < 0 && getrusage(RUSAGE_SELF, &usage) == 0)
+    m.cpu_rss_bytes = static_cast<int64_t>(usage.ru_maxrss) * 1024;  // KiB on Linux
 #ifdef LIGHTPEFT_HAVE_C10_CUDA
   if (rt.device.is_cuda() && torch::cuda::is_available()) {
     const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(rt.device.index() < 0 ? 0 : rt.device.index());
@@ -73,6 +92,16 @@ PeakMemory peak_memory(const Runtime& rt) {
   }
 #endif
   return m;
+}
+
+void reset_peak_memory(const Runtime& rt) {
+  std::ofstream("/proc/self/clear_refs") << "5";
+#ifdef LIGHTPEFT_HAVE_C10_CUDA
+  if (rt.device.is_cuda() && torch::cuda::is_available())
+    c10::cuda::CUDACachingAllocator::resetPeakStats(rt.device.index() < 0 ? 0 : rt.device.index());
+#else
+  (void)rt;
+#endif
 }
 
 }  // namespace lightpeft

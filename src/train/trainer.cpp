@@ -4,7 +4,9 @@
 #include <nlohmann/json.hpp>
 #include <torch/utils.h>
 
+#include <algorithm>
 #include <chrono>
+#include <map>
 
 #include "lightpeft/core/error.h"
 #include "lightpeft/core/log.h"
@@ -75,8 +77,7 @@ void write_results(const TrainConfig& c, const Runtime& rt, const TrainResult& r
       {"eval_seconds", f.final_eval.seconds},
       {"eval_samples_per_second", f.final_eval.seconds > 0 ? f.final_eval.examples / f.final_eval.seconds : 0.0},
   };
-  const PeakMemory peak = peak_memory(rt);
-  j["peak_cpu_rss_bytes"] = peak.cpu_rss_bytes;
+  const PeakMemory peak = peak_memory(rt);  // the finetune stage's (the peaks restart per stage)
   if (peak.cuda_allocated_bytes >= 0) j["peak_cuda_allocated_bytes"] = peak.cuda_allocated_bytes;
   for (auto it = extra.begin(); it != extra.end(); ++it) j[it.key()] = it.value();
   write_text_atomic(r.results_file, j.dump(2) + "\n");
@@ -96,6 +97,9 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options)
   FinetuneResult finetune;
   TrainResult r;
   nlohmann::json extra = nlohmann::json::object();
+  // Each stage's own peak resident set (reset_peak_memory between them); the run's peak is the
+  // largest. The session's data and tokenizer count in the first stage.
+  std::map<std::string, int64_t> stage_peaks;
   switch (config.method) {
     case Method::full: {
       torch::manual_seed(static_cast<uint64_t>(config.seed));
@@ -112,7 +116,13 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options)
     case Method::light_peft: {
       EstimateResult estimate = run_estimate(session);
       extra["estimate_seconds"] = estimate.seconds;
+      stage_peaks["estimate"] = estimate.peak_cpu_rss_bytes;
+      reset_peak_memory(session.runtime);
       PruneResult pruned = run_prune(session, estimate);
+      stage_peaks["prune"] = peak_memory(session.runtime).cpu_rss_bytes;
+      reset_peak_memory(session.runtime);
+      if (estimate.steps > 0) r.estimate_step_seconds = estimate.train_seconds / static_cast<double>(estimate.steps);
+      r.estimate_peak_cpu_rss_bytes = estimate.peak_cpu_rss_bytes;
       extra["pruning"] = {
           {"heads", {pruned.plan.heads_before(), pruned.plan.heads_after()}},
           {"ffn_neurons", {pruned.plan.neurons_before(), pruned.plan.neurons_after()}},
@@ -128,6 +138,15 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options)
       break;
     }
   }
+
+  stage_peaks["finetune"] = peak_memory(session.runtime).cpu_rss_bytes;
+  r.finetune_peak_cpu_rss_bytes = stage_peaks["finetune"];
+  if (finetune.loop.steps > 0)
+    r.finetune_step_seconds = finetune.loop.train_seconds / static_cast<double>(finetune.loop.steps);
+  int64_t run_peak = -1;
+  for (const auto& [stage, bytes] : stage_peaks) run_peak = std::max(run_peak, bytes);
+  extra["peak_cpu_rss_bytes"] = run_peak;
+  extra["stage_peak_cpu_rss_bytes"] = stage_peaks;
 
   if (!dist::is_main_process()) return r;  // rank 0 alone evaluated and reports
   r.task = session.task().name();

@@ -85,8 +85,10 @@ TEST(MaskedAttentionReference, EqualsSelfAttentionForwardAndBackward) {
                                                         attn->value->forward(hidden), bias, mask,
                                                         heads, 0.0, true);
       auto op_grads = grads_of(by_op, dout, inputs);
-      EXPECT_TRUE(at::equal(by_model, by_op));
-      for (size_t i = 0; i < inputs.size(); ++i) EXPECT_LT(max_diff(model_grads[i], op_grads[i]), 1e-6);
+      // Without dropout the model runs LibTorch's fused attention, the reference the eager
+      // arithmetic: equal up to rounding.
+      EXPECT_LT(max_diff(by_model, by_op), 1e-5);
+      for (size_t i = 0; i < inputs.size(); ++i) EXPECT_LT(max_diff(model_grads[i], op_grads[i]), 1e-5);
     }
   }
 }
@@ -103,13 +105,12 @@ TEST(MaskedAttentionReference, SameDropoutDrawsAsTheModel) {
   auto by_op = kernels::masked_attention(attn->query->forward(hidden), attn->key->forward(hidden),
                                          attn->value->forward(hidden), {}, mask, 2, 0.3, true);
   EXPECT_TRUE(at::equal(by_model, by_op));
-  // Not training: no dropout, whatever p says.
+  // Not training: no dropout, whatever p says (the model's fused kernel then: equal up to rounding).
   attn->eval();
-  EXPECT_TRUE(at::equal(attn->forward(hidden, {}, mask),
-                        kernels::masked_attention(attn->query->forward(hidden),
-                                                  attn->key->forward(hidden),
-                                                  attn->value->forward(hidden), {}, mask, 2, 0.3,
-                                                  false)));
+  EXPECT_LT(max_diff(attn->forward(hidden, {}, mask),
+                     kernels::masked_attention(attn->query->forward(hidden), attn->key->forward(hidden),
+                                               attn->value->forward(hidden), {}, mask, 2, 0.3, false)),
+            1e-5);
 }
 
 TEST(MaskedAttentionReference, DispatcherOnCpuIsTheReference) {

@@ -8,7 +8,7 @@
 //   gpt2      Conv1D (Dense with fan_in_fan_out), n_inner, tied
 // with an adapter HF PEFT saved (CAUSAL_LM, LoRA on every linear, rank/alpha patterns). Checks, fp32
 // on CPU, right-padded inputs as the trainer batches them: hidden states and logits (1e-5
-// relative), the shifted causal LM loss (causal_lm_loss), the adapter's logits, Light-PEFT's masks
+// relative, 1e-5 absolute), the shifted causal LM loss (causal_lm_loss), the adapter's logits, Light-PEFT's masks
 // (one head mask per attention unit: a KV group for GQA) with the gradients of LoRA and masks
 // (1e-4 normwise), 3 AdamW steps; then lightpeft-only identities: zeroed units equal the physically
 // pruned model, merge_and_unload equals the unmerged adapter; and greedy generation with a KV cache
@@ -47,6 +47,11 @@ using json = nlohmann::json;
 fs::path golden(const std::string& arch) {
   return testing::source_dir() / "tests" / "golden" / "data" / arch;
 }
+
+// Element-wise tolerance of hidden states and logits: lightpeft's attention is LibTorch's fused
+// scaled-dot-product kernel (flash on the CPU), HF's goldens were made by its own attention; the two
+// roundings differ by up to about 4e-6 on these fp32 models (1e-6 held when both were eager).
+constexpr double kLogitsAtol = 1e-5;
 
 // |actual - expected| <= atol + rtol * |expected| everywhere; the failure names the worst element.
 void expect_close(const at::Tensor& actual, const at::Tensor& expected, double rtol, double atol,
@@ -121,9 +126,9 @@ TEST_P(DecoderParity, HiddenStatesLogitsAndLossOfTheBaseModel) {
   // so HF and lightpeft compute the same there too.
   for (size_t i = 0; i < out.hidden_states.size(); ++i) {
     const auto key = "hidden_states." + std::to_string(i);
-    expect_close(out.hidden_states[i], g.t.at(key), 1e-5, 1e-6, g.arch + " " + key);
+    expect_close(out.hidden_states[i], g.t.at(key), 1e-5, kLogitsAtol, g.arch + " " + key);
   }
-  expect_close(out.logits, g.t.at("logits"), 1e-5, 1e-6, g.arch + " logits");
+  expect_close(out.logits, g.t.at("logits"), 1e-5, kLogitsAtol, g.arch + " logits");
   expect_close(causal_lm_loss(out.logits, g.labels).reshape({1}), g.t.at("loss"), 1e-5, 0.0,
                g.arch + " causal LM loss");
 }
@@ -157,7 +162,7 @@ TEST_P(DecoderParity, PeftSavedAdapterLoadsAndGivesPeftLogits) {
   const size_t per_layer = targets.size() + (g.meta.at("model_type") == "gpt2" ? 1 : 0);
   EXPECT_EQ(peft.layers.size(), per_layer * static_cast<size_t>(peft.model->num_layers()));
   torch::NoGradGuard no_grad;
-  expect_close(peft.forward(g.inputs).logits, g.t.at("lora.logits"), 1e-5, 1e-6,
+  expect_close(peft.forward(g.inputs).logits, g.t.at("lora.logits"), 1e-5, kLogitsAtol,
                g.arch + " base+adapter logits");
   auto file = load_safetensors(golden(g.arch) / "adapter" / kAdapterWeightsFile);
   auto ours = adapter_state_dict(peft);
@@ -186,7 +191,7 @@ TEST_P(DecoderParity, MaskedLossAndGradientsOfLoraAndMasks) {
   }
   masks->set_trainable(true);
   auto out = peft.forward(g.inputs, masks->layer_masks());
-  expect_close(out.logits, g.t.at("masked.logits"), 1e-5, 1e-6, g.arch + " masked logits");
+  expect_close(out.logits, g.t.at("masked.logits"), 1e-5, kLogitsAtol, g.arch + " masked logits");
   auto loss = causal_lm_loss(out.logits, g.labels);
   expect_close(loss.reshape({1}), g.t.at("masked.loss"), 1e-5, 0.0, g.arch + " masked loss");
   (loss + masks->l1_penalty() * g.meta.at("l1_lambda").get<double>()).backward();
@@ -240,7 +245,9 @@ TEST_P(DecoderParity, ThreeAdamWStepsWithLora) {
   for (const auto& [key, param] : adapter_state_dict(peft)) {
     const auto& after = g.t.at("after." + key);
     const auto& initial = before.at(key);
-    expect_close_normwise(param - initial, after - initial, 1e-4, 0.0, g.arch + " update of " + key);
+    // 3e-4: Adam's division by sqrt(v) amplifies the attention kernels' rounding differences in
+    // the gradients (gpt2's c_fc lora_A: 1.7e-4 with the fused kernel, below 1e-4 with eager).
+    expect_close_normwise(param - initial, after - initial, 3e-4, 0.0, g.arch + " update of " + key);
     // Element-wise, within 0.2% of the largest update AdamW can make in these steps (about lr per
     // step). Looser than the encoders' 0.01%: HF's own fp32 run differs from its fp64 run by up to
     // 3.6e-5 here (llama, where Adam divides by sqrt(v) near eps), and lightpeft's fp32 by 7.8e-6
@@ -323,7 +330,7 @@ TEST_P(DecoderParity, MergeAndUnloadEqualsTheUnmergedAdapter) {
   auto peft = load_peft(g);
   torch::NoGradGuard no_grad;
   const auto unmerged = peft.forward(g.inputs).logits;
-  expect_close(unmerged, g.t.at("lora.logits"), 1e-5, 1e-6, g.arch + " unmerged logits");
+  expect_close(unmerged, g.t.at("lora.logits"), 1e-5, kLogitsAtol, g.arch + " unmerged logits");
   auto merged = merge_and_unload(peft);
   EXPECT_TRUE(peft.layers.empty());
   EXPECT_TRUE(linear_paths(*merged).size() > 0);

@@ -2,6 +2,8 @@
 // changing (or at estimate_max_steps), records how many steps it took and why, and a second run
 // of the same config takes the same steps and makes the same plan (the stage restarts from step 0
 // with the same seed and data order).
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include <gtest/gtest.h>
@@ -57,12 +59,25 @@ TEST(EstimateAuto, StopsWhenTheDecisionsAreStableAndRepeats) {
                               " --set light_peft.estimate_patience=2 --set light_peft.estimate_min_steps=4"
                               " --set light_peft.estimate_max_steps=60 --set light_peft.estimate_overlap=0.9");
     EXPECT_EQ(r.code, 0) << r.output;
+    // What the pruning bought, from the run itself.
+    EXPECT_NE(r.output.find("pruning: step time "), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find(" s (unpruned, estimate)"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("pruning: peak RSS "), std::string::npos) << r.output;
     return out;
   };
   const fs::path first = run("a"), second = run("b");
   const json results = json::parse(testing::read_file(first / "results.json"));
   const json& pruning = results.at("pruning");
   const int64_t steps = pruning.at("estimate_steps").get<int64_t>();
+  // Each stage's own peak; the run's is the largest.
+  const json& peaks = results.at("stage_peak_cpu_rss_bytes");
+  int64_t largest = 0;
+  for (const char* stage : {"estimate", "prune", "finetune"}) {
+    ASSERT_TRUE(peaks.contains(stage)) << peaks.dump();
+    EXPECT_GT(peaks.at(stage).get<int64_t>(), 0) << stage;
+    largest = std::max(largest, peaks.at(stage).get<int64_t>());
+  }
+  EXPECT_EQ(results.at("peak_cpu_rss_bytes").get<int64_t>(), largest);
   const std::string why = pruning.at("estimate_stop").get<std::string>();
   EXPECT_TRUE(why == "stable" || why == "max_steps") << why;
   EXPECT_EQ(why == "stable", steps < 60) << steps;
@@ -82,6 +97,34 @@ TEST(EstimateAuto, StopsWhenTheDecisionsAreStableAndRepeats) {
   EXPECT_EQ(again.at("pruning").at("estimate_steps"), pruning.at("estimate_steps"));
   EXPECT_EQ(pruning_plan_to_json(load_pruning_plan(first / "prune" / kPruningPlanFile)),
             pruning_plan_to_json(load_pruning_plan(second / "prune" / kPruningPlanFile)));
+}
+
+// light_peft.estimate_gradient_checkpointing recomputes each layer in the estimate's backward (the
+// dropout draws repeated): the same importance scores up to rounding, so the same plan.
+TEST(EstimateCheckpointing, MakesTheSamePlanAsWithout) {
+  testing::TempDir root;
+  testing::make_tiny_run_files(root.path());
+  auto prune = [&](const std::string& name, bool checkpointing) {
+    const fs::path out = root / name;
+    testing::write_file(root / (name + ".yaml"), testing::tiny_config_yaml(root.path(), "light-peft", out));
+    auto r = testing::run_cli("prune --config " + (root / (name + ".yaml")).string() +
+                              " --set light_peft.estimate_gradient_checkpointing=" +
+                              (checkpointing ? "true" : "false"));
+    EXPECT_EQ(r.code, 0) << r.output;
+    return load_pruning_plan(out / "prune" / kPruningPlanFile);
+  };
+  const PruningPlan plain = prune("plain", false), checkpointed = prune("checkpointed", true);
+  EXPECT_DOUBLE_EQ(plan_overlap(plain, checkpointed).min(), 1.0);
+  ASSERT_EQ(plain.layers.size(), checkpointed.layers.size());
+  auto expect_close_scores = [](const UnitDecision& a, const UnitDecision& b, const std::string& what) {
+    ASSERT_EQ(a.scores.size(), b.scores.size()) << what;
+    for (size_t i = 0; i < a.scores.size(); ++i)
+      EXPECT_NEAR(a.scores[i], b.scores[i], 1e-4 * (1 + std::abs(a.scores[i]))) << what << " " << i;
+  };
+  for (size_t l = 0; l < plain.layers.size(); ++l) {
+    expect_close_scores(plain.layers[l].heads, checkpointed.layers[l].heads, "heads of layer " + std::to_string(l));
+    expect_close_scores(plain.layers[l].neurons, checkpointed.layers[l].neurons, "neurons of layer " + std::to_string(l));
+  }
 }
 
 TEST(EstimateAuto, ConfigReadsAutoAndChecksItsBounds) {

@@ -1,9 +1,10 @@
 #pragma once
-// The attention arithmetic every decoder family shares (HF's eager_attention_forward):
+// The attention arithmetic every family shares (HF's eager_attention_forward, computed by LibTorch's
+// scaled-dot-product attention):
 //   probs = dropout(softmax(q k^T * scaling + mask)) [* head mask];  context = probs v
 // with grouped-query attention (each key/value head serves heads_per_unit query heads) and
 // Light-PEFT's mask per attention unit (a KV group: it multiplies the probabilities of every query
-// head of the group). The softmax runs in float32, as HF's.
+// head of the group). The kernel accumulates the softmax in float32 for bf16/fp16 inputs, as HF's.
 #include <cstdint>
 
 #include <ATen/core/Tensor.h>

@@ -40,13 +40,19 @@ class AutocastScope {
 
 ModelInputs to_inputs(const Batch& batch, const Runtime& rt);
 
-// Peak memory of the process so far: the CPU's peak resident set (getrusage ru_maxrss) and, when
-// the runtime is on CUDA, the peak bytes allocated through torch's CUDA caching allocator (-1 when
-// not on CUDA).
+// Peak memory since the process started or since the last reset_peak_memory: the CPU's peak
+// resident set (Linux: VmHWM of /proc/self/status; elsewhere getrusage's ru_maxrss, never reset)
+// and, when the runtime is on CUDA, the peak bytes allocated through torch's CUDA caching
+// allocator (-1 when not on CUDA).
 struct PeakMemory {
   int64_t cpu_rss_bytes = 0;
   int64_t cuda_allocated_bytes = -1;
 };
 PeakMemory peak_memory(const Runtime& rt);
+
+// Starts a new peak (Linux: writes 5 to /proc/self/clear_refs, which sets the high-water mark to
+// the current resident set; CUDA: resets the allocator's peak statistics), so that each stage of a
+// run reports its own peak. Where the kernel refuses, the peak stays the process's.
+void reset_peak_memory(const Runtime& rt);
 
 }  // namespace lightpeft

@@ -80,6 +80,10 @@ struct LightPeftSection {
   double estimate_overlap = 0.98;      // Jaccard overlap of the kept sets between two checks
   int64_t estimate_min_steps = 20;
   int64_t estimate_max_steps = 400;    // and the learning-rate schedule's horizon with auto
+  // Activation checkpointing in the estimate stage only (training.gradient_checkpointing turns it
+  // on everywhere): the stage trains LoRA on every linear plus the masks, so without it its peak is
+  // the run's peak.
+  bool estimate_gradient_checkpointing = false;
   double l1_lambda = 1e-4;         // weight of sum |mask| in the loss
   double head_mask_lr_multiplier = 1.0;
   double ffn_mask_lr_multiplier = 1.0;

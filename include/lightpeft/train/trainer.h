@@ -25,6 +25,13 @@ struct TrainResult {
   int64_t trainable_parameters_before_pruning = 0;
   bool random_init = false;          // the model was written by init-model, not pretrained
   std::filesystem::path results_file;
+  // What the pruning bought, measured in this run (light-peft; 0 / -1 otherwise): time per
+  // optimizer step of the unpruned model in the estimate stage (LoRA on the estimate's targets plus
+  // the masks) and of the pruned model in the finetune stage, and each stage's peak resident set.
+  double estimate_step_seconds = 0.0;
+  double finetune_step_seconds = 0.0;
+  int64_t estimate_peak_cpu_rss_bytes = -1;
+  int64_t finetune_peak_cpu_rss_bytes = -1;
 };
 
 struct TrainOptions {

@@ -84,13 +84,18 @@ EstimateResult run_estimate(Session& session) {
     if (j.is_object() && j.contains("seconds")) result.seconds = j["seconds"].get<double>();
     if (j.is_object() && j.contains("steps")) result.steps = j["steps"].get<int64_t>();
     if (j.is_object() && j.contains("stop_reason")) result.stop_reason = j["stop_reason"].get<std::string>();
+    if (j.is_object() && j.contains("train_seconds")) result.train_seconds = j["train_seconds"].get<double>();
+    if (j.is_object() && j.contains("peak_cpu_rss_bytes"))
+      result.peak_cpu_rss_bytes = j["peak_cpu_rss_bytes"].get<int64_t>();
     return result;
   }
   fs::create_directories(dir);
+  reset_peak_memory(session.runtime);
   const auto started = std::chrono::steady_clock::now();
 
   PeftModel peft = make_light_peft_model(session);
   auto& model = *peft.model;
+  if (lp.estimate_gradient_checkpointing) model.backbone().set_gradient_checkpointing(true);
   FoundationMasks masks(model.config());
   masks->to(session.runtime.device);
   masks->set_trainable(true);
@@ -190,6 +195,7 @@ EstimateResult run_estimate(Session& session) {
   const LoopResult loop = run_train_loop(model, optimizer, session.loop_context(), spec, hooks);
   module_importance.detach();
   result.steps = loop.steps;
+  result.train_seconds = loop.train_seconds;
 
   result.scores.foundation = taylor ? taylor->scores() : mask_value_scores(masks);
   if (automatic) {
@@ -206,6 +212,7 @@ EstimateResult run_estimate(Session& session) {
   for (const auto& [k, v] : trainable_state(model)) result.peft_weights.emplace(k, v.detach().to(at::kCPU));
 
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  result.peak_cpu_rss_bytes = peak_memory(session.runtime).cpu_rss_bytes;
   dist::run_on_main_process("writing the estimate stage's scores", [&] {
     save_safetensors(dir / kScoresFile, scores_to_tensors(result.scores));
     crash_point("estimate.write");
@@ -214,7 +221,9 @@ EstimateResult run_estimate(Session& session) {
                       nlohmann::json({{"steps", result.steps},
                                       {"stop_reason", result.stop_reason},
                                       {"recorded_steps", rank_importance.recorded_steps()},
-                                      {"seconds", result.seconds}})
+                                      {"seconds", result.seconds},
+                                      {"train_seconds", result.train_seconds},
+                                      {"peak_cpu_rss_bytes", result.peak_cpu_rss_bytes}})
                               .dump() + "\n");
   });
   log::info("estimate: done; scores in ", (dir / kScoresFile).string());

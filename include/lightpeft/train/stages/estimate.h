@@ -21,6 +21,8 @@ struct EstimateResult {
   // "fixed" (estimate_steps steps), or with estimate_steps: auto "stable" (the decisions stopped
   // changing) or "max_steps" (they had not by estimate_max_steps).
   std::string stop_reason = "fixed";
+  double train_seconds = 0.0;       // the training loop's time alone (per step: the unpruned model's cost)
+  int64_t peak_cpu_rss_bytes = -1;  // the stage's own peak resident set (-1: unknown)
 };
 
 // The PEFT model Light-PEFT estimates and prunes: LoRA (or bottleneck adapters) from the config on
