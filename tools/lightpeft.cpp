@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
       lightpeft::cli::add_predict);
   add("prune", "Run only the estimate and prune stages of a light-peft config (inspect the plan)",
       lightpeft::cli::add_prune);
-  add("export", "Write a finished run as a plain HF-layout model with LoRA merged in",
+  add("export", "Write a finished run as a model HF transformers, lightpeft or llama.cpp loads",
       lightpeft::cli::add_export);
   add("generate", "Generate text with a decoder (a model folder, a .gguf, or a run with its adapter)",
       lightpeft::cli::add_generate);

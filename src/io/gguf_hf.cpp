@@ -23,7 +23,9 @@ using ojson = nlohmann::ordered_json;
 
 // Hyper-parameters of a llama GGUF, read and checked once.
 struct LlamaHparams {
+  // heads, kv_heads, ffn: the widest layer's; per layer below (they differ in a pruned model's file).
   int64_t vocab = 0, hidden = 0, ffn = 0, layers = 0, heads = 0, kv_heads = 0, head_dim = 0;
+  std::vector<int64_t> layer_heads, layer_kv_heads, layer_ffn;
   int64_t context = 2048;   // LlamaConfig's default when the file says nothing
   double eps = 1e-6;        // idem
   double theta = 10000.0;   // idem
@@ -39,6 +41,20 @@ int64_t positive(const GgufFile& f, const std::string& key, int64_t max = kMaxDi
   const int64_t v = f.get<int64_t>(key);
   LP_CHECK(v > 0 && v <= max, f.what(key), ": expected a positive integer up to ", max, ", got ", v);
   return v;
+}
+
+// A per-layer count: one number for every layer, or an array of one per layer (llama.cpp's
+// get_key_or_arr; a pruned model's file has arrays where its layers differ).
+std::vector<int64_t> per_layer(const GgufFile& f, const std::string& key, int64_t layers, int64_t max) {
+  const GgufValue& v = f.value(key);
+  if (v.type() != GgufType::Array) return std::vector<int64_t>(static_cast<size_t>(layers), positive(f, key, max));
+  const auto values = v.as<std::vector<int64_t>>(f.what(key));
+  LP_CHECK(static_cast<int64_t>(values.size()) == layers, f.what(key), ": expected one value per layer (",
+           layers, "), got ", values.size());
+  for (size_t l = 0; l < values.size(); ++l)
+    LP_CHECK(values[l] > 0 && values[l] <= max, f.what(key), ": layer ", l, ": expected a positive integer up to ",
+             max, ", got ", values[l]);
+  return values;
 }
 
 std::string architecture(const GgufFile& f) {
@@ -95,13 +111,26 @@ LlamaHparams read_llama(const GgufFile& f) {
   const std::string a = architecture(f);
   LlamaHparams hp;
   hp.hidden = positive(f, a + ".embedding_length");
-  hp.ffn = positive(f, a + ".feed_forward_length");
   hp.layers = positive(f, a + ".block_count", 4096);
-  hp.heads = positive(f, a + ".attention.head_count", 65536);
+  hp.layer_ffn = per_layer(f, a + ".feed_forward_length", hp.layers, kMaxDim);
+  hp.layer_heads = per_layer(f, a + ".attention.head_count", hp.layers, 65536);
   // llama.cpp takes an absent KV head count as head_count (no grouped-query attention).
-  hp.kv_heads = f.has(a + ".attention.head_count_kv") ? positive(f, a + ".attention.head_count_kv", 65536) : hp.heads;
-  LP_CHECK(hp.heads % hp.kv_heads == 0, f.what(a + ".attention.head_count_kv"), ": ", hp.kv_heads,
-           " KV heads do not divide ", hp.heads, " attention heads");
+  hp.layer_kv_heads = f.has(a + ".attention.head_count_kv")
+                          ? per_layer(f, a + ".attention.head_count_kv", hp.layers, 65536)
+                          : hp.layer_heads;
+  // One group size for all layers (a pruned model keeps whole groups): the config has one.
+  for (size_t l = 0; l < hp.layer_heads.size(); ++l)
+    LP_CHECK(hp.layer_heads[l] % hp.layer_kv_heads[l] == 0, f.what(a + ".attention.head_count_kv"),
+             hp.layers > 1 ? ": layer " + std::to_string(l) : std::string(), ": ", hp.layer_kv_heads[l],
+             " KV heads do not divide ", hp.layer_heads[l], " attention heads");
+  const int64_t n_rep = hp.layer_heads[0] / hp.layer_kv_heads[0];
+  for (size_t l = 0; l < hp.layer_heads.size(); ++l)
+    LP_CHECK(hp.layer_heads[l] / hp.layer_kv_heads[l] == n_rep, f.what(a + ".attention.head_count_kv"), ": layer ",
+             l, " has ", hp.layer_heads[l] / hp.layer_kv_heads[l], " query heads per KV head, layer 0 ", n_rep,
+             " (the HF config has one group size)");
+  hp.ffn = *std::max_element(hp.layer_ffn.begin(), hp.layer_ffn.end());
+  hp.kv_heads = *std::max_element(hp.layer_kv_heads.begin(), hp.layer_kv_heads.end());
+  hp.heads = hp.kv_heads * n_rep;
   // transformers reads the head size from the RoPE width, as llama.cpp writes it for llama.
   if (f.has(a + ".rope.dimension_count")) {
     hp.head_dim = positive(f, a + ".rope.dimension_count", 65536);
@@ -162,7 +191,6 @@ struct Target {
 
 // The HF counterpart of a llama GGUF tensor; nullopt for the ones HF has no use for.
 std::optional<Target> llama_target(const GgufFile& f, const std::string& name, const LlamaHparams& hp) {
-  const int64_t q = hp.heads * hp.head_dim, kv = hp.kv_heads * hp.head_dim;
   if (name == "token_embd.weight") return Target{"model.embed_tokens.weight", {hp.vocab, hp.hidden}};
   if (name == "output_norm.weight") return Target{"model.norm.weight", {hp.hidden}};
   if (name == "output.weight") return Target{"lm_head.weight", {hp.vocab, hp.hidden}};
@@ -187,6 +215,9 @@ std::optional<Target> llama_target(const GgufFile& f, const std::string& name, c
   LP_CHECK(layer < hp.layers, f.origin(), ": tensor '", name, "': layer ", layer, " is beyond block_count ", hp.layers);
   const std::string rest = name.substr(p + 1);
   const std::string prefix = "model.layers." + std::to_string(layer) + ".";
+  const auto l = static_cast<size_t>(layer);
+  const int64_t heads = hp.layer_heads[l], kv_heads = hp.layer_kv_heads[l], ffn = hp.layer_ffn[l];
+  const int64_t q = heads * hp.head_dim, kv = kv_heads * hp.head_dim;
   struct Part {
     const char* gguf;
     const char* hf;
@@ -196,13 +227,13 @@ std::optional<Target> llama_target(const GgufFile& f, const std::string& name, c
   const Part parts[] = {
       {"attn_norm", "input_layernorm", {hp.hidden}, {}, 0},
       {"ffn_norm", "post_attention_layernorm", {hp.hidden}, {}, 0},
-      {"attn_q", "self_attn.q_proj", {q, hp.hidden}, {q}, hp.heads},
-      {"attn_k", "self_attn.k_proj", {kv, hp.hidden}, {kv}, hp.kv_heads},
+      {"attn_q", "self_attn.q_proj", {q, hp.hidden}, {q}, heads},
+      {"attn_k", "self_attn.k_proj", {kv, hp.hidden}, {kv}, kv_heads},
       {"attn_v", "self_attn.v_proj", {kv, hp.hidden}, {kv}, 0},
       {"attn_output", "self_attn.o_proj", {hp.hidden, q}, {hp.hidden}, 0},
-      {"ffn_gate", "mlp.gate_proj", {hp.ffn, hp.hidden}, {hp.ffn}, 0},
-      {"ffn_up", "mlp.up_proj", {hp.ffn, hp.hidden}, {hp.ffn}, 0},
-      {"ffn_down", "mlp.down_proj", {hp.hidden, hp.ffn}, {hp.hidden}, 0},
+      {"ffn_gate", "mlp.gate_proj", {ffn, hp.hidden}, {ffn}, 0},
+      {"ffn_up", "mlp.up_proj", {ffn, hp.hidden}, {ffn}, 0},
+      {"ffn_down", "mlp.down_proj", {hp.hidden, ffn}, {hp.hidden}, 0},
   };
   if (rest == "attn_rot_embd.weight") return std::nullopt;  // precomputed RoPE table of old files
   for (const Part& part : parts) {
@@ -247,6 +278,12 @@ std::string gguf_hf_config_json(const GgufFile& f) {
   c["num_hidden_layers"] = hp.layers;
   c["num_attention_heads"] = hp.heads;
   c["num_key_value_heads"] = hp.kv_heads;
+  // Layers of different widths (a pruned model): lightpeft's per-layer keys (transformers has none).
+  if (hp.layer_kv_heads != std::vector<int64_t>(hp.layer_kv_heads.size(), hp.kv_heads) ||
+      hp.layer_ffn != std::vector<int64_t>(hp.layer_ffn.size(), hp.ffn)) {
+    c["num_key_value_heads_per_layer"] = hp.layer_kv_heads;
+    c["intermediate_size_per_layer"] = hp.layer_ffn;
+  }
   c["head_dim"] = hp.head_dim;
   c["hidden_act"] = "silu";
   c["max_position_embeddings"] = hp.context;

@@ -166,18 +166,21 @@ LoadedModel load_pretrained(const fs::path& model_path, const PretrainedOptions&
 }
 
 void save_pretrained(const TaskModelImpl& model, const fs::path& dir) {
+  save_pretrained(model.config(), model.head_kind(), module_state_dict(model), dir);
+}
+
+void save_pretrained(const ModelConfig& config, HeadKind head, const StateDict& weights, const fs::path& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   LP_CHECK(!ec, dir.string(), ": cannot create the model directory: ", ec.message());
   StateDict tensors;
-  for (const auto& kv : module_state_dict(model))
-    tensors.emplace(kv.first, kv.second.detach().to(at::kCPU).contiguous());
+  for (const auto& kv : weights) tensors.emplace(kv.first, kv.second.detach().to(at::kCPU).contiguous());
   save_safetensors(dir / "model.safetensors", tensors, {{"format", "pt"}});
-  ModelConfig config = model.config();
-  auto extra = nlohmann::json::parse(config.extra_json);
-  extra["architectures"] = {model.family().architecture(model.head_kind())};
-  config.extra_json = extra.dump();
-  save_model_config(config, dir / "config.json");
+  ModelConfig c = config;
+  auto extra = nlohmann::json::parse(c.extra_json);
+  extra["architectures"] = {model_family(c.model_type).architecture(head)};
+  c.extra_json = extra.dump();
+  save_model_config(c, dir / "config.json");
 }
 
 std::vector<std::string> copy_tokenizer_files(const fs::path& model_path, const fs::path& to) {

@@ -116,6 +116,23 @@ def seeds_gguf():
         ("tokenizer.ggml.token_type", 9, _gguf_array(5, [struct.pack("<i", t) for t in (2, 1, 1, 1)])),
         ("tokenizer.ggml.unknown_token_id", 4, u32(0))]
     yield "tiny_llama_spm", gguf_bytes(spm, tensors)
+    # A pruned llama as `lightpeft export --format gguf --gguf-layers per-layer` writes it: two layers
+    # of different widths, head counts and FFN lengths as per-layer INT32 arrays.
+    i32s = lambda *v: _gguf_array(5, [struct.pack("<i", x) for x in v])  # noqa: E731
+    pruned = [kv for kv in llama if kv[0] not in (
+        "llama.feed_forward_length", "llama.block_count", "llama.attention.head_count",
+        "llama.attention.head_count_kv")] + [
+        ("llama.block_count", 4, u32(2)), ("llama.feed_forward_length", 9, i32s(4, 2)),
+        ("llama.attention.head_count", 9, i32s(2, 1)), ("llama.attention.head_count_kv", 9, i32s(2, 1)),
+        ("llama.rope.dimension_count", 4, u32(2))]
+    layer1 = [("blk.1.attn_norm.weight", [4]), ("blk.1.ffn_norm.weight", [4]), ("blk.1.attn_q.weight", [4, 2]),
+              ("blk.1.attn_k.weight", [4, 2]), ("blk.1.attn_v.weight", [4, 2]), ("blk.1.attn_output.weight", [2, 4]),
+              ("blk.1.ffn_gate.weight", [4, 2]), ("blk.1.ffn_up.weight", [4, 2]), ("blk.1.ffn_down.weight", [2, 4])]
+    pruned_tensors = [t if t[0] != "blk.0.attn_k.weight" and t[0] != "blk.0.attn_v.weight"
+                      else (t[0], [4, 4], 0, f32(*[0.5] * 16)) for t in tensors]
+    for name, dims in layer1:
+        pruned_tensors.append((name, dims, 0, f32(*[0.125 * i for i in range(dims[0] * (dims[1] if len(dims) > 1 else 1))])))
+    yield "pruned_llama_per_layer", gguf_bytes(pruned, pruned_tensors)
 
 
 def seeds_torch_bin():

@@ -400,6 +400,17 @@ TEST_F(BadInputs, Gguf) {
       {"model.gguf (to HF)", "missing key", "no embedding_length", GgufBuilder().str("general.architecture", "llama").bytes(),
        "key 'llama.embedding_length': missing from the GGUF metadata"},
       {"model.gguf (to HF)", "missing key", "no vocabulary, no tensors", llama_header, "cannot tell the vocabulary size"},
+      // Per-layer arrays (a pruned model's file, lightpeft export --gguf-layers per-layer).
+      {"model.gguf (to HF)", "wrong size", "per-layer array of 1 for 2 layers",
+       GgufBuilder().str("general.architecture", "llama").u32("llama.embedding_length", 4)
+           .u32("llama.block_count", 2).i32_array("llama.feed_forward_length", {4})
+           .u32("llama.attention.head_count", 2).bytes(),
+       "key 'llama.feed_forward_length': expected one value per layer (2), got 1"},
+      {"model.gguf (to HF)", "inconsistent", "group sizes differ by layer",
+       GgufBuilder().str("general.architecture", "llama").u32("llama.embedding_length", 4)
+           .u32("llama.block_count", 2).u32("llama.feed_forward_length", 4)
+           .i32_array("llama.attention.head_count", {2, 2}).i32_array("llama.attention.head_count_kv", {1, 2}).bytes(),
+       "layer 1 has 1 query heads per KV head, layer 0 2"},
   },
         [&](const std::string& b) { write_hf_folder(file("model.gguf", b), dir_ / "hf"); });
 }

@@ -59,13 +59,18 @@ TEST(DecoderRun, LightPeftOnATinyLlamaThenEvalPredictAndExport) {
   ASSERT_EQ(predict.code, 0) << predict.output;
   EXPECT_TRUE(contains(testing::read_file(root / "pred.tsv"), "index\tprediction\n"));
 
-  auto exported = testing::run_cli("export --run " + out.string() + " --merge --out " + (root / "merged").string());
+  auto exported = testing::run_cli("export --run " + out.string() + " --merge --format compact --out " +
+                                   (root / "merged").string());
   ASSERT_EQ(exported.code, 0) << exported.output;
   PretrainedOptions options;
   options.strict = true;
   auto merged = load_pretrained(root / "merged", options);  // per-layer KV groups from config.json
   EXPECT_EQ(merged.model->config().model_type, "llama");
   EXPECT_TRUE(merged.model->config().is_pruned());
+  // The default format (hf) has HF's shapes (tests/train/test_export.cpp checks it in HF).
+  auto hf = testing::run_cli("export --run " + out.string() + " --merge --out " + (root / "hf").string());
+  ASSERT_EQ(hf.code, 0) << hf.output;
+  EXPECT_FALSE(load_pretrained(root / "hf", options).model->config().is_pruned());
 }
 
 // A tokenizer with more tokens than the model's embedding has rows: refused before training, with

@@ -216,22 +216,30 @@ TEST_F(TrainerTest, Bf16AutocastOnTheCpuLearnsTheTinyTask) {
 namespace lightpeft {
 namespace {
 
-// export --merge: the merged, pruned model computes what the run's PEFT model computes.
-TEST_F(TrainerTest, ExportMergesTheLightPeftRunIntoAPlainPrunedModel) {
-  const fs::path run = root_ / "lp", out = root_ / "exported";
+// export --merge: the merged model computes what the run's PEFT model computes, in the default
+// format (hf: HF's shapes, pruned units as zeros) and in compact (the pruned shapes).
+TEST_F(TrainerTest, ExportMergesTheLightPeftRunIntoAPlainModel) {
+  const fs::path run = root_ / "lp", out = root_ / "exported", compact = root_ / "compact";
   train("light-peft", run);
   export_merged_model(run, out);
+  ExportOptions options;
+  options.format = ExportFormat::compact;
+  export_run(run, compact, options);
   auto exported = load_pretrained(out, {HeadKind::sequence_classification, 0, true});
-  EXPECT_TRUE(exported.model->config().is_pruned());
+  auto pruned = load_pretrained(compact, {HeadKind::sequence_classification, 0, true});
+  EXPECT_FALSE(exported.model->config().is_pruned());
+  EXPECT_TRUE(pruned.model->config().is_pruned());
   PeftModel peft = load_finetuned_run(run);
   peft.model->eval();
   exported.model->eval();
+  pruned.model->eval();
   ModelInputs in;
   in.input_ids = at::randint(5, 21, {3, 7}, at::kLong);
   in.attention_mask = at::ones({3, 7}, at::kLong);
   torch::NoGradGuard no_grad;
   auto a = peft.model->forward(in).logits, b = exported.model->forward(in).logits;
   EXPECT_TRUE(at::allclose(a, b, 1e-5, 1e-6)) << a << "\n" << b;
+  EXPECT_TRUE(at::allclose(a, pruned.model->forward(in).logits, 1e-5, 1e-6));
   EXPECT_TRUE(fs::exists(out / "vocab.txt"));
 }
 

@@ -60,6 +60,10 @@ LoadedModel load_pretrained(const std::filesystem::path& dir, const PretrainedOp
 // Writes config.json (with the head's HF class in `architectures`) and model.safetensors
 // (atomically) into `dir`, created if needed.
 void save_pretrained(const TaskModelImpl& model, const std::filesystem::path& dir);
+// The same from a config and weights (HF keys; copied to CPU as written) of a model with `head`:
+// what export writes for a model whose weights were reshaped outside a module (zero padding).
+void save_pretrained(const ModelConfig& config, HeadKind head, const StateDict& weights,
+                     const std::filesystem::path& dir);
 
 // Copies the tokenizer files found in `from` (vocab.txt, vocab.json, merges.txt, tokenizer.json,
 // tokenizer_config.json, special_tokens_map.json) into `to`; returns the names copied.

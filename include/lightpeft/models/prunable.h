@@ -8,7 +8,9 @@
 //   GPT-2 head h:       three row slices of the fused c_attn (q, k and v parts); c_proj columns
 //   SwiGLU neuron i:    row i of gate_proj and up_proj, column i of down_proj
 #include <cstdint>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <torch/nn/module.h>
@@ -39,6 +41,14 @@ class PrunableLayer {
   virtual void keep_attention_units(const std::vector<int64_t>& kept) = 0;
   virtual void keep_mlp_neurons(const std::vector<int64_t>& kept) = 0;
 };
+
+// The indices the `units` (ascending, distinct, < structure.count: checked; `what` names them in
+// errors) own in each linear they span, by (linear, dim), ascending: the rows/columns of the
+// unpruned linear that a layer keeping `units` keeps, the i-th of them becoming its row/column i.
+// With every unit, the indices are 0..n-1: a linear's sliced dim holds nothing but unit slices.
+using UnitIndices = std::map<std::pair<std::string, int64_t>, std::vector<int64_t>>;
+UnitIndices unit_slice_indices(const UnitStructure& structure, const std::vector<int64_t>& units,
+                               const char* what);
 
 // Slices every linear of `structure` under `layer` to the `kept` units (checked to be ascending,
 // distinct and < structure.count). Slices of one linear along one dim are cut together, so a fused
