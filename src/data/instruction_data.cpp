@@ -128,21 +128,6 @@ bool reached(const std::vector<InstructionRow>& rows, const LoadOptions& options
   return options.max_examples > 0 && static_cast<int64_t>(rows.size()) >= options.max_examples;
 }
 
-// Line and column (1-based, in bytes) of a byte offset.
-std::string line_col(std::string_view content, size_t offset) {
-  offset = std::min(offset, content.size());
-  size_t line = 1, col = 1;
-  for (size_t i = 0; i < offset; ++i) {
-    if (content[i] == '\n') {
-      ++line;
-      col = 1;
-    } else {
-      ++col;
-    }
-  }
-  return std::to_string(line) + ":" + std::to_string(col);
-}
-
 std::vector<InstructionRow> read_jsonl(std::string_view content, const std::string& origin, const LoadOptions& options) {
   RowPolicy policy(origin, options);
   std::vector<InstructionRow> rows;
@@ -200,13 +185,13 @@ json parse_whole(std::string_view content, const std::string& origin) {
       if (ok + len > content.size() || !is_valid_utf8(content.substr(ok, len))) break;
       ok += len;
     }
-    throw_error(origin, ":", line_col(content, ok), ": invalid UTF-8");
+    throw_error(origin, ":", line_and_column(content, ok), ": invalid UTF-8");
   }
   try {
     return json::parse(content);
   } catch (const json::parse_error& e) {
     // e.byte is 1-based and points just past the offending character.
-    throw_error(origin, ":", line_col(content, e.byte > 0 ? e.byte - 1 : 0), ": not valid JSON: ", e.what());
+    throw_error(origin, ":", line_and_column(content, e.byte > 0 ? e.byte - 1 : 0), ": not valid JSON: ", e.what());
   }
 }
 

@@ -21,21 +21,6 @@ struct RowError {
   std::string message;
 };
 
-// Line and column (1-based, in bytes) of a byte offset, for errors about the file as a whole.
-std::string line_col(std::string_view content, size_t offset) {
-  offset = std::min(offset, content.size());
-  size_t line = 1, col = 1;
-  for (size_t i = 0; i < offset; ++i) {
-    if (content[i] == '\n') {
-      ++line;
-      col = 1;
-    } else {
-      ++col;
-    }
-  }
-  return std::to_string(line) + ":" + std::to_string(col);
-}
-
 // The length of the longest valid UTF-8 prefix (where an "invalid UTF-8" error points).
 size_t valid_utf8_prefix(std::string_view content) {
   size_t ok = 0;
@@ -245,13 +230,13 @@ std::optional<int64_t> code_point_to_byte(std::string_view text, int64_t index) 
 
 std::vector<Example> parse_squad_json(std::string_view content, const std::string& origin,
                                       const LoadOptions& options, bool labelled) {
-  if (!is_valid_utf8(content)) throw_error(origin, ":", line_col(content, valid_utf8_prefix(content)), ": invalid UTF-8");
+  if (!is_valid_utf8(content)) throw_error(origin, ":", line_and_column(content, valid_utf8_prefix(content)), ": invalid UTF-8");
   json root;
   try {
     root = json::parse(content);
   } catch (const json::parse_error& e) {
     // e.byte is 1-based and points just past the offending character.
-    throw_error(origin, ":", line_col(content, e.byte > 0 ? e.byte - 1 : 0), ": not valid JSON: ", e.what());
+    throw_error(origin, ":", line_and_column(content, e.byte > 0 ? e.byte - 1 : 0), ": not valid JSON: ", e.what());
   } catch (const json::exception& e) {  // e.g. out_of_range: a number beyond double (1e999)
     throw_error(origin, ": not valid JSON: ", e.what());
   }

@@ -1,5 +1,6 @@
 #include "lightpeft/data/text_file.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -71,6 +72,20 @@ std::vector<TextLine> split_lines(std::string_view content) {
     start = end + 1;
   }
   return lines;
+}
+
+std::string line_and_column(std::string_view content, size_t offset) {
+  offset = std::min(offset, content.size());
+  size_t line = 1, col = 1;
+  for (size_t i = 0; i < offset; ++i) {
+    if (content[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+  }
+  return std::to_string(line) + ":" + std::to_string(col);
 }
 
 std::vector<std::string_view> split_tabs(std::string_view line) {

@@ -25,6 +25,10 @@ struct TextLine {
 // Splits into lines. A final line ending does not start another (empty) line.
 std::vector<TextLine> split_lines(std::string_view content);
 
+// "line:column" (1-based, in bytes) of a byte offset of `content`, for errors about a file as a
+// whole (a JSON parse error reports an offset).
+std::string line_and_column(std::string_view content, size_t offset);
+
 // Splits on '\t' with no quoting at all: GLUE's own readers use csv.reader(quotechar=None), and MRPC
 // and SST-2 texts contain unbalanced '"' characters.
 std::vector<std::string_view> split_tabs(std::string_view line);
