@@ -50,7 +50,8 @@ struct PeakMemory {
 };
 PeakMemory peak_memory(const Runtime& rt);
 
-// Starts a new peak (Linux: writes 5 to /proc/self/clear_refs, which sets the high-water mark to
+// Starts a new peak (glibc: first returns freed memory to the kernel, malloc_trim; Linux: writes 5
+// to /proc/self/clear_refs, which sets the high-water mark to
 // the current resident set; CUDA: resets the allocator's peak statistics), so that each stage of a
 // run reports its own peak. Where the kernel refuses, the peak stays the process's.
 void reset_peak_memory(const Runtime& rt);
