@@ -192,6 +192,8 @@ json parse_whole(std::string_view content, const std::string& origin) {
   } catch (const json::parse_error& e) {
     // e.byte is 1-based and points just past the offending character.
     throw_error(origin, ":", line_and_column(content, e.byte > 0 ? e.byte - 1 : 0), ": not valid JSON: ", e.what());
+  } catch (const json::exception& e) {  // out_of_range: a number beyond what a double holds (1e999)
+    throw_error(origin, ": not valid JSON: ", e.what());
   }
 }
 

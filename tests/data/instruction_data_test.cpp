@@ -100,6 +100,8 @@ TEST(InstructionData, BadRowsNameTheFileTheRowAndWhatWasExpected) {
   EXPECT_TRUE(testing::contains(json_error("[\n  {\"instruction\": \"a\",\n   \"output\": }\n]"), j + ":3:14: not valid JSON"));
   EXPECT_EQ(json_error("[\n{\"instruction\": \"caf\xC3\x28\", \"output\": \"b\"}]"), j + ":2:21: invalid UTF-8");
   EXPECT_EQ(json_error(" \n"), j + ": the file is empty (expected a JSON list of rows)");
+  // A number beyond a double is nlohmann's out_of_range, not its parse_error (found by fuzz.instruction_json).
+  EXPECT_TRUE(testing::contains(json_error("[\n  4E0000438557816067049]"), j + ": not valid JSON"));
 
   auto jsonl_error = [&](const std::string& content) {
     const auto f = put(dir, "rows.jsonl", content);
