@@ -1,5 +1,6 @@
-// `lightpeft eval --config CONFIG.yaml [--checkpoint final|best]`: the finished run in the
-// config's output_dir evaluated on the dev split; metrics on stdout and in eval_results.json.
+// `lightpeft eval --config CONFIG.yaml [--checkpoint final|best|base]`: the finished run in the
+// config's output_dir evaluated on the dev split (or, with base, the config's pretrained model as it
+// is: a decoder's zero-shot score); metrics on stdout and in output_dir/eval_results.json.
 #include <iostream>
 
 #include "commands.h"
@@ -12,8 +13,10 @@ namespace lightpeft::cli {
 Runner add_eval(CLI::App& app) {
   auto config = add_config_options(app);
   auto which = std::make_shared<std::string>("final");
-  app.add_option("--checkpoint", *which, "final or best (output_dir/finetune/<which>)")
-      ->check(CLI::IsMember({"final", "best"}))
+  app.add_option("--checkpoint", *which,
+                 "final or best (output_dir/finetune/<which>), or base: the config's pretrained model without "
+                 "training (zero-shot; causal LM tasks such as the commonsense sets)")
+      ->check(CLI::IsMember({"final", "best", "base"}))
       ->capture_default_str();
   return [config, which]() {
     const TrainConfig c = config->load();

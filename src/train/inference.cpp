@@ -65,9 +65,23 @@ RunEvaluation evaluate_run(const TrainConfig& config, const std::string& which) 
   SessionOptions options;
   options.train = false;
   options.metrics_log = false;
+  LP_CHECK(which == "final" || which == "best" || which == "base", "checkpoint '", which,
+           "': expected final, best or base");
   Session session = make_session(config, options);
-  TaskModel model = load_run_model(config, which);
-  model->to(session.runtime.device);
+  TaskModel model;
+  if (which == "base") {
+    // The pretrained model as it is (zero-shot): only a head the checkpoint holds can be evaluated
+    // so; any other would be freshly initialised and its score meaningless.
+    LP_CHECK(session.task().head() == HeadKind::causal_lm, config.source.string(), ": task ", session.task().name(),
+             ": --checkpoint base evaluates the pretrained model without training, which only a causal LM head "
+             "can be (a ", to_string(session.task().head()), " head would be random); train a run first");
+    model = load_task_model(session);
+    model->eval();
+    fs::create_directories(config.output_dir);
+  } else {
+    model = load_run_model(config, which);
+    model->to(session.runtime.device);
+  }
   const EvalResult r =
       evaluate(*model, *session.dev, session.task(), session.data.dev, session.runtime, {}, session.tokenizer.get());
 

@@ -175,6 +175,48 @@ TEST(GenerativeCli, CommonsenseDecoderLightPeftBothEvaluations) {
   EXPECT_TRUE(contains(r.output, "accuracy")) << r.output;
 }
 
+// `eval --checkpoint base`: the pretrained decoder as it is (zero-shot). A LoRA run whose steps
+// cannot move the weights (learning rate 1e-12, B starts at zero) must score exactly as the base
+// model; an encoder's multiple-choice head has no pretrained weights, so base is refused.
+TEST(GenerativeCli, ZeroShotEvalOfTheBaseModel) {
+  testing::TempDir root;
+  testing::make_tiny_llama(root / "model");
+  fs::create_directories(root / "data" / "ARC-Easy");
+  testing::write_file(root / "data" / "ARC-Easy" / "train.json", arc_rows(8, 0));
+  testing::write_file(root / "data" / "ARC-Easy" / "test.json", arc_rows(10, 1));
+  auto config = [&](const fs::path& model, const std::string& out) {
+    return "task: arc_easy\ndata_dir: " + (root / "data").string() + "\nmodel: " + model.string() +
+           "\noutput_dir: " + (root / out).string() +
+           "\nmethod: lora\nmax_seq_length: 160\n"
+           "training:\n  per_device_train_batch_size: 4\n  per_device_eval_batch_size: 4\n"
+           "  num_train_epochs: 1\n  learning_rate: 1.0e-12\n  logging_steps: 1\n"
+           "lora:\n  r: 4\n  target_modules: [all-linear]\ncommonsense:\n  generation_eval: false\n";
+  };
+  testing::write_file(root / "lora.yaml", config(root / "model", "lora"));
+  auto r = testing::run_cli("train --config " + (root / "lora.yaml").string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  const json trained = json::parse(testing::read_file(root / "lora" / "results.json"));
+
+  testing::write_file(root / "base.yaml", config(root / "model", "base"));
+  r = testing::run_cli("eval --checkpoint base --config " + (root / "base.yaml").string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  const json base = json::parse(testing::read_file(root / "base" / "eval_results.json"));
+  EXPECT_EQ(base["checkpoint"], "base");
+  EXPECT_EQ(base["examples"], 10);
+  EXPECT_EQ(base["dev"]["accuracy"], trained["dev"]["accuracy"]) << base.dump() << "\n" << trained.dump();
+  EXPECT_EQ(base["dev"]["accuracy_norm"], trained["dev"]["accuracy_norm"]);
+  EXPECT_NEAR(base["dev_loss"].get<double>(), trained["dev_loss"].get<double>(), 1e-5);
+  EXPECT_FALSE(fs::exists(root / "base" / "finetune"));  // nothing trained, nothing saved
+
+  testing::make_tiny_model(root / "bert");
+  testing::write_file(root / "bert.yaml", config(root / "bert", "bert"));
+  r = testing::run_cli("eval --checkpoint base --config " + (root / "bert.yaml").string());
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_TRUE(contains(r.output, "bert.yaml: task arc_easy: --checkpoint base evaluates the pretrained model without "
+                                 "training, which only a causal LM head can be (a multiple_choice head would be random)"))
+      << r.output;
+}
+
 TEST(GenerativeCli, CommonsenseEncoderMultipleChoice) {
   testing::TempDir root;
   testing::make_tiny_model(root / "model");  // a tiny BERT: multiple choice head

@@ -42,7 +42,9 @@ struct RunEvaluation {
 
 // Evaluates the run's model on the dev split of the config's task (with the config's eval batch
 // size, max_eval_samples and device) and writes output_dir/eval_results.json (extractive QA also
-// eval_predictions.json, and for SQuAD v2 eval_null_odds.json).
+// eval_predictions.json, and for SQuAD v2 eval_null_odds.json). `which` "base" evaluates the
+// config's pretrained model without any run (zero-shot): tasks with a causal LM head only (its
+// weights are pretrained), others throw.
 RunEvaluation evaluate_run(const TrainConfig& config, const std::string& which = "final");
 
 // Per-item predictions of `model` over every batch of `batcher` in item order, as the task makes
