@@ -24,11 +24,15 @@ import json
 import math
 import os
 import pathlib
-import platform
 import statistics
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # also when imported by path (tests)
+import study_records  # noqa: E402
+from study_records import (NOTES_MARKER, cell_stats, display_path, fmt_cell, has_record,  # noqa: E402,F401
+                           machine_description, write_report)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 HOME = pathlib.Path.home()
@@ -86,7 +90,6 @@ ANCHORS = {
     "MiniLM-L6xH384": {"sst2": "91.5", "qnli": "90.5", "mrpc": "88.9", "rte": "68.8", "cola": "47.5"},
     "MiniLM-L12xH384": {"sst2": "93.0", "mrpc": "89.5", "rte": "73.3"},
 }
-NOTES_MARKER = "<!-- notes: written by hand below this line; `report` keeps them -->"
 RECORDS = ROOT / "docs/accuracy_runs.jsonl"
 # What a record keeps of a run's results.json (the rest: paths, per-stage details, is in runs/).
 RECORD_KEYS = ("headline_metric", "headline_value", "trainable_parameters", "total_parameters",
@@ -128,49 +131,11 @@ def random_init_model(args, runs):
 
 
 def read_records(path):
-    """The study's records, one JSON object per line: a run (recipe, task, seed and its results) or,
-    for runs whose folders were lost before records existed, a cell's summary (recipe, task, seeds,
-    headline_mean, headline_sd, source) copied from the report they were in."""
-    path = pathlib.Path(path)
-    if not path.exists():
-        return []
-    records = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise SystemExit(f"{path}:{n}: not a JSON object ({e.msg})")
-        summary = "seeds" in rec
-        need = ("recipe", "task") + (("seeds", "headline_mean", "headline_sd", "source") if summary
-                                     else ("seed", "headline_value"))
-        missing = [k for k in need if k not in rec]
-        if missing:
-            raise SystemExit(f"{path}:{n}: a {'summary' if summary else 'run'} record needs "
-                             f"{', '.join(missing)}")
-        if rec["recipe"] not in ALL_RECIPES or rec["task"] not in TASKS:
-            raise SystemExit(f"{path}:{n}: unknown recipe '{rec['recipe']}' or task '{rec['task']}'")
-        records.append(rec)
-    return records
-
-
-def has_record(records, recipe, task, seed):
-    return any(r["recipe"] == recipe and r["task"] == task and
-               (r.get("seed") == seed or seed in r.get("seeds", [])) for r in records)
+    return study_records.read_records(path, ALL_RECIPES, TASKS)
 
 
 def append_record(path, recipe, task, seed, res):
-    """One line per finished run, appended in one write and synced; a line cut short by a crash is
-    refused with its line number by the next read_records, not skipped."""
-    rec = {"recipe": recipe, "task": task, "seed": seed, "date": datetime.date.today().isoformat(),
-           "machine": machine_description(), **{k: res[k] for k in RECORD_KEYS if k in res}}
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps(rec, sort_keys=True) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+    study_records.append_record(path, recipe, task, seed, res, RECORD_KEYS)
 
 
 def recipe_command(args, runs, recipe_name, task, seed, out, model=None):
@@ -266,47 +231,6 @@ def results_on_record(args):
     return runs, summaries
 
 
-def cell_stats(summary, values):
-    """(n, mean, sample sd) of a cell: a summary's seeds pooled with single runs' values (Welford's
-    update from the summary's n, mean and sum of squared deviations)."""
-    n, mean, m2 = 0, 0.0, 0.0
-    if summary:
-        n, mean = len(summary["seeds"]), summary["headline_mean"]
-        m2 = summary["headline_sd"] ** 2 * (n - 1)
-    for x in values:
-        n += 1
-        d = x - mean
-        mean += d / n
-        m2 += d * (x - mean)
-    return n, mean, math.sqrt(m2 / (n - 1)) if n > 1 else 0.0
-
-
-def fmt_cell(n, mean, sd, scale=100.0):
-    if n == 0:
-        return ""
-    if n == 1:
-        return f"{mean * scale:.1f} (1 seed)"
-    cell = f"{mean * scale:.1f} ± {sd * scale:.1f}"
-    # Three seeds is the study's design; say so when a cell has fewer or more.
-    return cell if n == 3 else f"{cell} ({n} seeds)"
-
-
-def machine_description():
-    """The machine a run ran on, as its record and the report name it: host, cores, CPU model and
-    its widest vector unit (fp32 timings, and bf16 autocast's speed, depend on AVX-512)."""
-    model, flags = "CPU", set()
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and model == "CPU":
-                model = line.split(":", 1)[1].strip()
-            elif line.startswith("flags") and not flags:
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    simd = "AVX-512" if "avx512f" in flags else "AVX2 only" if "avx2" in flags else "no AVX2"
-    return f"{platform.node()}: a {os.cpu_count()}-core {model}, {simd}"
-
-
 def recipe_description(r):
     """One line of the report's recipe legend, made from the recipe's own definition."""
     program = "HF transformers + peft (tools/hf_reference.py)" if r["kind"] == "hf" else "lightpeft train"
@@ -321,12 +245,6 @@ def recipe_description(r):
                  + f" (at least {MIN_ESTIMATE_STEPS} steps)")
     sets = r.get("sets", [])
     return text + (", " + ", ".join(sets) if sets else "")
-
-
-def display_path(path):
-    """PATH relative to the repository when it lies inside it (the report names its records file)."""
-    path = pathlib.Path(path).resolve()
-    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def cmd_report(args):
@@ -414,13 +332,7 @@ def cmd_report(args):
     for model, vals in ANCHORS.items():
         lines.append(f"| {model} | " + " | ".join(vals.get(t, "") for t in ("sst2", "qnli", "mrpc", "rte", "cola")) + " |")
     # Everything below the marker is written by hand (findings, status) and kept when regenerating.
-    out = pathlib.Path(args.out)
-    kept = ""
-    if out.exists() and NOTES_MARKER in out.read_text():
-        kept = out.read_text().split(NOTES_MARKER, 1)[1]
-    lines += ["", NOTES_MARKER + kept.rstrip("\n")]
-    out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_report(args.out, lines)
 
 
 def main():

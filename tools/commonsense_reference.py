@@ -128,6 +128,56 @@ def extract(name, text):
     return (found[0] if found else ""), text
 
 
+def evaluate_sets(model, tok, torch, data, sets, limit, generate=0, max_new_tokens=32,
+                  log=lambda m: print(m, flush=True)):
+    """{set: {"questions", "accuracy", "accuracy_norm"[, "generation_accuracy"]}} of MODEL on the first
+    LIMIT questions of each set's test.json (log-likelihood scoring; generation for the first GENERATE)."""
+    model.eval()
+    started = time.time()
+    lead = leading_specials(tok)
+    out = {}
+    for name in sets:
+        rows = json.loads((data / SETS[name][0] / "test.json").read_text())[:limit]
+        questions, correct, correct_norm = [], 0, 0
+        for index, row in enumerate(rows):
+            question, choices = parse(name, row["instruction"])
+            pairs = continuations(name, question, choices)
+            requests = [encode_pair(tok, lead, c, k) for c, k in pairs]
+            ll = score(model, torch, requests)
+            norm = [x / max(1, len(k.encode("utf-8")) - 1) for x, (_, k) in zip(ll, pairs)]
+            labels = answer_labels(name, len(choices))
+            pick, pick_norm = max(range(len(ll)), key=lambda i: (ll[i], -i)), max(range(len(norm)), key=lambda i: (norm[i], -i))
+            q = {"index": index, "answer": row["answer"], "label": labels.index(row["answer"]),
+                 "loglikelihoods": ll, "prediction": labels[pick], "prediction_norm": labels[pick_norm],
+                 "context_ids": [c for c, _ in requests], "continuation_ids": [k for _, k in requests]}
+            if (index + 1) % 100 == 0:
+                log(f"{name}: {index + 1} of {len(rows)} questions, {time.time() - started:.0f} s")
+            correct += q["prediction"] == row["answer"]
+            correct_norm += q["prediction_norm"] == row["answer"]
+            questions.append(q)
+        entry = {"questions": questions, "accuracy": correct / len(rows), "accuracy_norm": correct_norm / len(rows)}
+        if generate > 0:
+            n = min(generate, len(rows))
+            prompts = [(ALPACA_WITH_INPUT if r["input"] else ALPACA_NO_INPUT).format(**r) for r in rows[:n]]
+            right = 0
+            for i, p in enumerate(prompts):  # one at a time: no padding in the reference
+                ids = lead + tok(p, add_special_tokens=False)["input_ids"]
+                with torch.no_grad():
+                    gen = model.generate(torch.tensor([ids]), max_new_tokens=max_new_tokens, do_sample=False,
+                                         pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id)
+                text = tok.decode(gen[0, len(ids):], skip_special_tokens=True)
+                answer, kept = extract(name, text)
+                questions[i]["generated"] = kept
+                questions[i]["generated_answer"] = answer
+                right += answer == rows[i]["answer"]
+            entry["generation_accuracy"] = right / n
+        out[name] = entry
+        log(f"{name}: {len(rows)} questions, accuracy {entry['accuracy']:.4f}, accuracy_norm "
+            f"{entry['accuracy_norm']:.4f}" + (f", generation_accuracy {entry['generation_accuracy']:.4f}"
+                                                if "generation_accuracy" in entry else ""))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True, type=pathlib.Path)
@@ -153,47 +203,9 @@ def main():
         model = AutoModelForCausalLM.from_pretrained(args.model, dtype=torch.float32, attn_implementation="eager")
     model.eval()
     loaded = time.time()
-    lead = leading_specials(tok)
-    result = {"model": str(args.model), "sets": {}}
-    for name in args.sets.split(","):
-        rows = json.loads((args.data / SETS[name][0] / "test.json").read_text())[:args.limit]
-        questions, correct, correct_norm = [], 0, 0
-        for index, row in enumerate(rows):
-            question, choices = parse(name, row["instruction"])
-            pairs = continuations(name, question, choices)
-            requests = [encode_pair(tok, lead, c, k) for c, k in pairs]
-            ll = score(model, torch, requests)
-            norm = [x / max(1, len(k.encode("utf-8")) - 1) for x, (_, k) in zip(ll, pairs)]
-            labels = answer_labels(name, len(choices))
-            pick, pick_norm = max(range(len(ll)), key=lambda i: (ll[i], -i)), max(range(len(norm)), key=lambda i: (norm[i], -i))
-            q = {"index": index, "answer": row["answer"], "label": labels.index(row["answer"]),
-                 "loglikelihoods": ll, "prediction": labels[pick], "prediction_norm": labels[pick_norm],
-                 "context_ids": [c for c, _ in requests], "continuation_ids": [k for _, k in requests]}
-            if (index + 1) % 100 == 0:
-                print(f"{name}: {index + 1} of {len(rows)} questions, {time.time() - loaded:.0f} s", flush=True)
-            correct += q["prediction"] == row["answer"]
-            correct_norm += q["prediction_norm"] == row["answer"]
-            questions.append(q)
-        entry = {"questions": questions, "accuracy": correct / len(rows), "accuracy_norm": correct_norm / len(rows)}
-        if args.generate > 0:
-            n = min(args.generate, len(rows))
-            prompts = [(ALPACA_WITH_INPUT if r["input"] else ALPACA_NO_INPUT).format(**r) for r in rows[:n]]
-            right = 0
-            for i, p in enumerate(prompts):  # one at a time: no padding in the reference
-                ids = lead + tok(p, add_special_tokens=False)["input_ids"]
-                with torch.no_grad():
-                    out = model.generate(torch.tensor([ids]), max_new_tokens=args.max_new_tokens, do_sample=False,
-                                         pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id)
-                text = tok.decode(out[0, len(ids):], skip_special_tokens=True)
-                answer, kept = extract(name, text)
-                questions[i]["generated"] = kept
-                questions[i]["generated_answer"] = answer
-                right += answer == rows[i]["answer"]
-            entry["generation_accuracy"] = right / n
-        result["sets"][name] = entry
-        print(f"{name}: {len(rows)} questions, accuracy {entry['accuracy']:.4f}, accuracy_norm "
-              f"{entry['accuracy_norm']:.4f}" + (f", generation_accuracy {entry['generation_accuracy']:.4f}"
-                                                  if "generation_accuracy" in entry else ""), flush=True)
+    result = {"model": str(args.model),
+              "sets": evaluate_sets(model, tok, torch, args.data, args.sets.split(","), args.limit, args.generate,
+                                    args.max_new_tokens)}
     result["seconds"] = {"load": loaded - started, "evaluate": time.time() - loaded}
     args.out.write_text(json.dumps(result, indent=1))
     return 0

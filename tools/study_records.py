@@ -1,0 +1,118 @@
+"""What the studies (tools/accuracy_study.py on encoders, tools/decoder_study.py on decoders) share:
+their records (one JSON object per finished run, appended to a committed .jsonl file, so a run is
+not lost with the machine it ran on and is not run again), cell statistics over seeds, and the
+machine a run ran on."""
+import datetime
+import json
+import math
+import os
+import pathlib
+import platform
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+NOTES_MARKER = "<!-- notes: written by hand below this line; `report` keeps them -->"
+
+
+def read_records(path, recipes, tasks):
+    """The records in PATH, one JSON object per line: a run (recipe, task, seed and its results) or,
+    for runs whose folders were lost before records existed, a cell's summary (recipe, task, seeds,
+    headline_mean, headline_sd, source). A line cut short or naming an unknown recipe or task is
+    refused with its line number."""
+    path = pathlib.Path(path)
+    if not path.exists():
+        return []
+    records = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise SystemExit(f"{path}:{n}: not a JSON object ({e.msg})")
+        summary = "seeds" in rec
+        need = ("recipe", "task") + (("seeds", "headline_mean", "headline_sd", "source") if summary
+                                     else ("seed", "headline_value"))
+        missing = [k for k in need if k not in rec]
+        if missing:
+            raise SystemExit(f"{path}:{n}: a {'summary' if summary else 'run'} record needs "
+                             f"{', '.join(missing)}")
+        if rec["recipe"] not in recipes or rec["task"] not in tasks:
+            raise SystemExit(f"{path}:{n}: unknown recipe '{rec['recipe']}' or task '{rec['task']}'")
+        records.append(rec)
+    return records
+
+
+def has_record(records, recipe, task, seed):
+    return any(r["recipe"] == recipe and r["task"] == task and
+               (r.get("seed") == seed or seed in r.get("seeds", [])) for r in records)
+
+
+def append_record(path, recipe, task, seed, res, keys):
+    """One line per finished run (the KEYS of its results), appended in one write and synced; a line
+    cut short by a crash is refused with its line number by the next read_records, not skipped."""
+    rec = {"recipe": recipe, "task": task, "seed": seed, "date": datetime.date.today().isoformat(),
+           "machine": machine_description(), **{k: res[k] for k in keys if k in res}}
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(rec, sort_keys=True) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def cell_stats(summary, values):
+    """(n, mean, sample sd) of a cell: a summary's seeds pooled with single runs' values (Welford's
+    update from the summary's n, mean and sum of squared deviations)."""
+    n, mean, m2 = 0, 0.0, 0.0
+    if summary:
+        n, mean = len(summary["seeds"]), summary["headline_mean"]
+        m2 = summary["headline_sd"] ** 2 * (n - 1)
+    for x in values:
+        n += 1
+        d = x - mean
+        mean += d / n
+        m2 += d * (x - mean)
+    return n, mean, math.sqrt(m2 / (n - 1)) if n > 1 else 0.0
+
+
+def fmt_cell(n, mean, sd, scale=100.0, design=3):
+    if n == 0:
+        return ""
+    if n == 1:
+        return f"{mean * scale:.1f} (1 seed)"
+    cell = f"{mean * scale:.1f} ± {sd * scale:.1f}"
+    # Three seeds is the studies' design; say so when a cell has fewer or more.
+    return cell if n == design else f"{cell} ({n} seeds)"
+
+
+def machine_description():
+    """The machine a run ran on, as its record and the report name it: host, cores, CPU model and
+    its widest vector unit (fp32 timings, and bf16 autocast's speed, depend on AVX-512)."""
+    model, flags = "CPU", set()
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name") and model == "CPU":
+                model = line.split(":", 1)[1].strip()
+            elif line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    simd = "AVX-512" if "avx512f" in flags else "AVX2 only" if "avx2" in flags else "no AVX2"
+    return f"{platform.node()}: a {os.cpu_count()}-core {model}, {simd}"
+
+
+def display_path(path):
+    """PATH relative to the repository when it lies inside it (a report names its records file)."""
+    path = pathlib.Path(path).resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def write_report(out, lines):
+    """Writes LINES to OUT, keeping what was written by hand below NOTES_MARKER in the old file."""
+    out = pathlib.Path(out)
+    kept = ""
+    if out.exists() and NOTES_MARKER in out.read_text():
+        kept = out.read_text().split(NOTES_MARKER, 1)[1]
+    lines = lines + ["", NOTES_MARKER + kept.rstrip("\n")]
+    out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
