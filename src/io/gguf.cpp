@@ -434,12 +434,13 @@ class GgufParser {
     const uint32_t n_dims = read<uint32_t>(what, ": n_dims");
     LP_CHECK(n_dims <= kMaxDims, origin_, ": ", what, ": ", n_dims, " dimensions (ggml supports at most ", kMaxDims,
              ")");
-    uint64_t numel = 1;
+    // `span`, the product of the non-zero dimensions, bounds every partial product a tensor library
+    // forms (LibTorch multiplies the sizes in order, and by the element size, before it sees a zero).
+    uint64_t span = 1;
+    constexpr uint64_t kMaxSpan = static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / 8;
     for (uint32_t d = 0; d < n_dims; ++d) {
       const uint64_t dim = read<uint64_t>(what, ": dimension");
-      const bool fits = dim <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) &&
-                        !__builtin_mul_overflow(numel, dim, &numel) &&
-                        numel <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+      const bool fits = dim == 0 || (!__builtin_mul_overflow(span, dim, &span) && span <= kMaxSpan);
       t.dims.push_back(static_cast<int64_t>(dim));
       if (!fits) {
         std::string dims;
@@ -458,6 +459,8 @@ class GgufParser {
     const uint64_t row = t.dims.empty() ? 1 : static_cast<uint64_t>(t.dims[0]);
     LP_CHECK(row % info->block_size == 0, origin_, ": ", what, ": row of ", row, " elements is not a multiple of ",
              info->name, "'s block size ", info->block_size);
+    uint64_t numel = 1;
+    for (int64_t dim : t.dims) numel *= static_cast<uint64_t>(dim);  // 0, or span: no overflow
     const uint64_t blocks = numel / info->block_size;
     LP_CHECK(!__builtin_mul_overflow(blocks, static_cast<uint64_t>(info->type_size), &t.nbytes), origin_, ": ",
              what, ": byte size overflows");

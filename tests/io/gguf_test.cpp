@@ -331,6 +331,10 @@ TEST(GgufBadInput, TensorInfos) {
   lt::expect_error([] { parse(small().tensor("t", {uint64_t{1} << 62, 8}, 0, "").bytes()); },
                    {"bad.gguf", "tensor 't'", "overflow"});
   lt::expect_error([] { parse(small().tensor("t", {UINT64_MAX}, 0, "").bytes()); }, {"tensor 't'", "overflow"});
+  // A zero dimension makes no element, but the others still overflow what LibTorch multiplies
+  // before it sees the zero (found by fuzz_gguf).
+  lt::expect_error([] { parse(small().tensor("t", {uint64_t{1} << 40, uint64_t{1} << 40, 0}, 0, "").bytes()); },
+                   {"bad.gguf", "tensor 't': dimensions [1099511627776, 1099511627776, ...] overflow"});
   // Q8_0 blocks are 32 elements: a row of 48 cannot hold whole blocks.
   lt::expect_error([] { parse(small().tensor("q", {48}, 8, std::string(68, '\0')).bytes()); },
                    {"bad.gguf", "tensor 'q'", "row of 48 elements", "block size 32"});

@@ -368,7 +368,7 @@ TEST_F(BadInputs, Gguf) {
       {"model.gguf", "huge size", "array of 2^60 strings", small().kv("t.a", GgufBuilder::typed(9, huge_array)).bytes(),
        "key 't.a': array of 1152921504606846976 STRING"},
       {"model.gguf", "huge size", "dims 2^62 x 8", small().tensor("t", {uint64_t{1} << 62, 8}, 0, "").bytes(),
-       "tensor 't': dimensions [4611686018427387904, 8] overflow"},
+       "tensor 't': dimensions [4611686018427387904, ...] overflow"},
       {"model.gguf", "out of range", "offset past the end", small().offset_of("w", uint64_t{1} << 40).bytes(),
        "tensor 'w': data [1099511627776, 1099511627784)"},
       {"model.gguf", "out of range", "offset not aligned", small().tensor_f32("v", {1}, {3}).offset_of("v", 8).bytes(),
