@@ -112,11 +112,11 @@ def train_rows(args, task):
     return len(json.loads((args.data / TASKS[task] / "train.json").read_text()))
 
 
-def run_logged(cmd, log):
+def run_logged(args, cmd, log):
     with open(log, "a") as f:
         f.write("+ " + " ".join(map(str, cmd)) + "\n")
         f.flush()
-        env = dict(os.environ, OMP_NUM_THREADS=str(ARGS.threads), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+        env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
         start = time.time()
         proc = subprocess.run([str(c) for c in cmd], stdout=f, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
     if proc.returncode != 0:
@@ -138,25 +138,25 @@ def run_lightpeft(args, recipe, task, seed, out, log):
     no_gen = "commonsense.generation_eval=false"
     if r["kind"] == "base":
         out.mkdir(parents=True, exist_ok=True)
-        seconds = run_logged(lightpeft_cmd(args, "eval", task, sets + [f"training.max_eval_samples={args.eval_limit}", no_gen],
+        seconds = run_logged(args, lightpeft_cmd(args, "eval", task, sets + [f"training.max_eval_samples={args.eval_limit}", no_gen],
                                            which), log)
         base = json.loads((out / "eval_results.json").read_text())
         res = {"headline_metric": base["headline_metric"], "headline_value": base["headline_value"],
                "dev": eval_metrics(out), "eval_seconds": seconds, "trainable_parameters": 0}
     else:
-        run_logged(lightpeft_cmd(args, "train", task, sets + [f"training.max_eval_samples={args.eval_limit}", no_gen],
+        run_logged(args, lightpeft_cmd(args, "train", task, sets + [f"training.max_eval_samples={args.eval_limit}", no_gen],
                                  ["--overwrite"]), log)
         res = json.loads((out / "results.json").read_text())
         res["dev"] = {k: v for k, v in res["dev"].items() if k != "loss"}
     if args.generate > 0:
         res["generation_seconds"] = run_logged(
-            lightpeft_cmd(args, "eval", task, sets + [f"training.max_eval_samples={args.generate}",
+            args, lightpeft_cmd(args, "eval", task, sets + [f"training.max_eval_samples={args.generate}",
                                                       "commonsense.generation_eval=true"], which), log)
         gen = eval_metrics(out)
         res["dev"].update({k: gen[k] for k in ("generation_accuracy", "generation_no_answer") if k in gen})
     res["transfer"] = {}
     for other in TRANSFER if args.transfer_limit > 0 else []:
-        run_logged(lightpeft_cmd(args, "eval", other, sets + [f"training.max_eval_samples={args.transfer_limit}", no_gen],
+        run_logged(args, lightpeft_cmd(args, "eval", other, sets + [f"training.max_eval_samples={args.transfer_limit}", no_gen],
                                  which), log)
         res["transfer"][other] = eval_metrics(out)
     return res
@@ -168,7 +168,7 @@ def run_hf(args, task, seed, out, log):
            "--batch-size", args.batch_size, "--lr", args.lr, "--seed", seed, "--eval-limit", args.eval_limit,
            "--generate", args.generate, "--transfer", ",".join(TRANSFER) if args.transfer_limit > 0 else "",
            "--transfer-limit", args.transfer_limit, "--threads", args.threads, "--out", out]
-    run_logged(cmd, log)
+    run_logged(args, cmd, log)
     return json.loads((out / "results.json").read_text())
 
 
@@ -311,11 +311,7 @@ def cmd_report(args):
     write_report(args.out, lines)
 
 
-ARGS = None
-
-
 def main():
-    global ARGS
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("action", choices=["run", "report"])
     ap.add_argument("--lightpeft", default=str(ROOT / "build/bin/lightpeft"))
@@ -336,7 +332,7 @@ def main():
     ap.add_argument("--transfer-limit", type=int, default=100)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default=str(ROOT / "docs/decoder_study.md"))
-    args = ARGS = ap.parse_args()
+    args = ap.parse_args()
     for name, known in (("task", TASKS), ("recipe", ALL_RECIPES)):
         for value in getattr(args, name + "s").split(","):
             if value not in known:
