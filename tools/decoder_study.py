@@ -53,11 +53,18 @@ RECIPES = {
 }
 # Light-PEFT's ratios and estimate length (named with --recipes).
 SWEEP = {
+    # SmolLM2 has 3 KV groups per layer, so any layerwise head ratio above 0 prunes one group (a third
+    # of the heads) in every layer; this recipe prunes 20% of all groups (global scope) instead.
     "light-peft-f20-m50": dict(kind="lightpeft", method="light-peft",
                                sets=["lora.target_modules=[all-linear]", "light_peft.head_pruning_ratio=0.2",
-                                     "light_peft.ffn_pruning_ratio=0.2", "light_peft.module_pruning_ratio=0.5"]),
+                                     "light_peft.head_pruning_scope=global", "light_peft.ffn_pruning_ratio=0.2",
+                                     "light_peft.module_pruning_ratio=0.5"]),
+    # Only the PEFT is pruned (modules and ranks): what the foundation pruning costs, by difference.
+    "light-peft-peft-only": dict(kind="lightpeft", method="light-peft",
+                                 sets=["lora.target_modules=[all-linear]", "light_peft.head_pruning_ratio=0",
+                                       "light_peft.ffn_pruning_ratio=0"]),
     "light-peft-auto": dict(kind="lightpeft", method="light-peft", estimate="auto",
-                            sets=["lora.target_modules=[all-linear]"]),
+                            sets=["lora.target_modules=[all-linear]", "light_peft.estimate_max_steps=64"]),
     "full": dict(kind="lightpeft", method="full", lr=3e-5),
 }
 ALL_RECIPES = {**RECIPES, **SWEEP}

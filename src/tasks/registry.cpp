@@ -30,64 +30,87 @@ class BenchmarkFiles : public RowSource {
   fs::path dir_;
 };
 
-// A user's CSV/TSV/JSONL files; the test file is the unlabelled one `predict` reads.
-class UserFiles : public RowSource {
+// One file per split, as a config section names them (<section>.train_file, dev_file, test_file);
+// a derived source reads one file. Errors start with `who` ("user task", "squad", ...).
+class FilePerSplit : public RowSource {
  public:
-  explicit UserFiles(UserTaskFiles files) : files_(std::move(files)) {}
+  struct Files {
+    fs::path train, dev, test;
+  };
+  FilePerSplit(Files files, std::string who, std::string section)
+      : files_(std::move(files)), who_(std::move(who)), section_(std::move(section)) {}
   void check_files(const std::vector<Split>& splits) const override {
     std::string missing;
     for (Split s : splits) {
       const fs::path f = file_of(s);
       if (f.empty() || !fs::is_regular_file(f))
-        missing += (missing.empty() ? "" : "; ") + split_name(s) + " (" + (f.empty() ? "no file given" : f.string()) + ")";
+        missing += (missing.empty() ? "" : "; ") + split_name(s) + " (" + (f.empty() ? no_file_given(s) : f.string()) + ")";
     }
-    LP_CHECK(missing.empty(), "user task: missing files: ", missing);
+    LP_CHECK(missing.empty(), who_, ": missing files: ", missing, missing_hint());
   }
   std::vector<Example> load(Split split, const LoadOptions& options) const override {
     const fs::path f = file_of(split);
-    LP_CHECK(!f.empty(), "user task: no file for the ", split_name(split),
-             " split (user_task.train_file, dev_file or test_file)");
-    return load_user_file(f, files_.spec, options);
+    LP_CHECK(!f.empty(), who_, ": no file for the ", split_name(split), " split (", section_,
+             ".train_file, dev_file or test_file)");
+    return read(f, split, options);
   }
+
+ protected:
+  virtual std::vector<Example> read(const fs::path& file, Split split, const LoadOptions& options) const = 0;
+  // What check_files says of a split without a file, and after the list of missing files.
+  virtual std::string no_file_given(Split) const { return "no file given"; }
+  virtual std::string missing_hint() const { return ""; }
+  const std::string& who() const { return who_; }
 
  private:
   fs::path file_of(Split s) const {
-    if (s == Split::train) return files_.train_file;
-    if (s == Split::dev) return files_.dev_file;
-    if (s == Split::test) return files_.test_file;
+    if (s == Split::train) return files_.train;
+    if (s == Split::dev) return files_.dev;
+    if (s == Split::test) return files_.test;
     return {};
   }
-  UserTaskFiles files_;
+  Files files_;
+  std::string who_, section_;
+};
+
+// A user's CSV/TSV/JSONL files; the test file is the unlabelled one `predict` reads.
+class UserFiles : public FilePerSplit {
+ public:
+  explicit UserFiles(UserTaskFiles files)
+      : FilePerSplit({files.train_file, files.dev_file, files.test_file}, "user task", "user_task"),
+        spec_(std::move(files.spec)) {}
+
+ protected:
+  std::vector<Example> read(const fs::path& file, Split, const LoadOptions& options) const override {
+    return load_user_file(file, spec_, options);
+  }
+
+ private:
+  UserTaskSpec spec_;
 };
 
 // SQuAD JSON files; the test file is the one `predict --split test` reads. SQuAD v1.1 needs an
 // answer for every question (its metric has no unanswerable case).
-class SquadFiles : public RowSource {
+class SquadFiles : public FilePerSplit {
  public:
-  SquadFiles(SquadTaskFiles files, std::string task) : files_(std::move(files)), task_(std::move(task)) {}
-  void check_files(const std::vector<Split>& splits) const override {
-    std::string missing;
-    for (Split s : splits) {
-      const fs::path f = file_of(s);
-      if (f.empty() || !fs::is_regular_file(f))
-        missing += (missing.empty() ? "" : "; ") + split_name(s) + " (" +
-                   (f.empty() ? "no file given: squad." + split_name(s) + "_file" +
-                                    (s == Split::test ? "; `lightpeft predict --split dev` predicts the dev file" : "")
-                              : f.string()) + ")";
-    }
-    LP_CHECK(missing.empty(), task_, ": missing files: ", missing);
+  SquadFiles(SquadTaskFiles files, std::string task)
+      : FilePerSplit({files.train_file, files.dev_file, files.test_file}, task, "squad"),
+        with_negative_(files.options.answers.version_2_with_negative) {}
+
+ protected:
+  std::string no_file_given(Split s) const override {
+    return "no file given: squad." + split_name(s) + "_file" +
+           (s == Split::test ? "; `lightpeft predict --split dev` predicts the dev file" : "");
   }
-  std::vector<Example> load(Split split, const LoadOptions& options) const override {
-    const fs::path f = file_of(split);
-    LP_CHECK(!f.empty(), task_, ": no file for the ", split_name(split), " split (squad.train_file, dev_file or test_file)");
+  std::vector<Example> read(const fs::path& file, Split split, const LoadOptions& options) const override {
     const bool labelled = split != Split::test;
-    std::vector<Example> rows = load_squad_file(f, options, labelled);
-    if (!labelled || files_.options.answers.version_2_with_negative) return rows;
-    BadRows bad(f, options);
+    std::vector<Example> rows = load_squad_file(file, options, labelled);
+    if (!labelled || with_negative_) return rows;
+    BadRows bad(file, options);
     std::vector<Example> kept;
     for (Example& q : rows) {
       if (q.answers.empty()) {
-        bad.bad_at("question '" + q.id + "'", "has no answers (unanswerable); task " + task_ +
+        bad.bad_at("question '" + q.id + "'", "has no answers (unanswerable); task " + who() +
                    " is SQuAD v1.1, which needs one: use task squad_v2 (or squad.version_2_with_negative: true) "
                    "for SQuAD v2.0 files");
         continue;
@@ -99,45 +122,24 @@ class SquadFiles : public RowSource {
   }
 
  private:
-  fs::path file_of(Split s) const {
-    if (s == Split::train) return files_.train_file;
-    if (s == Split::dev) return files_.dev_file;
-    if (s == Split::test) return files_.test_file;
-    return {};
-  }
-  SquadTaskFiles files_;
-  std::string task_;
+  bool with_negative_;
 };
 
 // Instruction rows (Alpaca, chat, LLM-Adapters) formatted by the config's prompt format.
-class InstructionFiles : public RowSource {
+class InstructionFiles : public FilePerSplit {
  public:
-  explicit InstructionFiles(InstructionTaskFiles files) : files_(std::move(files)) {}
-  void check_files(const std::vector<Split>& splits) const override {
-    std::string missing;
-    for (Split s : splits) {
-      const fs::path f = file_of(s);
-      if (f.empty() || !fs::is_regular_file(f))
-        missing += (missing.empty() ? "" : "; ") + split_name(s) + " (" + (f.empty() ? "no file given" : f.string()) + ")";
-    }
-    LP_CHECK(missing.empty(), "task instruction: missing files: ", missing,
-             " (instruction.train_file, dev_file, test_file)");
-  }
-  std::vector<Example> load(Split split, const LoadOptions& options) const override {
-    const fs::path f = file_of(split);
-    LP_CHECK(!f.empty(), "task instruction: no file for the ", split_name(split),
-             " split (instruction.train_file, dev_file or test_file)");
-    return load_instruction_examples(f, files_.format, options);
+  explicit InstructionFiles(InstructionTaskFiles files)
+      : FilePerSplit({files.train_file, files.dev_file, files.test_file}, "task instruction", "instruction"),
+        format_(std::move(files.format)) {}
+
+ protected:
+  std::string missing_hint() const override { return " (instruction.train_file, dev_file, test_file)"; }
+  std::vector<Example> read(const fs::path& file, Split, const LoadOptions& options) const override {
+    return load_instruction_examples(file, format_, options);
   }
 
  private:
-  fs::path file_of(Split s) const {
-    if (s == Split::train) return files_.train_file;
-    if (s == Split::dev) return files_.dev_file;
-    if (s == Split::test) return files_.test_file;
-    return {};
-  }
-  InstructionTaskFiles files_;
+  PromptFormat format_;
 };
 
 // LLM-Adapters' commonsense files: training sets (their train.json) or plain files, and evaluation

@@ -125,5 +125,42 @@ TEST(TaskRegistry, ArcEncoderPadsFewerChoicesWithMaskedFillers) {
   EXPECT_EQ(task->format_prediction(2), "answer3");
 }
 
+// The file-per-split sources (user, SQuAD, instruction) name every missing file of the splits asked
+// for, and the config keys of a split without one.
+TEST(TaskRegistry, FilePerSplitSourcesNameTheirMissingFiles) {
+  testing::TempDir dir;
+  testing::write_file(dir / "train.csv", "text,label\na,x\n");
+  const fs::path train = dir / "train.csv", gone = dir / "gone.csv";
+
+  TaskOptions user;
+  user.user = UserTaskFiles{};
+  user.user->spec.label_names = {"x", "y"};
+  user.user->train_file = train;
+  user.user->dev_file = gone;
+  auto task = make_task("user", dir.path(), user);
+  EXPECT_EQ(error_of([&] { task->source().check_files({Split::train, Split::dev, Split::test}); }),
+            "user task: missing files: dev (" + gone.string() + "); test (no file given)");
+  EXPECT_EQ(error_of([&] { task->source().load(Split::test, {}); }),
+            "user task: no file for the test split (user_task.train_file, dev_file or test_file)");
+
+  TaskOptions squad;
+  squad.squad = SquadTaskFiles{};
+  squad.squad->train_file = gone;
+  task = make_task("squad", dir.path(), squad);
+  EXPECT_EQ(error_of([&] { task->source().check_files({Split::train, Split::test}); }),
+            "squad: missing files: train (" + gone.string() + "); test (no file given: squad.test_file; "
+            "`lightpeft predict --split dev` predicts the dev file)");
+
+  TaskOptions instruction;
+  instruction.instruction = InstructionTaskFiles{};
+  instruction.instruction->train_file = train;
+  task = make_task("instruction", dir.path(), instruction);
+  EXPECT_NO_THROW(task->source().check_files({Split::train}));
+  EXPECT_EQ(error_of([&] { task->source().check_files({Split::train, Split::dev}); }),
+            "task instruction: missing files: dev (no file given) (instruction.train_file, dev_file, test_file)");
+  EXPECT_EQ(error_of([&] { task->source().load(Split::dev, {}); }),
+            "task instruction: no file for the dev split (instruction.train_file, dev_file or test_file)");
+}
+
 }  // namespace
 }  // namespace lightpeft
