@@ -59,6 +59,12 @@ SWEEP = {
                                sets=["lora.target_modules=[all-linear]", "light_peft.head_pruning_ratio=0.2",
                                      "light_peft.head_pruning_scope=global", "light_peft.ffn_pruning_ratio=0.2",
                                      "light_peft.module_pruning_ratio=0.5"]),
+    # The masks' learning rate x 100 (heads) and x 50 (FFN neurons): the defaults of the released
+    # MaskTrainer's constructor (its launch scripts pass 1 and 1, the spec's defaults); at 1 the masks
+    # move by about lr x steps, 0.005 in a 16-step estimate against the spec's 800 steps.
+    "light-peft-mask-lr": dict(kind="lightpeft", method="light-peft",
+                               sets=["lora.target_modules=[all-linear]", "light_peft.head_mask_lr_multiplier=100",
+                                     "light_peft.ffn_mask_lr_multiplier=50"]),
     # Only the PEFT is pruned (modules and ranks): what the foundation pruning costs, by difference.
     "light-peft-peft-only": dict(kind="lightpeft", method="light-peft",
                                  sets=["lora.target_modules=[all-linear]", "light_peft.head_pruning_ratio=0",
@@ -273,8 +279,8 @@ def cmd_report(args):
     for task in tasks:
         lines += [f"## {task}", "",
                   "| recipe | acc | acc_norm | gen | PIQA | SIQA | WinoGrande | trainable | total | finetune s | "
-                  "estimate s | train samples/s | peak RSS MiB |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "estimate s | train samples/s | gen eval s | peak RSS MiB |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in recipes:
             cell_runs = list(runs.get((r, task), {}).values())
             if not cell_runs:
@@ -286,7 +292,7 @@ def cmd_report(args):
                 f"{cell(r, task, dev('generation_accuracy'))} | " + " | ".join(tr) + " | "
                 f"{num(cell_runs[0].get('trainable_parameters'))} | {num(cell_runs[0].get('total_parameters'))} | "
                 f"{m('finetune_seconds'):.0f} | {m('estimate_seconds'):.0f} | {m('finetune_samples_per_second'):.2f} | "
-                f"{m('peak_cpu_rss_bytes') / 2**20:.0f} |")
+                f"{m('generation_seconds'):.0f} | {m('peak_cpu_rss_bytes') / 2**20:.0f} |")
         lines.append("")
     lp = [(t, x) for t in tasks for r in recipes if r.startswith("light-peft")
           for x in runs.get((r, t), {}).values() if "pruning" in x]

@@ -1,10 +1,13 @@
 #include "lightpeft/train/optimizer.h"
 
 #include <cmath>
+#include <unordered_set>
 
+#include <torch/nn/modules/normalization.h>
 #include <torch/nn/utils/clip_grad.h>
 
 #include "lightpeft/core/error.h"
+#include "lightpeft/models/norms.h"
 
 namespace lightpeft {
 
@@ -17,12 +20,21 @@ std::vector<ParamGroup> default_param_groups(const torch::nn::Module& module, co
       if (e.unsafeGetTensorImpl() == t.unsafeGetTensorImpl()) return true;
     return false;
   };
+  // HF Trainer's rule: no decay on biases and on normalisation weights. Norms are found by type
+  // (LLaMA's RMSNorm `input_layernorm`, OPT's `final_layer_norm`, GPT-2's `ln_1`), and by BERT's name.
+  std::unordered_set<const c10::TensorImpl*> norm_params;
+  auto add_if_norm = [&](const torch::nn::Module& m) {
+    if (dynamic_cast<const torch::nn::LayerNormImpl*>(&m) || dynamic_cast<const RmsNormImpl*>(&m))
+      for (const auto& t : m.parameters(/*recurse=*/false)) norm_params.insert(t.unsafeGetTensorImpl());
+  };
+  add_if_norm(module);  // (modules(include_self) needs a module held by a shared_ptr)
+  for (const auto& m : module.modules(/*include_self=*/false)) add_if_norm(*m);
   for (const auto& p : module.named_parameters(/*recurse=*/true)) {
     if (!p.value().requires_grad() || excluded(p.value())) continue;
     const std::string& name = p.key();
     const bool is_bias = name.size() >= 5 && name.compare(name.size() - 5, 5, ".bias") == 0;
-    (is_bias || name.find("LayerNorm") != std::string::npos ? no_decay : decay)
-        .params.push_back(p.value());
+    const bool is_norm = norm_params.count(p.value().unsafeGetTensorImpl()) || name.find("LayerNorm") != std::string::npos;
+    (is_bias || is_norm ? no_decay : decay).params.push_back(p.value());
   }
   std::vector<ParamGroup> groups;
   for (auto* g : {&decay, &no_decay})

@@ -28,7 +28,7 @@ const Schema<OptimConfig>& training_schema() {
        key(&O::learning_rate, "learning_rate", above(0),
            "AdamW base rate (masks in the estimate stage: times their multipliers)")
            .renamed_from({"lr"}),
-       key(&O::weight_decay, "weight_decay", at_least(0), "decoupled; never on biases and LayerNorm parameters"),
+       key(&O::weight_decay, "weight_decay", at_least(0), "decoupled; never on biases and normalisation weights (LayerNorm, RMSNorm)"),
        key(&O::adam_beta1, "adam_beta1", in_unit_interval(), "as torch.optim.AdamW"),
        key(&O::adam_beta2, "adam_beta2", in_unit_interval(), "as torch.optim.AdamW"),
        key(&O::adam_epsilon, "adam_epsilon", above(0), "as torch.optim.AdamW"),

@@ -8,6 +8,7 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 
+#include "lightpeft/models/norms.h"
 #include "lightpeft/train/optimizer.h"
 
 namespace lightpeft {
@@ -60,6 +61,29 @@ TEST(Optimizer, BiasAndLayerNormDoNotDecay) {
   EXPECT_DOUBLE_EQ(groups[0].weight_decay, 0.1);
   EXPECT_EQ(groups[1].params.size(), 3u);  // fc.bias, LayerNorm.weight, LayerNorm.bias
   EXPECT_DOUBLE_EQ(groups[1].weight_decay, 0.0);
+}
+
+// Decoder norms by type, whatever their names: LLaMA's RMSNorm, OPT's and GPT-2's LayerNorm.
+struct TinyDecoder : torch::nn::Module {
+  TinyDecoder() {
+    q_proj = register_module("q_proj", torch::nn::Linear(torch::nn::LinearOptions(2, 2).bias(false)));
+    input_layernorm = register_module("input_layernorm", RmsNorm(2, 1e-6));
+    ln_1 = register_module("ln_1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({2})));
+  }
+  torch::nn::Linear q_proj{nullptr};
+  RmsNorm input_layernorm{nullptr};
+  torch::nn::LayerNorm ln_1{nullptr};
+};
+
+TEST(Optimizer, DecoderNormsDoNotDecay) {
+  TinyDecoder m;
+  OptimConfig o;
+  o.weight_decay = 0.1;
+  auto groups = default_param_groups(m, o);
+  ASSERT_EQ(groups.size(), 2u);
+  ASSERT_EQ(groups[0].params.size(), 1u);
+  EXPECT_TRUE(groups[0].params[0].is_same(m.q_proj->weight));
+  EXPECT_EQ(groups[1].params.size(), 3u);  // input_layernorm.weight, ln_1.weight, ln_1.bias
 }
 
 TEST(Optimizer, AdamWStepIsDecoupled) {
