@@ -37,7 +37,6 @@ from study_records import (NOTES_MARKER, cell_stats, display_path, fmt_cell, has
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 HOME = pathlib.Path.home()
 DEFAULT_MODEL = HOME / ".cache/lightpeft/models/all-MiniLM-L6-v2"
-DEFAULT_PYTHON = HOME / ".cache/lightpeft/venv/bin/python"
 
 # task -> (its config under configs/, its data folder under shared/data)
 TASKS = {
@@ -337,33 +336,15 @@ def cmd_report(args):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("action", choices=["run", "sweep", "report"])
-    ap.add_argument("--lightpeft", default=str(ROOT / "build/bin/lightpeft"))
-    ap.add_argument("--python", type=pathlib.Path, default=DEFAULT_PYTHON)
-    ap.add_argument("--model", type=pathlib.Path, default=DEFAULT_MODEL)
-    ap.add_argument("--data", type=pathlib.Path, default=ROOT.parent / "shared/data")
-    ap.add_argument("--runs", default=str(ROOT / "runs/study"))
-    ap.add_argument("--records", type=pathlib.Path, default=RECORDS)
-    ap.add_argument("--tasks", default=",".join(TASKS))
-    ap.add_argument("--recipes", default=",".join(RECIPES))
-    ap.add_argument("--seeds", default="42,43,44")
+    study_records.add_study_arguments(ap, actions=["run", "sweep", "report"], model=DEFAULT_MODEL,
+                                      data=ROOT.parent / "shared/data", runs=ROOT / "runs/study", records=RECORDS,
+                                      out=ROOT / "docs/accuracy.md", tasks=TASKS, recipes=RECIPES)
     ap.add_argument("--max-train", type=int, default=1000)
     ap.add_argument("--epochs", type=float, default=3)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--dtype", default="bf16", choices=["bf16", "fp32"])
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--out", default=str(ROOT / "docs/accuracy.md"))
     args = ap.parse_args()
-    # Bad names fail here, before hours of runs, not as a KeyError half-way through the study.
-    for name, known in (("task", TASKS), ("recipe", ALL_RECIPES)):
-        for value in getattr(args, name + "s").split(","):
-            if value not in known:
-                ap.error(f"--{name}s: unknown {name} '{value}' (expected one of: {', '.join(known)})")
-    for value in args.seeds.split(","):
-        try:
-            int(value)
-        except ValueError:
-            ap.error(f"--seeds: '{value}' is not an integer (expected a comma-separated list such as 42,43,44)")
+    study_records.check_names(ap, args, TASKS, ALL_RECIPES)
     if args.action != "report":
         for task in args.tasks.split(","):
             if not train_file(task, args.data).is_file():

@@ -35,7 +35,6 @@ from study_records import cell_stats, display_path, fmt_cell, has_record, machin
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 HOME = pathlib.Path.home()
 DEFAULT_MODEL = HOME / ".cache/lightpeft/models/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf"
-DEFAULT_PYTHON = HOME / ".cache/lightpeft/venv/bin/python"
 RECORDS = ROOT / "docs/decoder_runs.jsonl"
 
 # task -> LLM-Adapters' folder (its config is configs/commonsense/<task>.yaml)
@@ -326,16 +325,9 @@ def cmd_report(args):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("action", choices=["run", "report"])
-    ap.add_argument("--lightpeft", default=str(ROOT / "build/bin/lightpeft"))
-    ap.add_argument("--python", type=pathlib.Path, default=DEFAULT_PYTHON)
-    ap.add_argument("--model", type=pathlib.Path, default=DEFAULT_MODEL)
-    ap.add_argument("--data", type=pathlib.Path, default=ROOT.parent / "shared/data/commonsense")
-    ap.add_argument("--runs", default=str(ROOT / "runs/decoder_study"))
-    ap.add_argument("--records", type=pathlib.Path, default=RECORDS)
-    ap.add_argument("--tasks", default=",".join(TASKS))
-    ap.add_argument("--recipes", default=",".join(RECIPES))
-    ap.add_argument("--seeds", default="42,43,44")
+    study_records.add_study_arguments(ap, actions=["run", "report"], model=DEFAULT_MODEL,
+                                      data=ROOT.parent / "shared/data/commonsense", runs=ROOT / "runs/decoder_study",
+                                      records=RECORDS, out=ROOT / "docs/decoder_study.md", tasks=TASKS, recipes=RECIPES)
     ap.add_argument("--max-train", type=int, default=256)
     ap.add_argument("--epochs", type=float, default=1)
     ap.add_argument("--batch-size", type=int, default=8)
@@ -343,16 +335,8 @@ def main():
     ap.add_argument("--eval-limit", type=int, default=100)
     ap.add_argument("--generate", type=int, default=40)
     ap.add_argument("--transfer-limit", type=int, default=100)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--out", default=str(ROOT / "docs/decoder_study.md"))
     args = ap.parse_args()
-    for name, known in (("task", TASKS), ("recipe", ALL_RECIPES)):
-        for value in getattr(args, name + "s").split(","):
-            if value not in known:
-                ap.error(f"--{name}s: unknown {name} '{value}' (expected one of: {', '.join(known)})")
-    for value in args.seeds.split(","):
-        if not value.strip().isdigit():
-            ap.error(f"--seeds: '{value}' is not an integer (expected a comma-separated list such as 42,43,44)")
+    study_records.check_names(ap, args, TASKS, ALL_RECIPES)
     if args.action == "report":
         cmd_report(args)
         return 0

@@ -39,7 +39,7 @@ try:
     from transformers import AutoModelForSequenceClassification
 except ImportError as e:
     raise SystemExit(f"parity_check needs torch and transformers ({e}): run it with the project's venv "
-                     f"python, {study.DEFAULT_PYTHON}")
+                     f"python, {study.study_records.DEFAULT_PYTHON}")
 
 import hf_reference  # noqa: E402  (task label names)
 

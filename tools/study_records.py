@@ -9,6 +9,8 @@ import os
 import pathlib
 import platform
 
+DEFAULT_PYTHON = pathlib.Path.home() / ".cache/lightpeft/venv/bin/python"
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NOTES_MARKER = "<!-- notes: written by hand below this line; `report` keeps them -->"
 
@@ -116,3 +118,30 @@ def write_report(out, lines):
     lines = lines + ["", NOTES_MARKER + kept.rstrip("\n")]
     out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def add_study_arguments(ap, *, actions, model, data, runs, records, out, tasks, recipes):
+    """The arguments both study drivers take (each adds its budget's own)."""
+    ap.add_argument("action", choices=actions)
+    ap.add_argument("--lightpeft", default=str(ROOT / "build/bin/lightpeft"))
+    ap.add_argument("--python", type=pathlib.Path, default=DEFAULT_PYTHON)
+    ap.add_argument("--model", type=pathlib.Path, default=model)
+    ap.add_argument("--data", type=pathlib.Path, default=data)
+    ap.add_argument("--runs", default=str(runs))
+    ap.add_argument("--records", type=pathlib.Path, default=records)
+    ap.add_argument("--tasks", default=",".join(tasks))
+    ap.add_argument("--recipes", default=",".join(recipes))
+    ap.add_argument("--seeds", default="42,43,44")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", default=str(out))
+
+
+def check_names(ap, args, tasks, recipes):
+    """Bad task or recipe names and seeds fail before hours of runs, not half-way through the study."""
+    for name, known in (("task", tasks), ("recipe", recipes)):
+        for value in getattr(args, name + "s").split(","):
+            if value not in known:
+                ap.error(f"--{name}s: unknown {name} '{value}' (expected one of: {', '.join(known)})")
+    for value in args.seeds.split(","):
+        if not value.strip().isdigit():
+            ap.error(f"--seeds: '{value}' is not an integer (expected a comma-separated list such as 42,43,44)")
