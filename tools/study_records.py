@@ -145,3 +145,18 @@ def check_names(ap, args, tasks, recipes):
     for value in args.seeds.split(","):
         if not value.strip().isdigit():
             ap.error(f"--seeds: '{value}' is not an integer (expected a comma-separated list such as 42,43,44)")
+
+
+def budgets_and_machines(records, ignore=()):
+    """The distinct budgets of RECORDS (their study_budget less the IGNOREd keys, as sorted JSON
+    strings: more than one means the runs are not comparable) and {machine: {dates}}."""
+    budgets = sorted({json.dumps({k: v for k, v in x["study_budget"].items() if k not in ignore}, sort_keys=True)
+                      for x in records if "study_budget" in x})
+    machines = {}
+    for x in records:
+        machines.setdefault(x.get("machine", "unknown machine"), set()).add(x.get("date", "?"))
+    return budgets, machines
+
+
+def machines_text(machines):
+    return "; ".join(f"{m} ({', '.join(sorted(d))})" for m, d in sorted(machines.items()))
