@@ -219,6 +219,11 @@ def cmd_run(args, recipes):
                 print(f"[{datetime.datetime.now():%H:%M:%S}] {name:20s} {task:10s} seed {seed}: {status}", flush=True)
 
 
+def mib(runs):
+    values = [x["peak_cpu_rss_bytes"] for x in runs if x.get("peak_cpu_rss_bytes")]
+    return f"{statistics.mean(values) / 2**20:.0f}" if values else ""
+
+
 def num(x):
     return f"{x:,}" if x is not None else ""
 
@@ -279,14 +284,18 @@ def cmd_report(args):
             cell_runs = list(runs.get((r, task), {}).values())
             if not cell_runs:
                 continue
-            m = lambda k: statistics.mean([x.get(k) or 0.0 for x in cell_runs])
+            def m(key, fmt):  # mean over the cell's runs; blank where no run measured it
+                values = [x[key] for x in cell_runs if x.get(key) is not None]
+                return format(statistics.mean(values), fmt) if values else ""
+
             tr = [cell(r, task, lambda x, s=s: x.get("transfer", {}).get(s, {}).get("accuracy")) for s in TRANSFER]
             lines.append(
                 f"| {r} | {cell(r, task, dev('accuracy'))} | {cell(r, task, dev('accuracy_norm'))} | "
                 f"{cell(r, task, dev('generation_accuracy'))} | " + " | ".join(tr) + " | "
                 f"{num(cell_runs[0].get('trainable_parameters'))} | {num(cell_runs[0].get('total_parameters'))} | "
-                f"{m('finetune_seconds'):.0f} | {m('estimate_seconds'):.0f} | {m('finetune_samples_per_second'):.2f} | "
-                f"{m('generation_seconds'):.0f} | {m('peak_cpu_rss_bytes') / 2**20:.0f} |")
+                f"{m('finetune_seconds', '.0f')} | {m('estimate_seconds', '.0f')} | "
+                f"{m('finetune_samples_per_second', '.2f')} | {m('generation_seconds', '.0f')} | "
+                f"{mib(cell_runs)} |")
         lines.append("")
     lp = [(t, x) for t in tasks for r in recipes if r.startswith("light-peft")
           for x in runs.get((r, t), {}).values() if "pruning" in x]
