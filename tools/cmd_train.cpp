@@ -31,6 +31,9 @@ void print_what_pruning_bought(const TrainResult& r) {
             << ratio(static_cast<double>(r.trainable_parameters),
                      static_cast<double>(r.trainable_parameters_before_pruning))
             << "\n";
+  if (r.finetune_resumed)
+    std::cout << "pruning: step time and peak RSS not compared: the finetune stage resumed from a checkpoint, "
+                 "so this process did not run all of it\n";
   if (r.estimate_step_seconds > 0 && r.finetune_step_seconds > 0)
     std::cout << "pruning: step time " << log::fixed(r.finetune_step_seconds, 3) << " s (pruned, finetune) vs "
               << log::fixed(r.estimate_step_seconds, 3) << " s (unpruned, estimate)"

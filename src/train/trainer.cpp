@@ -140,10 +140,15 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options)
     }
   }
 
-  stage_peaks["finetune"] = peak_memory(session.runtime).cpu_rss_bytes;
-  r.finetune_peak_cpu_rss_bytes = stage_peaks["finetune"];
-  if (finetune.loop.steps > 0)
-    r.finetune_step_seconds = finetune.loop.train_seconds / static_cast<double>(finetune.loop.steps);
+  r.finetune_resumed = finetune.loop.resumed;
+  if (r.finetune_resumed) {
+    extra["finetune_resumed"] = true;  // its peak and step time in this process are not the stage's
+  } else {
+    stage_peaks["finetune"] = peak_memory(session.runtime).cpu_rss_bytes;
+    r.finetune_peak_cpu_rss_bytes = stage_peaks["finetune"];
+    if (finetune.loop.steps > 0)
+      r.finetune_step_seconds = finetune.loop.train_seconds / static_cast<double>(finetune.loop.steps);
+  }
   int64_t run_peak = -1;
   for (const auto& [stage, bytes] : stage_peaks) run_peak = std::max(run_peak, bytes);
   extra["peak_cpu_rss_bytes"] = run_peak;

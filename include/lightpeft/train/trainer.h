@@ -32,6 +32,9 @@ struct TrainResult {
   double finetune_step_seconds = 0.0;
   int64_t estimate_peak_cpu_rss_bytes = -1;
   int64_t finetune_peak_cpu_rss_bytes = -1;
+  // The finetune stage continued from a checkpoint: this process saw only part of it (or none, when
+  // the run had finished), so its step time and peak are not the stage's and are left at 0 / -1.
+  bool finetune_resumed = false;
 };
 
 struct TrainOptions {
