@@ -76,7 +76,7 @@ ALL_RECIPES = {**RECIPES, **SWEEP}
 # What a record keeps of a run's results.
 RECORD_KEYS = ("headline_metric", "headline_value", "dev", "transfer", "trainable_parameters", "total_parameters",
                "finetune_seconds", "estimate_seconds", "finetune_samples_per_second", "finetune_steps",
-               "estimate_steps_run", "generation_seconds", "eval_seconds", "peak_cpu_rss_bytes",
+               "generation_seconds", "eval_seconds", "peak_cpu_rss_bytes",
                "stage_peak_cpu_rss_bytes", "pruning", "wall_seconds", "study_budget")
 # Light-PEFT's estimate: half an epoch, never fewer than this many steps (as the encoder study).
 MIN_ESTIMATE_STEPS = 10
