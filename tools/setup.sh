@@ -24,6 +24,7 @@ APT_PACKAGES=(
   python3 python3-venv python3-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libyaml-cpp-dev libgtest-dev libbenchmark-dev
   libutf8proc-dev libsentencepiece-dev
+  libjemalloc-dev  # the lightpeft executable's malloc (include/lightpeft/core/allocator.h)
   libgloo-dev  # headers only: torch's ProcessGroupGloo.hpp includes them (src/distributed)
   clang libclang-rt-14-dev  # the sanitizer and fuzz configuration (tools/ci_sanitize.sh)
 )

@@ -4,9 +4,6 @@
 #include <torch/cuda.h>
 
 #include <sys/resource.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 #include <cstdlib>
 #include <fstream>
@@ -16,6 +13,7 @@
 #define LIGHTPEFT_HAVE_C10_CUDA 1
 #endif
 
+#include "lightpeft/core/allocator.h"
 #include "lightpeft/core/error.h"
 
 namespace lightpeft {
@@ -99,11 +97,9 @@ PeakMemory peak_memory(const Runtime& rt) {
 }
 
 void reset_peak_memory(const Runtime& rt) {
-#ifdef __GLIBC__
-  // Freed memory goes back to the kernel first, or glibc's arenas would keep the earlier stage's
+  // Freed memory goes back to the kernel first, or the allocator would keep the earlier stage's
   // high-water mark resident and the next stage would inherit it.
-  malloc_trim(0);
-#endif
+  release_free_memory();
   std::ofstream("/proc/self/clear_refs") << "5";
 #ifdef LIGHTPEFT_HAVE_C10_CUDA
   if (rt.device.is_cuda() && torch::cuda::is_available())

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <map>
 
+#include "lightpeft/core/allocator.h"
 #include "lightpeft/core/error.h"
 #include "lightpeft/core/log.h"
 #include "lightpeft/data/text_file.h"
@@ -80,6 +81,7 @@ void write_results(const TrainConfig& c, const Runtime& rt, const TrainResult& r
   };
   const PeakMemory peak = peak_memory(rt);  // the finetune stage's (the peaks restart per stage)
   if (peak.cuda_allocated_bytes >= 0) j["peak_cuda_allocated_bytes"] = peak.cuda_allocated_bytes;
+  j["malloc"] = malloc_name();  // the peaks and times depend on it (core/allocator.h)
   for (auto it = extra.begin(); it != extra.end(); ++it) j[it.key()] = it.value();
   write_text_atomic(r.results_file, j.dump(2) + "\n");
 }

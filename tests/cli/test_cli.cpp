@@ -128,6 +128,8 @@ TEST_F(CliRunTest, PruneThenTrainEvalAndPredict) {
   const auto results = read_json(out / "results.json");
   EXPECT_TRUE(results.contains("peak_cpu_rss_bytes"));
   EXPECT_TRUE(results.contains("estimate_seconds"));
+  // The executable's own malloc (core/allocator.h), found at run time: "jemalloc 5.3.0" or "glibc".
+  EXPECT_EQ(results.value("malloc", "").rfind(LIGHTPEFT_TEST_CLI_MALLOC, 0), 0u) << results.dump();
 
   // eval reproduces the final dev metrics.
   auto e = run_cli("eval" + cfg());

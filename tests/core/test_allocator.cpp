@@ -1,6 +1,7 @@
-// tune_malloc_for_tensors: after it, a multi-MiB block (the size of an activation) comes from the
-// heap instead of a fresh mmap, and the user's own glibc settings or LIGHTPEFT_MALLOC_TUNING=0 keep
-// it from changing anything.
+// tune_malloc_for_tensors and release_free_memory under glibc (the test binaries' malloc): after
+// tuning, a multi-MiB block (the size of an activation) comes from the heap instead of a fresh mmap,
+// the user's own glibc settings or LIGHTPEFT_MALLOC_TUNING=0 keep it from changing anything, and
+// release_free_memory gives freed heap back to the kernel.
 //
 // mallopt cannot be undone and glibc raises its mmap threshold by itself once a large block is
 // freed, so each case runs in a fresh process: gtest's "threadsafe" death-test style re-executes
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <string>
+#include <vector>
 
 #include <malloc.h>
 
@@ -93,6 +95,45 @@ void expect_tuning_declined_with(const char* variable, const char* value) {
       return std::string("tune_malloc_for_tensors() changed the settings despite ") + variable + "=" + value;
     clear_environment();
     return expect_mmapped(1, variable);
+  });
+}
+
+// VmRSS of /proc/self/status, MiB.
+long resident_mib() {
+  std::FILE* status = std::fopen("/proc/self/status", "r");
+  if (!status) return -1;
+  char line[256];
+  long kib = -1;
+  while (std::fgets(line, sizeof line, status))
+    if (std::strncmp(line, "VmRSS:", 6) == 0) kib = std::strtol(line + 6, nullptr, 10);
+  std::fclose(status);
+  return kib < 0 ? -1 : kib / 1024;
+}
+
+TEST(MallocTuning, ReleaseFreeMemoryGivesTheFreedHeapBack) {
+  // After tuning glibc keeps freed tensors' memory resident (it never trims); between stages
+  // release_free_memory must hand it back, also from the middle of the heap (a live block above it).
+  in_fresh_process([] {
+    clear_environment();
+    if (malloc_name() != "glibc") return "malloc_name() is '" + malloc_name() + "' in a glibc test binary";
+    if (!tune_malloc_for_tensors()) return std::string("tune_malloc_for_tensors() returned false");
+    std::vector<void*> blocks;
+    for (int i = 0; i < 8; ++i) {
+      blocks.push_back(std::malloc(kBlock));
+      if (!blocks.back()) return std::string("malloc failed");
+      std::memset(blocks.back(), 1, kBlock);
+    }
+    void* volatile live_above = std::malloc(1 << 20);
+    std::memset(live_above, 1, 1 << 20);
+    for (void* b : blocks) std::free(b);
+    const long freed_but_resident = resident_mib();
+    release_free_memory();
+    const long after = resident_mib();
+    std::free(live_above);
+    if (freed_but_resident - after < 200)
+      return "resident " + std::to_string(freed_but_resident) + " MiB after freeing 240 MiB, " + std::to_string(after) +
+             " MiB after release_free_memory (expected at least 200 MiB less)";
+    return std::string();
   });
 }
 

@@ -1,20 +1,37 @@
 #pragma once
-// glibc malloc settings for LibTorch's CPU tensors.
+// The process's malloc, as LibTorch's CPU tensors see it.
 //
-// LibTorch allocates every activation and gradient with malloc. glibc serves blocks above its
-// mmap threshold (128 KiB at start, raised dynamically only up to what was freed before) with a
-// fresh mmap and returns them with munmap, and trims the heap top back to the OS: a training or
-// inference step then page-faults through its multi-MiB buffers again on every step. Measured on
-// the 2-core dev machine (docs/benchmarks.md): the LoRA model's inference forward went from 1.17x
-// to 0.71x HF's time with the settings below, a training step from 1.10x to 1.00x. PyTorch's own
-// docs suggest jemalloc/tcmalloc for the same reason; these three mallopt calls need no extra
-// library.
+// LibTorch allocates every CPU activation and gradient with malloc, so the C library's allocator
+// decides both the step time and the resident memory of a CPU run:
+// - glibc serves blocks above its mmap threshold (128 KiB at start, raised dynamically only up to
+//   what was freed before) with a fresh mmap, returns them with munmap and trims the heap top: a
+//   step then page-faults through its multi-MiB buffers every time. tune_malloc_for_tensors keeps
+//   them on the heap instead (inference went from 1.17x to 0.71x HF's time, docs/benchmarks.md),
+//   but glibc's heap then fragments: batches of different lengths and a pruned model's per-layer
+//   widths ask for ever new sizes, and a Light-PEFT finetune stage's resident set grew from 0.46 to
+//   1.7 GiB over 120 steps of the main job where jemalloc held it at 0.5-0.9 GiB.
+// - jemalloc (Debian's libjemalloc-dev) packs by size class and returns unused pages after a decay
+//   time; the `lightpeft` executable links it by default (CMake LIGHTPEFT_ALLOCATOR). A program
+//   that links liblightpeft picks its own malloc: link jemalloc into it, or LD_PRELOAD it.
+// PyTorch's CPU performance guide recommends jemalloc or tcmalloc for the same reasons.
+#include <string>
+
 namespace lightpeft {
 
-// Keeps blocks up to 32 MiB (glibc's largest threshold) on the heap, never trims it and grows it
-// in 256 MiB steps. Call once at program start, before tensors exist. Does nothing when the user
-// set any of glibc's MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_, MALLOC_TOP_PAD_ or
-// LIGHTPEFT_MALLOC_TUNING=0; returns whether it changed the settings.
+// "jemalloc" when the process's malloc is jemalloc (linked in or LD_PRELOADed), else "glibc"
+// (or "other" off glibc). Decided once, at the first call.
+const std::string& malloc_name();
+
+// With glibc: keeps blocks up to 32 MiB (glibc's largest threshold) on the heap, never trims it
+// and grows it in 256 MiB steps. Call once at program start, before tensors exist. Does nothing
+// under jemalloc (its own settings: MALLOC_CONF), when the user set any of glibc's
+// MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_, MALLOC_TOP_PAD_, or LIGHTPEFT_MALLOC_TUNING=0;
+// returns whether it changed the settings.
 bool tune_malloc_for_tensors();
+
+// Gives the memory that freed tensors left in the allocator back to the kernel now (glibc's
+// malloc_trim, jemalloc's purge of every arena), so that a new stage's peak resident set starts
+// from what is live, not from the last stage's high-water mark.
+void release_free_memory();
 
 }  // namespace lightpeft

@@ -4,6 +4,7 @@
 #include <torch/utils.h>
 
 #include "lightpeft/core/error.h"
+#include "lightpeft/core/allocator.h"
 #include "lightpeft/core/log.h"
 #include "lightpeft/io/model_path.h"
 #include "lightpeft/distributed/process_group.h"
@@ -42,7 +43,7 @@ Session make_session(const TrainConfig& config, const SessionOptions& options) {
   log::info("device ", session.runtime.device.str(), session.runtime.autocast_dtype == c10::kBFloat16 ? " (bf16 autocast)"
             : session.runtime.autocast_dtype == c10::kHalf          ? " (fp16 autocast, loss scaling)"
                                                                      : "",
-            ", threads ", at::get_num_threads());
+            ", threads ", at::get_num_threads(), ", malloc ", malloc_name());
   return session;
 }
 
