@@ -19,5 +19,6 @@ function(lightpeft_link_allocator target)
   if(LIGHTPEFT_ALLOCATOR STREQUAL "jemalloc")
     target_link_libraries(${target} PRIVATE "-Wl,--push-state,--no-as-needed" ${JEMALLOC_LINK_LIBRARIES}
                           "-Wl,--pop-state")
+    target_sources(${target} PRIVATE ${PROJECT_SOURCE_DIR}/tools/malloc_conf.cpp)  # its settings
   endif()
 endfunction()

@@ -1,6 +1,7 @@
 #include "lightpeft/core/allocator.h"
 
 #include <dlfcn.h>
+#include <sys/types.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -26,12 +27,21 @@ Mallctl jemalloc_mallctl() {
 
 const std::string& malloc_name() {
   static const std::string name = [] {
-    if (jemalloc_mallctl()) {
+    if (Mallctl mallctl = jemalloc_mallctl()) {
+      std::string text = "jemalloc";
       const char* version = nullptr;
       size_t size = sizeof(version);
-      if (jemalloc_mallctl()("version", &version, &size, nullptr, 0) == 0 && version)
-        return std::string("jemalloc ") + std::string(version).substr(0, std::string(version).find('-'));
-      return std::string("jemalloc");
+      if (mallctl("version", &version, &size, nullptr, 0) == 0 && version)
+        text += " " + std::string(version).substr(0, std::string(version).find('-'));
+      // The two settings that decide a training step's page faults (tools/malloc_conf.cpp).
+      size_t oversize = 0;
+      ssize_t decay = 0;
+      size = sizeof(oversize);
+      const bool has_oversize = mallctl("opt.oversize_threshold", &oversize, &size, nullptr, 0) == 0;
+      size = sizeof(decay);
+      if (has_oversize && mallctl("opt.dirty_decay_ms", &decay, &size, nullptr, 0) == 0)
+        text += " (oversize_threshold " + std::to_string(oversize) + ", dirty_decay_ms " + std::to_string(decay) + ")";
+      return text;
     }
 #if defined(__GLIBC__)
     return std::string("glibc");

@@ -18,7 +18,8 @@
 
 namespace lightpeft {
 
-// "jemalloc" when the process's malloc is jemalloc (linked in or LD_PRELOADed), else "glibc"
+// "jemalloc 5.3.0 (oversize_threshold 0, dirty_decay_ms -1)" when the process's malloc is jemalloc
+// (linked in or LD_PRELOADed; its version and the settings that matter most here), else "glibc"
 // (or "other" off glibc). Decided once, at the first call.
 const std::string& malloc_name();
 
