@@ -77,7 +77,9 @@ ALL_RECIPES = {**RECIPES, **SWEEP}
 RECORD_KEYS = ("headline_metric", "headline_value", "dev", "transfer", "trainable_parameters", "total_parameters",
                "finetune_seconds", "estimate_seconds", "finetune_samples_per_second", "finetune_steps",
                "generation_seconds", "eval_seconds", "peak_cpu_rss_bytes",
-               "stage_peak_cpu_rss_bytes", "pruning", "wall_seconds", "study_budget")
+               "stage_peak_cpu_rss_bytes", "pruning", "wall_seconds", "study_budget", "cpu_shared")
+# Columns that other work on the same CPU distorts: a cpu_shared run's are left out of the report.
+TIME_KEYS = ("finetune_seconds", "estimate_seconds", "finetune_samples_per_second", "generation_seconds")
 # Light-PEFT's estimate: half an epoch, never fewer than this many steps (as the encoder study).
 MIN_ESTIMATE_STEPS = 10
 
@@ -198,6 +200,8 @@ def run_one(args, recipe, task, seed):
     except RuntimeError as e:
         return f"FAILED ({e})"
     res["wall_seconds"] = time.time() - start
+    if args.cpu_shared:
+        res["cpu_shared"] = True
     res["study_budget"] = {"max_train": args.max_train, "epochs": args.epochs, "batch_size": args.batch_size,
                            "lr": args.lr, "eval_limit": args.eval_limit, "generate": args.generate,
                            "transfer_limit": args.transfer_limit, "threads": args.threads, "dtype": "fp32",
@@ -265,6 +269,10 @@ def cmd_report(args):
     ]
     if len(budgets) > 1:
         lines += ["**The runs on record do not share one budget**: " + "; ".join(budgets), ""]
+    shared = sum(1 for x in records if x.get("cpu_shared"))
+    if shared:
+        lines += [f"{shared} run{'s' if shared != 1 else ''} shared the CPU with other work (`cpu_shared` in their records): the time "
+                  "columns leave them out (their metrics, parameters and peak memory stand).", ""]
 
     def cell(recipe, task, get):
         values = [get(x) for _, x in sorted(runs.get((recipe, task), {}).items())]
@@ -285,7 +293,8 @@ def cmd_report(args):
             if not cell_runs:
                 continue
             def m(key, fmt):  # mean over the cell's runs; blank where no run measured it
-                values = [x[key] for x in cell_runs if x.get(key) is not None]
+                values = [x[key] for x in cell_runs if x.get(key) is not None
+                          and not (key in TIME_KEYS and x.get("cpu_shared"))]
                 return format(statistics.mean(values), fmt) if values else ""
 
             tr = [cell(r, task, lambda x, s=s: x.get("transfer", {}).get(s, {}).get("accuracy")) for s in TRANSFER]
@@ -339,6 +348,9 @@ def main():
     ap.add_argument("--eval-limit", type=int, default=100)
     ap.add_argument("--generate", type=int, default=40)
     ap.add_argument("--transfer-limit", type=int, default=100)
+    ap.add_argument("--cpu-shared", action="store_true",
+                    help="other work shares the CPU during these runs: their records say so and the report "
+                         "leaves their times out (metrics and memory stand)")
     args = ap.parse_args()
     study_records.check_names(ap, args, TASKS, ALL_RECIPES)
     if args.action == "report":

@@ -98,7 +98,7 @@ class DecoderStudyTest(unittest.TestCase):
             "lightpeft": str(self.fake), "python": sys.executable, "model": self.model, "data": self.data,
             "runs": str(self.runs), "records": self.records, "max_train": 40, "epochs": 1, "batch_size": 8,
             "lr": 3e-4, "eval_limit": 100, "generate": 40, "transfer_limit": 50, "threads": 2,
-            "seeds": "42", "tasks": "arc_easy", **over})
+            "seeds": "42", "tasks": "arc_easy", "cpu_shared": False, **over})
 
     def calls(self):
         f = self.runs / "calls.jsonl"
@@ -187,6 +187,22 @@ class DecoderStudyTest(unittest.TestCase):
         self.assertIn("| light-peft | arc_easy | 44 | 8 -> 4 | 8 -> 4 | 8 -> 4 | 8 -> 4 | 8 -> 4 |", text)
         self.assertIn("first 40 rows of the set's train.json", text)
         self.assertIn(study.study_records.NOTES_MARKER, text)
+
+    def test_runs_that_shared_the_cpu_keep_their_metrics_but_not_their_times(self):
+        study.run_one(self.args(), "lora-qv", "arc_easy", 42)
+        study.run_one(self.args(cpu_shared=True), "lora-qv", "arc_easy", 43)
+        records = self.records_on_file()
+        self.assertNotIn("cpu_shared", records[0])
+        self.assertTrue(records[1]["cpu_shared"])
+        # The quiet run's finetune time stays; the shared one's would have made it 7.5.
+        records[0]["finetune_seconds"] = 10.0
+        self.records.write_text("".join(json.dumps(r) + "\n" for r in records))
+        out = self.tmp / "report.md"
+        with contextlib.redirect_stdout(io.StringIO()):
+            study.cmd_report(self.args(out=str(out)))
+        text = out.read_text()
+        self.assertRegex(text, r"\| lora-qv \| 10.0 ± 0.0 \(2 seeds\) \|.*\| 10 \| 100 \| 10 \|  \| 2.00 \|")
+        self.assertIn("1 run shared the CPU with other work", text)
 
     def test_bad_arguments_are_refused_before_any_run(self):
         for argv, message in ((["run", "--recipes", "lora-qv,qlora"], "unknown recipe 'qlora'"),

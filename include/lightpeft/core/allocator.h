@@ -9,10 +9,11 @@
 //   them on the heap instead (inference went from 1.17x to 0.71x HF's time, docs/benchmarks.md),
 //   but glibc's heap then fragments: batches of different lengths and a pruned model's per-layer
 //   widths ask for ever new sizes, and a Light-PEFT finetune stage's resident set grew from 0.46 to
-//   1.7 GiB over 120 steps of the main job where jemalloc held it at 0.5-0.9 GiB.
-// - jemalloc (Debian's libjemalloc-dev) packs by size class and returns unused pages after a decay
-//   time; the `lightpeft` executable links it by default (CMake LIGHTPEFT_ALLOCATOR). A program
-//   that links liblightpeft picks its own malloc: link jemalloc into it, or LD_PRELOAD it.
+//   1.7 GiB over 120 steps of the main job.
+// - jemalloc (Debian's libjemalloc-dev) packs by size class: the same stage levelled off at
+//   0.8 GiB, at glibc's speed once told to keep freed pages (tools/malloc_conf.cpp). The `lightpeft`
+//   executable links it by default (CMake LIGHTPEFT_ALLOCATOR). A program that links liblightpeft
+//   picks its own malloc: link jemalloc into it, or LD_PRELOAD it (docs/library.md).
 // PyTorch's CPU performance guide recommends jemalloc or tcmalloc for the same reasons.
 #include <string>
 
