@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # All benchmarks, one command, markdown tables of ratios on stdout (progress on stderr):
 #   benchmarks/run.sh [BUILD_DIR]          (default: build; needs the setup's venv)
-# Light-PEFT vs LoRA (lightpeft CLI), lightpeft vs HF transformers + peft (CPU; MiniLM and SmolLM2),
+# Light-PEFT vs LoRA (lightpeft CLI: time and per-stage memory), lightpeft vs HF transformers + peft (CPU; MiniLM and SmolLM2),
 # micro benchmarks,
 # the CUDA kernels (bench_kernels, GPU only).
 # Threads pinned to LIGHTPEFT_BENCH_THREADS (default 2); set BENCH_REPEATS for more repeats.
@@ -15,6 +15,7 @@ export OMP_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads"
 echo "# lightpeft benchmarks, $(date -u +%Y-%m-%d), $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "# commit $(git -C "$here/.." rev-parse --short HEAD 2>/dev/null || echo '?'), build $build"
 "$py" "$here/bench_lightpeft_vs_lora.py" --build "$build" --threads "$threads" --repeats "$repeats"
+"$py" "$here/bench_memory.py" --build "$build" --threads "$threads"
 "$py" "$here/bench_vs_hf.py" --build "$build" --threads "$threads" --repeats "$repeats"
 # The decoder LLM (SmolLM2-135M-Instruct from its GGUF): LoRA step, inference and generation vs HF,
 # and Light-PEFT's pruned model vs unpruned LoRA.
