@@ -4,7 +4,7 @@
 set(LIGHTPEFT_ALLOCATOR "jemalloc" CACHE STRING "malloc of the lightpeft executables: jemalloc or glibc")
 set_property(CACHE LIGHTPEFT_ALLOCATOR PROPERTY STRINGS jemalloc glibc)
 if(LIGHTPEFT_ALLOCATOR STREQUAL "jemalloc")
-  pkg_check_modules(JEMALLOC IMPORTED_TARGET jemalloc)
+  pkg_check_modules(JEMALLOC jemalloc)
   if(NOT JEMALLOC_FOUND)
     message(FATAL_ERROR "LIGHTPEFT_ALLOCATOR=jemalloc but pkg-config finds no jemalloc: install Debian's "
                         "libjemalloc-dev (tools/setup.sh does), or configure with -DLIGHTPEFT_ALLOCATOR=glibc")

@@ -31,8 +31,10 @@ const std::string& malloc_name() {
       std::string text = "jemalloc";
       const char* version = nullptr;
       size_t size = sizeof(version);
-      if (mallctl("version", &version, &size, nullptr, 0) == 0 && version)
-        text += " " + std::string(version).substr(0, std::string(version).find('-'));
+      if (mallctl("version", &version, &size, nullptr, 0) == 0 && version) {
+        const std::string full(version);  // "5.3.0-0-g54eaed1d8b..."
+        text += " " + full.substr(0, full.find('-'));
+      }
       // The two settings that decide a training step's page faults (tools/malloc_conf.cpp).
       size_t oversize = 0;
       ssize_t decay = 0;
