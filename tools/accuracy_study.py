@@ -80,6 +80,9 @@ SWEEP = {
 CONTROLS = {
     "lora-qv-6ep": dict(kind="lightpeft", method="lora", lr=PEFT_LR,
                         sets=["lora.target_modules=[query, value]", "training.num_train_epochs=6"]),
+    # The estimate's length chosen by the data (light_peft.estimate_steps: auto, issue 29): it stops
+    # once the decisions stay put, between the default recipe's half epoch and est3ep's 3 epochs.
+    "light-peft-auto": dict(kind="lightpeft", method="light-peft", lr=PEFT_LR, estimate_epochs="auto"),
 }
 ALL_RECIPES = {**RECIPES, **SWEEP, **CONTROLS}
 
@@ -101,10 +104,27 @@ RECORD_KEYS = ("headline_metric", "headline_value", "trainable_parameters", "tot
 MIN_ESTIMATE_STEPS = 10
 
 
+# light-peft-auto's bounds, in epochs of the task's training rows: it looks at its decisions every
+# quarter epoch and stops between the default estimate and est3ep's.
+AUTO_MAX_EPOCHS = 3
+
+
 def estimate_steps(recipe, steps_per_epoch):
-    if "estimate_epochs" in recipe:
-        return max(MIN_ESTIMATE_STEPS, int(steps_per_epoch * recipe["estimate_epochs"]))
+    epochs = recipe.get("estimate_epochs")
+    if isinstance(epochs, (int, float)):
+        return max(MIN_ESTIMATE_STEPS, int(steps_per_epoch * epochs))
     return max(MIN_ESTIMATE_STEPS, steps_per_epoch // 2)
+
+
+def estimate_settings(recipe, steps_per_epoch):
+    """The --set overrides of the estimate's length: a fixed step count, or for an `auto` recipe the
+    check interval and the bounds (min: the default recipe's estimate; max: est3ep's)."""
+    if recipe.get("estimate_epochs") != "auto":
+        return [f"light_peft.estimate_steps={estimate_steps(recipe, steps_per_epoch)}"]
+    low = estimate_steps({}, steps_per_epoch)
+    high = max(low, estimate_steps({"estimate_epochs": AUTO_MAX_EPOCHS}, steps_per_epoch))
+    return ["light_peft.estimate_steps=auto", f"light_peft.estimate_check_steps={max(2, steps_per_epoch // 4)}",
+            f"light_peft.estimate_min_steps={low}", f"light_peft.estimate_max_steps={high}"]
 
 
 def train_file(task, data_root):
@@ -153,7 +173,6 @@ def recipe_command(args, runs, recipe_name, task, seed, out, model=None):
     else:
         if model is None:
             model = random_init_model(args, runs) if r.get("random_init") else args.model
-        estimate = estimate_steps(r, steps_per_epoch)
         cmd = [args.lightpeft, "train", "--config", str(ROOT / "configs" / f"{TASKS[task][0]}.yaml"),
                "--overwrite", "--set", f"output_dir={out}", "--set", f"data_dir={args.data / TASKS[task][1]}",
                "--set", f"model={model}", "--set", f"method={r['method']}", "--set", f"seed={seed}",
@@ -161,8 +180,8 @@ def recipe_command(args, runs, recipe_name, task, seed, out, model=None):
                "--set", f"training.learning_rate={r['lr']}", "--set", f"training.num_train_epochs={args.epochs}",
                "--set", f"training.per_device_train_batch_size={args.batch_size}",
                "--set", f"training.max_train_samples={args.max_train}", "--set", "training.logging_steps=20",
-               "--set", "training.save_total_limit=1", "--set", f"light_peft.estimate_steps={estimate}"]
-        for s in r.get("sets", []):
+               "--set", "training.save_total_limit=1"]
+        for s in estimate_settings(r, steps_per_epoch) + r.get("sets", []):
             cmd += ["--set", s]
     return cmd
 
@@ -240,10 +259,46 @@ def recipe_description(r):
         text += ", random-init model of the same shape"
     if r["method"] == "light-peft":
         epochs = r.get("estimate_epochs")
-        text += ((f", estimate {epochs:g} epochs" if epochs else ", estimate half an epoch")
-                 + f" (at least {MIN_ESTIMATE_STEPS} steps)")
+        if epochs == "auto":
+            text += (", estimate_steps auto (decisions checked every quarter epoch; at least the default "
+                     f"recipe's estimate, at most {AUTO_MAX_EPOCHS} epochs; patience and overlap at their defaults)")
+        else:
+            text += ((f", estimate {epochs:g} epochs" if epochs else ", estimate half an epoch")
+                     + f" (at least {MIN_ESTIMATE_STEPS} steps)")
     sets = r.get("sets", [])
     return text + (", " + ", ".join(sets) if sets else "")
+
+
+def auto_estimate_section(runs, summaries, tasks):
+    """light-peft-auto against the fixed estimates and LoRA-qv, per task: how long each estimate ran
+    and why it stopped, the steps of the whole run, the dev metric and the wall time."""
+    auto_tasks = [t for t in tasks if runs.get(("light-peft-auto", t))]
+    if not auto_tasks:
+        return []
+    compared = ("lora-qv", "light-peft", "light-peft-est3ep", "light-peft-auto")
+    machine = next(iter(runs[("light-peft-auto", auto_tasks[0])].values())).get("machine", "unknown machine")
+    lines = ["", "## The estimate's length chosen by the data (light-peft-auto)", "",
+             "Steps: the estimate's (per seed, with why it stopped: `stable` = the kept sets stayed put for the "
+             "patience, `max_steps` = the cap) plus the finetune's. Dev metric x 100 over the seeds on record; "
+             "wall time (whole run, s) the mean of the runs on record made on the auto runs' machine "
+             f"({machine}; blank: none there).", "",
+             "| task | auto estimate steps (stop) | " + " | ".join(f"{r} dev" for r in compared)
+             + " | " + " | ".join(f"{r} wall s" for r in compared) + " |",
+             "|---|---|" + "---|" * (2 * len(compared))]
+    for t in auto_tasks:
+        auto = runs[("light-peft-auto", t)]
+        steps = ", ".join(f"{x['pruning']['estimate_steps']} ({x['pruning'].get('estimate_stop', '?')})"
+                          for _, x in sorted(auto.items()) if "pruning" in x)
+        devs, walls = [], []
+        for r in compared:
+            summary = summaries.get((r, t))
+            covered = summary["seeds"] if summary else []
+            cell = {s: x for s, x in runs.get((r, t), {}).items() if s not in covered}
+            devs.append(fmt_cell(*cell_stats(summary, [x["headline_value"] for x in cell.values()])))
+            w = [x["wall_seconds"] for x in cell.values() if "wall_seconds" in x and x.get("machine") == machine]
+            walls.append(f"{statistics.mean(w):.0f}" if w else "")
+        lines.append(f"| {t} | {steps} | " + " | ".join(devs) + " | " + " | ".join(walls) + " |")
+    return lines
 
 
 def cmd_report(args):
@@ -319,6 +374,7 @@ def cmd_report(args):
             b = statistics.mean([x["pruning"][k][0] for x in lp])
             a = statistics.mean([x["pruning"][k][1] for x in lp])
             lines.append(f"| {k} | {b:,.0f} | {a:,.0f} |")
+    lines += auto_estimate_section(runs, summaries, tasks)
     lines += ["", "## Published anchors", "",
               "Dev, full fine-tuning of the raw MiniLM checkpoints on the whole training sets (the MiniLM "
               "authors' README); not the same checkpoint as ours (all-MiniLM-L6-v2 was further trained for "

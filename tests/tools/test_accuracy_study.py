@@ -103,6 +103,16 @@ class StudyTest(unittest.TestCase):
         self.assertEqual(res["study_budget"]["train_rows"], 400)
         self.assertEqual(res["study_budget"]["epochs"], 3)
 
+    def test_the_auto_estimate_runs_between_the_default_and_est3ep_lengths(self):
+        study.run_one(self.args(), self.runs, "light-peft-auto", "sst2", 42)
+        (argv,) = self.calls()
+        # 13 steps per epoch: checked every 3 steps, at least the default's 10, at most est3ep's 39.
+        self.assertEqual(set_values(argv, "light_peft.estimate_steps"), ["auto"])
+        self.assertEqual(set_values(argv, "light_peft.estimate_check_steps"), ["3"])
+        self.assertEqual(set_values(argv, "light_peft.estimate_min_steps"), ["10"])
+        self.assertEqual(set_values(argv, "light_peft.estimate_max_steps"), ["39"])
+        self.assertIn("estimate_steps auto", study.recipe_description(study.ALL_RECIPES["light-peft-auto"]))
+
     def test_a_recipes_own_settings_come_after_the_defaults(self):
         study.run_one(self.args(), self.runs, "light-peft-f20-m50", "sst2", 43)
         (argv,) = self.calls()
@@ -222,6 +232,24 @@ class StudyTest(unittest.TestCase):
         text = out.read_text()
         dev_table = text.split("## Dev metric", 1)[1].split("\n\n")[1]
         return text, {l.split(" | ")[0].strip("| "): l for l in dev_table.splitlines()}
+
+    def test_report_says_how_long_each_auto_estimate_ran_and_why_it_stopped(self):
+        budget = dict(max_train=1000, epochs=3, batch_size=32, dtype="fp32", threads=2)
+        here, there = "here: a 2-core X, AVX-512", "there: a 2-core X, AVX2 only"
+        run = lambda recipe, seed, v, machine, wall, **extra: dict(  # noqa: E731
+            recipe=recipe, task="sst2", seed=seed, headline_value=v, machine=machine, wall_seconds=wall,
+            study_budget=budget, **extra)
+        recs = [run("light-peft-auto", 42, 0.78, here, 130.0, pruning=dict(estimate_steps=96, estimate_stop="max_steps")),
+                run("light-peft-auto", 43, 0.80, here, 110.0, pruning=dict(estimate_steps=40, estimate_stop="stable")),
+                run("lora-qv", 42, 0.77, here, 90.0),
+                run("lora-qv", 43, 0.79, there, 500.0)]  # another machine: its time is left out
+        self.records.write_text("".join(json.dumps(r) + "\n" for r in recs))
+        text, _ = self.report_rows(self.tmp / "accuracy.md")
+        section = text.split("## The estimate's length chosen by the data (light-peft-auto)")[1].split("\n## ")[0]
+        self.assertIn(f"({here}; blank: none there)", section)
+        row = [l for l in section.splitlines() if l.startswith("| sst2 |")]
+        self.assertEqual(row, ["| sst2 | 96 (max_steps), 40 (stable) | 78.0 ± 1.4 (2 seeds) |  |  | 79.0 ± 1.4 (2 seeds) "
+                               "| 90 |  |  | 120 |"])
 
     def test_report_pools_a_summarised_cell_with_single_runs_and_counts_each_seed_once(self):
         budget = dict(max_train=1000, epochs=3, batch_size=32, dtype="fp32", threads=2)
