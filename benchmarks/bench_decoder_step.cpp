@@ -7,7 +7,10 @@
 //
 //   bench_decoder_step --mode train|infer|generate [--model PATH] [--batch 8] [--seq 128]
 //                      [--threads 2] [--warmup 2] [--steps 5] [--new-tokens 32] [--targets q_proj,v_proj]
-//                      [--prune] [--base-dtype fp32|bf16] [--checkpointing]
+//                      [--prune] [--merge] [--dtype fp32|bf16] [--base-dtype fp32|bf16] [--checkpointing]
+// --dtype bf16: the step under bf16 autocast (the CLI's `dtype: bf16`); --base-dtype bf16: frozen
+// linears stored in bf16 (the CLI's `base_dtype: bf16`); --merge (infer, generate): LoRA folded
+// into the base weights, as `lightpeft predict` and `generate --run` do.
 #include <sys/resource.h>
 
 #include <chrono>
@@ -18,7 +21,6 @@
 
 #include <ATen/Parallel.h>
 #include <ATen/ops/ones.h>
-#include <ATen/ops/rand.h>
 #include <ATen/ops/randint.h>
 #include <nlohmann/json.hpp>
 #include <torch/utils.h>
@@ -30,7 +32,9 @@
 #include "lightpeft/peft/inject.h"
 #include "lightpeft/pruning/apply_plan.h"
 #include "lightpeft/pruning/pruning_plan.h"
+#include "random_plan.h"
 #include "lightpeft/train/optimizer.h"
+#include "lightpeft/train/runtime.h"
 
 namespace {
 
@@ -49,28 +53,14 @@ std::vector<std::string> split(const std::string& s) {
   return out;
 }
 
-// Light-PEFT's default ratios (spec): attention units 1/3 per layer, neurons 1/3 globally, PEFT
-// modules 3/4, ranks 1/2, decided on random scores.
-PruningPlan random_plan(const PeftModel& peft) {
-  PruningScores s;
-  for (int64_t l = 0; l < peft.model->num_layers(); ++l) {
-    s.foundation.heads.push_back(at::rand({peft.model->layer(l).attention_units().count}));
-    s.foundation.neurons.push_back(at::rand({peft.model->layer(l).mlp_neurons().count}));
-  }
-  for (const auto& [path, layer] : peft.layers) {
-    s.peft.modules[path] = at::rand({1}).item<float>();
-    s.peft.ranks[path] = at::rand({layer->rank()});
-  }
-  return make_plan(s, PruningOptions{});
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   lightpeft::tune_malloc_for_tensors();
-  std::string mode = "train", model_path, targets = "q_proj,v_proj", base_dtype = "fp32";
+  std::string mode = "train", model_path, targets = "q_proj,v_proj", base_dtype = "fp32",
+              dtype = "fp32";
   int64_t batch = 8, seq = 128, threads = 2, warmup = 2, steps = 5, new_tokens = 32;
-  bool prune = false, checkpointing = false;
+  bool prune = false, checkpointing = false, merge = false;
   for (int i = 1; i < argc; ++i) {
     const std::string k = argv[i];
     auto value = [&]() -> std::string {
@@ -87,13 +77,23 @@ int main(int argc, char** argv) {
     else if (k == "--new-tokens") new_tokens = std::stoll(value());
     else if (k == "--targets") targets = value();
     else if (k == "--base-dtype") base_dtype = value();
+    else if (k == "--dtype") dtype = value();
     else if (k == "--prune") prune = true;
+    else if (k == "--merge") merge = true;
     else if (k == "--checkpointing") checkpointing = true;
     else {
       std::cerr << "bench_decoder_step: unknown option " << k << "\n";
       return 2;
     }
   }
+  for (const auto& d : {dtype, base_dtype}) {
+    if (d != "fp32" && d != "bf16") {
+      std::cerr << "bench_decoder_step: --dtype and --base-dtype must be fp32 or bf16\n";
+      return 2;
+    }
+  }
+  Runtime rt;
+  if (dtype == "bf16") rt.autocast_dtype = at::kBFloat16;
   at::set_num_threads(static_cast<int>(threads));
   at::set_num_interop_threads(1);
   torch::manual_seed(0);
@@ -112,7 +112,11 @@ int main(int argc, char** argv) {
   lora.task_type = "CAUSAL_LM";
   lora.target_modules = TargetModules::list(split(targets));
   PeftModel peft = inject_lora(model, lora);
-  if (prune) apply_plan(peft, random_plan(peft));
+  if (prune) apply_plan(peft, bench::random_plan(peft));
+  if (merge) {
+    if (mode == "train") throw std::runtime_error("--merge is for infer and generate: a merged model has no LoRA to train");
+    merge_and_unload(peft);
+  }
   if (base_dtype == "bf16") store_frozen_linears_as(*peft.model, at::kBFloat16);
 
   const int64_t vocab = model->config().vocab_size;
@@ -135,6 +139,7 @@ int main(int argc, char** argv) {
   int64_t generated = 0;
   for (int64_t s = 0; s < warmup + steps; ++s) {
     const auto t0 = std::chrono::steady_clock::now();
+    AutocastScope autocast(rt);
     if (mode == "train") {
       auto logits = peft.forward(in).logits;
       auto loss = causal_lm_loss(logits, in.input_ids);
@@ -164,10 +169,11 @@ int main(int argc, char** argv) {
   for (const auto& p : peft.model->parameters())
     if (p.requires_grad()) trainable += p.numel();
   nlohmann::json out = {{"impl", "lightpeft"}, {"mode", mode}, {"batch", batch}, {"seq", seq},
-                        {"threads", threads}, {"step_seconds", times}, {"new_tokens", generated},
+                        {"threads", threads}, {"dtype", dtype},
+                        {"base_dtype", base_dtype}, {"step_seconds", times}, {"new_tokens", generated},
                         {"rss_before_steps_bytes", rss_before}, {"peak_rss_bytes", peak_rss_bytes()},
                         {"total_parameters", count_parameters(*peft.model)},
-                        {"trainable_parameters", trainable}, {"pruned", prune},
+                        {"trainable_parameters", trainable}, {"pruned", prune}, {"merged", merge},
                         {"model_dir", resolve_model_dir(model_path).string()}};
   std::cout << out.dump() << std::endl;
   return 0;

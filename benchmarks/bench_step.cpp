@@ -4,11 +4,15 @@
 // twin; benchmarks/bench_vs_hf.py runs both, interleaved, and prints the ratios.
 //
 //   bench_step --mode train|infer [--model DIR] [--batch 8] [--seq 128] [--threads 2]
-//              [--warmup 2] [--steps 10]
+//              [--warmup 2] [--steps 10] [--dtype fp32|bf16] [--base-dtype fp32|bf16] [--prune] [--merge]
 // Model: DIR (HF layout, e.g. ~/.cache/lightpeft/models/all-MiniLM-L6-v2) or, when DIR is absent,
 // a random-init model of all-MiniLM-L6-v2's shape ("random_init": true in the output).
 // LoRA: the Light-PEFT spec's defaults, r 8, alpha 16, dropout 0.05 on query, key, value and the
 // three dense layers; the classifier trainable. Train mode (dropout on) for train, eval for infer.
+// --dtype bf16: the step under bf16 autocast (the CLI's `dtype: bf16`); --base-dtype bf16: frozen
+// linears stored in bf16 (the CLI's `base_dtype: bf16`); --prune: the model pruned first at
+// Light-PEFT's default ratios (random_plan.h); --merge (infer only): LoRA folded into the base
+// weights, as `lightpeft predict` does.
 #include <sys/resource.h>
 
 #include <chrono>
@@ -27,8 +31,12 @@
 #include "lightpeft/core/allocator.h"
 #include "lightpeft/models/hf_checkpoint.h"
 #include "lightpeft/models/task_model.h"
+#include "lightpeft/models/linear.h"
 #include "lightpeft/peft/inject.h"
+#include "lightpeft/pruning/apply_plan.h"
 #include "lightpeft/train/optimizer.h"
+#include "lightpeft/train/runtime.h"
+#include "random_plan.h"
 
 namespace {
 
@@ -60,11 +68,25 @@ ModelConfig minilm_shape() {
 
 int main(int argc, char** argv) {
   lightpeft::tune_malloc_for_tensors();  // as the lightpeft CLI does
-  std::string mode = "train";
+  std::string mode = "train", dtype = "fp32", base_dtype = "fp32";
   fs::path model_dir;
   int64_t batch = 8, seq = 128, threads = 2, warmup = 2, steps = 10;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string k = argv[i], v = argv[i + 1];
+  bool prune = false, merge = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string k = argv[i];
+    if (k == "--prune") {
+      prune = true;
+      continue;
+    }
+    if (k == "--merge") {
+      merge = true;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      std::cerr << "bench_step: " << k << " needs a value\n";
+      return 2;
+    }
+    const std::string v = argv[++i];
     if (k == "--mode") mode = v;
     else if (k == "--model") model_dir = v;
     else if (k == "--batch") batch = std::stoll(v);
@@ -72,6 +94,8 @@ int main(int argc, char** argv) {
     else if (k == "--threads") threads = std::stoll(v);
     else if (k == "--warmup") warmup = std::stoll(v);
     else if (k == "--steps") steps = std::stoll(v);
+    else if (k == "--dtype") dtype = v;
+    else if (k == "--base-dtype") base_dtype = v;
     else {
       std::cerr << "bench_step: unknown option " << k << "\n";
       return 2;
@@ -81,6 +105,14 @@ int main(int argc, char** argv) {
     std::cerr << "bench_step: --mode must be train or infer\n";
     return 2;
   }
+  for (const auto& d : {dtype, base_dtype}) {
+    if (d != "fp32" && d != "bf16") {
+      std::cerr << "bench_step: --dtype and --base-dtype must be fp32 or bf16\n";
+      return 2;
+    }
+  }
+  Runtime rt;
+  if (dtype == "bf16") rt.autocast_dtype = at::kBFloat16;
   at::set_num_threads(static_cast<int>(threads));
   at::set_num_interop_threads(1);
   torch::manual_seed(0);
@@ -95,6 +127,15 @@ int main(int argc, char** argv) {
   lora.target_modules = TargetModules::list(
       {"query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense"});
   PeftModel peft = inject_lora(model, lora);
+  if (prune) apply_plan(peft, bench::random_plan(peft));
+  if (merge) {
+    if (mode == "train") {
+      std::cerr << "bench_step: --merge is for infer: a merged model has no LoRA to train\n";
+      return 2;
+    }
+    merge_and_unload(peft);
+  }
+  if (base_dtype == "bf16") store_frozen_linears_as(*peft.model, at::kBFloat16);
 
   ModelInputs in;
   in.input_ids = at::randint(1000, 30000, {batch, seq}, at::kLong);
@@ -118,14 +159,19 @@ int main(int argc, char** argv) {
   for (int64_t s = 0; s < warmup + steps; ++s) {
     const auto t0 = std::chrono::steady_clock::now();
     if (mode == "train") {
-      auto logits = peft.forward(in).logits;
-      auto loss = sequence_classification_loss(peft.model->config(), logits, labels);
+      at::Tensor loss;
+      {
+        AutocastScope autocast(rt);
+        auto logits = peft.forward(in).logits;
+        loss = sequence_classification_loss(peft.model->config(), logits, labels);
+      }
       loss.backward();
       optimizer->clip_grad_norm(optim.max_grad_norm);
       optimizer->step();
       optimizer->zero_grad();
     } else {
       torch::NoGradGuard no_grad;
+      AutocastScope autocast(rt);
       auto logits = peft.forward(in).logits;
       (void)logits.sum().item<float>();
     }
@@ -140,7 +186,11 @@ int main(int argc, char** argv) {
                         {"batch", batch},
                         {"seq", seq},
                         {"threads", threads},
+                        {"dtype", dtype},
+                        {"base_dtype", base_dtype},
                         {"random_init", random_init},
+                        {"pruned", prune},
+                        {"merged", merge},
                         {"step_seconds", times},
                         {"rss_before_steps_bytes", rss_before},
                         {"peak_rss_bytes", peak_rss_bytes()},

@@ -1,11 +1,21 @@
 #!/usr/bin/env python3
-"""lightpeft vs HF transformers + peft on the CPU: LoRA train step (forward + backward + clip +
-AdamW) and inference forward, same model, batch, sequence length, fp32, eager attention and thread
-count. Runs build/bin/bench_step and benchmarks/hf_step.py as separate processes, interleaved
-(lightpeft, HF, HF, lightpeft, ... so that drifting load hits both alike), and prints a markdown
-table of medians and ratios with the machine's load (uptime) before and after.
+"""lightpeft vs HF transformers + peft on the CPU, at HF's defaults (sdpa attention) and at the same
+dtype: the LoRA train step (forward + loss + backward + clip + AdamW) and the inference forward, on
+all-MiniLM-L6-v2 (sequence classification, LoRA r 8 on six linears per layer) and SmolLM2-135M-Instruct
+(causal LM on every position, LoRA r 8 on q_proj and v_proj; HF reads the float32 folder lightpeft
+converts the GGUF into), in fp32 and in bf16 autocast (what HF Trainer's bf16=True does on the
+CPU). lightpeft is measured with the same arithmetic as HF, and with what it does on its own: in
+bf16 its frozen linears also stored in bf16 (`base_dtype: bf16`); for inference LoRA merged into the
+base weights (what `lightpeft predict` and `generate --run` run); and Light-PEFT's pruned model at
+the spec's default ratios (LoRA on every linear before pruning; merged for inference).
 
-  python3 benchmarks/bench_vs_hf.py [--build build] [--repeats 3] [--steps 5] [--batch 8] [--seq 128]
+Every measurement is its own process (build/bin/bench_step or bench_decoder_step, and
+benchmarks/hf_step.py or hf_decoder_step.py), the cases interleaved (A, B, C, ..., C, B, A so that
+drifting load hits all alike), medians of the steps after warm-up; one markdown table per model with
+the ratios, the CPU named and the machine's load (uptime) before and after.
+
+  python3 benchmarks/bench_vs_hf.py [--build build] [--models minilm,smollm2] [--dtypes fp32,bf16]
+                                    [--hf-attn sdpa] [--repeats 3] [--batch 8] [--seq 128] [--threads 2]
 """
 import argparse
 import json
@@ -17,11 +27,27 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 VENV_PY = pathlib.Path.home() / ".cache/lightpeft/venv/bin/python"
-MODEL = pathlib.Path.home() / ".cache/lightpeft/models/all-MiniLM-L6-v2"
+MODELS_DIR = pathlib.Path.home() / ".cache/lightpeft/models"
+ALL_LINEAR = "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj"
+
+# model -> (lightpeft's step program, HF's twin, default weights, default steps and warm-up)
+MODELS = {
+    "minilm": ("bench_step", "hf_step.py", MODELS_DIR / "all-MiniLM-L6-v2", 5, 2),
+    "smollm2": ("bench_decoder_step", "hf_decoder_step.py", MODELS_DIR / "SmolLM2-135M-Instruct", 3, 1),
+}
+TITLES = {"minilm": "all-MiniLM-L6-v2, sequence classification, LoRA r 8 on 6 linears/layer",
+          "smollm2": "SmolLM2-135M-Instruct, causal LM loss on every position, LoRA r 8 on q_proj, v_proj"}
 
 
 def uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def cpu_name() -> str:
+    for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "CPU"
 
 
 def pinned_env(threads: int) -> dict:
@@ -39,66 +65,117 @@ def run_one(cmd, env) -> dict:
     return json.loads(lines[-1])
 
 
+def cases_of(a, model, env):
+    """{case name: command without --mode} for one model: lightpeft and HF per dtype."""
+    lp_prog, hf_script, default_weights, steps, warmup = MODELS[model]
+    weights = str(getattr(a, model) or default_weights)
+    lp = [str(pathlib.Path(a.build) / "bin" / lp_prog), "--model", weights]
+    common = ["--batch", str(a.batch), "--seq", str(a.seq), "--threads", str(a.threads),
+              "--warmup", str(a.warmup if a.warmup is not None else warmup),
+              "--steps", str(a.steps if a.steps is not None else steps)]
+    hf_weights = weights
+    if model == "smollm2":  # lightpeft converts the GGUF once into a float32 HF folder; HF reads that
+        hf_weights = run_one(lp + ["--mode", "infer", "--batch", "1", "--seq", "8", "--threads",
+                                   str(a.threads), "--warmup", "0", "--steps", "1"], env)["model_dir"]
+    hf = [a.python, str(ROOT / "benchmarks" / hf_script), "--model", hf_weights]
+    # case: (program, dtype, setting) -> (command, modes it runs). lightpeft's setting "" is the same
+    # arithmetic as HF; "merged": LoRA folded into the base (what `lightpeft predict` runs);
+    # "Light-PEFT pruned": the spec's default ratios (LoRA on every linear), merged for inference.
+    all_linear = ["--targets", ALL_LINEAR] if model == "smollm2" else []
+    cases = {}
+    for dtype in a.dtypes.split(","):
+        d = ["--dtype", dtype] + (["--base-dtype", "bf16"] if dtype == "bf16" else [])
+        cases[("lightpeft", dtype, "")] = (lp + common + ["--dtype", dtype], ("train", "infer"))
+        if dtype == "bf16":
+            cases[("lightpeft", dtype, "base_dtype bf16")] = (lp + common + d, ("train", "infer"))
+        b = "base_dtype bf16, " if dtype == "bf16" else ""
+        cases[("lightpeft", dtype, b + "merged")] = (lp + common + d + ["--merge"], ("infer",))
+        cases[("lightpeft", dtype, b + "Light-PEFT pruned")] = (lp + common + d + all_linear + ["--prune"], ("train",))
+        cases[("lightpeft", dtype, b + "Light-PEFT pruned, merged")] = (
+            lp + common + d + all_linear + ["--prune", "--merge"], ("infer",))
+        for attn in a.hf_attn.split(","):
+            cases[("HF", dtype, attn)] = (hf + common + ["--attn", attn, "--dtype", dtype], ("train", "infer"))
+    return cases, hf_weights
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=str(ROOT / "build"))
     ap.add_argument("--python", default=str(VENV_PY))
-    ap.add_argument("--model", default=str(MODEL))
+    ap.add_argument("--models", default="minilm,smollm2")
+    ap.add_argument("--minilm", default="", help="all-MiniLM-L6-v2's folder (random-init of its shape when absent)")
+    ap.add_argument("--smollm2", default="", help="SmolLM2-135M-Instruct's GGUF or folder")
+    ap.add_argument("--dtypes", default="fp32,bf16")
+    ap.add_argument("--hf-attn", default="sdpa", help="HF's attention implementations, comma-separated (sdpa: its default)")
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--steps", type=int, default=5)
-    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=None, help="timed steps per process (minilm 5, smollm2 3)")
+    ap.add_argument("--warmup", type=int, default=None, help="untimed steps first (minilm 2, smollm2 1)")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--seq", type=int, default=128)
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
+    for m in a.models.split(","):
+        if m not in MODELS:
+            ap.error(f"--models: unknown model '{m}' (expected {', '.join(MODELS)})")
+    for d in a.dtypes.split(","):
+        if d not in ("fp32", "bf16"):
+            ap.error(f"--dtypes: unknown dtype '{d}' (expected fp32, bf16)")
+    for attn in a.hf_attn.split(","):
+        if attn not in ("sdpa", "eager"):
+            ap.error(f"--hf-attn: unknown attention '{attn}' (expected sdpa, eager)")
     env = pinned_env(a.threads)
-    common = ["--model", a.model, "--batch", str(a.batch), "--seq", str(a.seq), "--threads",
-              str(a.threads), "--warmup", str(a.warmup), "--steps", str(a.steps)]
-    cmds = {"lightpeft": [str(pathlib.Path(a.build) / "bin" / "bench_step")],
-            "hf": [a.python, str(ROOT / "benchmarks" / "hf_step.py")]}
-    load_before = uptime()
-    results = {(impl, mode): [] for impl in cmds for mode in ("train", "infer")}
-    for rep in range(a.repeats):
-        order = ["lightpeft", "hf"] if rep % 2 == 0 else ["hf", "lightpeft"]
-        for mode in ("train", "infer"):
-            for impl in order:
-                r = run_one(cmds[impl] + ["--mode", mode] + common, env)
-                results[(impl, mode)].append(r)
-                print(f"# rep {rep} {impl:9s} {mode:5s} median step "
+    print(f"# lightpeft vs HF transformers {_version(a.python)}: {cpu_name()}, {a.threads} threads, "
+          f"batch {a.batch} x seq {a.seq}", flush=True)
+    for model in a.models.split(","):
+        cases, weights = cases_of(a, model, env)
+        plan = [(name, mode) for mode in ("train", "infer") for name, (_, modes) in cases.items() if mode in modes]
+        load_before = uptime()
+        results = {}
+        for rep in range(a.repeats):
+            for name, mode in (plan if rep % 2 == 0 else list(reversed(plan))):
+                r = run_one(cases[name][0] + ["--mode", mode], env)
+                results.setdefault((name, mode), []).append(r)
+                print(f"# {model} rep {rep} {' '.join(name):28s} {mode:5s} median step "
                       f"{statistics.median(r['step_seconds']) * 1e3:8.1f} ms, peak RSS "
-                      f"{r['peak_rss_bytes'] / 2**20:7.0f} MiB", file=sys.stderr, flush=True)
-    load_after = uptime()
-
-    def med_time(impl, mode):
-        return statistics.median(t for r in results[(impl, mode)] for t in r["step_seconds"])
-
-    def med(impl, mode, key):
-        return statistics.median(r[key] for r in results[(impl, mode)])
-
-    random_init = results[("lightpeft", "train")][0]["random_init"]
-    print(f"\n## lightpeft vs HF transformers {_version(a.python)} (CPU, fp32, eager, "
-          f"batch {a.batch} x seq {a.seq}, {a.threads} threads)\n")
-    print(f"model: {'random-init all-MiniLM-L6-v2 shape (pretrained not found)' if random_init else a.model}; "
-          f"LoRA r 8 on 6 linears/layer; {a.repeats} interleaved repeats x {a.steps} steps "
-          f"(after {a.warmup} warm-up), medians\n")
-    print("| measure | lightpeft | HF | lightpeft / HF |")
-    print("|---|---|---|---|")
-    for mode, what in (("train", "train step (fwd+bwd+clip+AdamW)"), ("infer", "inference forward")):
-        lp, hf = med_time("lightpeft", mode), med_time("hf", mode)
-        print(f"| {what}, ms | {lp * 1e3:.1f} | {hf * 1e3:.1f} | {lp / hf:.2f} |")
-    for mode in ("train", "infer"):
-        lp, hf = med("lightpeft", mode, "peak_rss_bytes"), med("hf", mode, "peak_rss_bytes")
-        print(f"| peak RSS ({mode}), MiB | {lp / 2**20:.0f} | {hf / 2**20:.0f} | {lp / hf:.2f} |")
-        lp = lp - med("lightpeft", mode, "rss_before_steps_bytes")
-        hf = hf - med("hf", mode, "rss_before_steps_bytes")
-        if mode == "train":
-            print(f"| RSS growth during the steps ({mode}), MiB | {lp / 2**20:.0f} | {hf / 2**20:.0f} | "
-                  f"{(lp / hf) if hf > 0 else float('nan'):.2f} |")
-    for key in ("trainable_parameters", "total_parameters"):
-        lp, hf = med("lightpeft", "train", key), med("hf", "train", key)
-        print(f"| {key.replace('_', ' ')} | {lp:,.0f} | {hf:,.0f} | {lp / hf:.4f} |")
-    print(f"\nload before: `{load_before}`  \nload after: `{load_after}`")
+                      f"{r['peak_rss_bytes'] / 2**20:6.0f} MiB", file=sys.stderr, flush=True)
+        print_table(a, model, weights, cases, results, load_before, uptime())
     return 0
+
+
+def print_table(a, model, weights, cases, results, load_before, load_after):
+    def step(name, mode):
+        return statistics.median(t for r in results[(name, mode)] for t in r["step_seconds"])
+
+    def peak(name, mode):
+        return statistics.median(r["peak_rss_bytes"] for r in results[(name, mode)])
+
+    random_init = results[(next(iter(cases)), "train")][0].get("random_init", False)
+    print(f"\n### {TITLES[model]}\n")
+    print(f"weights: {'random-init (pretrained not found)' if random_init else weights}; {a.repeats} interleaved "
+          "repeats, medians of the timed steps; ratio = lightpeft / HF at the same dtype (bf16: autocast on "
+          "both sides).\n")
+    print("| dtype | lightpeft | HF | train step, ms (lightpeft / HF) | ratio | inference, ms | ratio "
+          "| peak RSS train, MiB | ratio |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for (prog, dtype, setting) in cases:
+        if prog != "lightpeft":
+            continue
+        for attn in a.hf_attn.split(","):
+            lp, hf = (prog, dtype, setting), ("HF", dtype, attn)
+            row = [dtype, setting or "same as HF", attn]
+            for mode in ("train", "infer"):
+                if (lp, mode) in results:
+                    x, y = step(lp, mode), step(hf, mode)
+                    row += [f"{x * 1e3:.0f} / {y * 1e3:.0f}", f"**{x / y:.2f}**"]
+                else:
+                    row += ["", ""]
+            if (lp, "train") in results:
+                x, y = peak(lp, "train"), peak(hf, "train")
+                row += [f"{x / 2**20:.0f} / {y / 2**20:.0f}", f"{x / y:.2f}"]
+            else:
+                row += ["", ""]
+            print("| " + " | ".join(row) + " |")
+    print(f"\nload before: `{load_before}`  \nload after: `{load_after}`")
 
 
 def _version(python) -> str:

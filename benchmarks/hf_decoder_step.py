@@ -3,7 +3,8 @@
 
 The same weights (the HF folder lightpeft converts the GGUF into: config.json + model.safetensors in
 float32, the dequantized Q4_1 SmolLM2; pass it as --model), LoRA r 8 / alpha 16 / dropout 0.05 on
-the same targets, fp32, eager attention, the same step (forward + causal LM loss + backward +
+the same targets, fp32 weights, the attention asked for (--attn: eager by default; sdpa is
+transformers' default), fp32 or bf16 autocast (--dtype bf16: HF Trainer's bf16=True on the CPU), the same step (forward + causal LM loss + backward +
 clip_grad_norm 1.0 + torch.optim.AdamW with decay groups), inference forward, or greedy generation
 of --new-tokens per prompt with a KV cache, the same batch, sequence length and thread count.
 Prints one JSON line.
@@ -33,7 +34,8 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--new-tokens", type=int, default=32)
     ap.add_argument("--targets", default="q_proj,v_proj")
-    ap.add_argument("--attn", default="eager")
+    ap.add_argument("--attn", choices=["eager", "sdpa"], default="eager")
+    ap.add_argument("--dtype", choices=["fp32", "bf16"], default="fp32")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.set_num_interop_threads(1)
@@ -54,20 +56,22 @@ def main() -> int:
     else:
         model.eval()
     rss_before = peak_rss_bytes()
+    autocast = lambda: torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.dtype == "bf16")  # noqa: E731
     times, generated = [], 0
     for s in range(a.warmup + a.steps):
         t0 = time.perf_counter()
         if a.mode == "train":
-            loss = model(input_ids=ids, attention_mask=mask, labels=ids).loss
+            with autocast():
+                loss = model(input_ids=ids, attention_mask=mask, labels=ids).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_([p for _, p in params], 1.0)
             opt.step()
             opt.zero_grad(set_to_none=True)
         elif a.mode == "infer":
-            with torch.no_grad():
+            with torch.no_grad(), autocast():
                 model(input_ids=ids, attention_mask=mask).logits.sum().item()
         else:
-            with torch.no_grad():
+            with torch.no_grad(), autocast():
                 out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=a.new_tokens,
                                      min_new_tokens=a.new_tokens, do_sample=False, pad_token_id=0)
             if s >= a.warmup:
@@ -76,7 +80,7 @@ def main() -> int:
         if s >= a.warmup:
             times.append(dt)
     print(json.dumps({
-        "impl": "hf", "mode": a.mode, "batch": a.batch, "seq": a.seq, "threads": a.threads,
+        "impl": "hf", "mode": a.mode, "attn": a.attn, "dtype": a.dtype, "batch": a.batch, "seq": a.seq, "threads": a.threads,
         "step_seconds": times, "new_tokens": generated, "rss_before_steps_bytes": rss_before,
         "peak_rss_bytes": peak_rss_bytes(), "total_parameters": sum(p.numel() for p in model.parameters()),
         "trainable_parameters": sum(p.numel() for _, p in params)}), flush=True)

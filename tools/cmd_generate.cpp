@@ -16,6 +16,7 @@
 #include "lightpeft/generation/generate.h"
 #include "lightpeft/io/model_path.h"
 #include "lightpeft/models/hf_checkpoint.h"
+#include "lightpeft/peft/inject.h"
 #include "lightpeft/train/export.h"
 #include "lightpeft/train/train_config.h"
 
@@ -45,7 +46,8 @@ int run_generate(GenerateArgs& a) {
   TaskModel model;
   if (!a.run.empty()) {
     PeftModel peft = load_finetuned_run(a.run, a.which);
-    model = peft.model;
+    // Generation never trains: LoRA folded into the base weights, one GEMM per linear per token.
+    model = all_mergeable(peft) ? merge_and_unload(peft) : peft.model;
     tokenizer_dir = load_train_config(fs::path(a.run) / "config.yaml").model;
   } else {
     PretrainedOptions options;

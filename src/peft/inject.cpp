@@ -93,12 +93,6 @@ Selection select(const TaskModelImpl& model, const Config& c, const std::string&
   return sel;
 }
 
-Dense base_dense(const LinearPtr& layer, const std::string& path) {
-  auto dense = std::dynamic_pointer_cast<DenseImpl>(layer);
-  LP_CHECK(dense != nullptr, "'", path, "' is not a plain Dense layer and cannot be wrapped");
-  return Dense(dense);
-}
-
 std::string with_commas(int64_t n) {
   std::string digits = std::to_string(n), out;
   for (size_t i = 0; i < digits.size(); ++i) {
@@ -265,6 +259,12 @@ void merge_lora(PeftModel& peft) {
 void unmerge_lora(PeftModel& peft) {
   for (auto& kv : peft.layers)
     if (kv.second->mergeable() && kv.second->merged()) kv.second->unmerge();
+}
+
+bool all_mergeable(const PeftModel& peft) {
+  for (const auto& kv : peft.layers)
+    if (!kv.second->mergeable()) return false;
+  return true;
 }
 
 TaskModel merge_and_unload(PeftModel& peft) {

@@ -10,6 +10,7 @@
 #include "lightpeft/core/log.h"
 #include "lightpeft/io/atomic_file.h"
 #include "lightpeft/models/hf_checkpoint.h"
+#include "lightpeft/peft/inject.h"
 #include "lightpeft/train/export.h"
 #include "lightpeft/train/stages/session.h"
 #include "lightpeft/train/task_data.h"
@@ -26,7 +27,7 @@ std::vector<fs::path> write_prediction_files(const PredictionFiles& files, const
   return out;
 }
 
-TaskModel load_run_model(const TrainConfig& config, const std::string& which) {
+TaskModel load_run_model(const TrainConfig& config, const std::string& which, bool merge_lora) {
   LP_CHECK(which == "final" || which == "best", "checkpoint '", which, "': expected final or best");
   const fs::path run = config.output_dir, dir = run / "finetune" / which;
   LP_CHECK(fs::is_directory(dir), config.source.string(), ": key 'output_dir': ", run.string(),
@@ -39,7 +40,14 @@ TaskModel load_run_model(const TrainConfig& config, const std::string& which) {
     options.strict = true;
     model = load_pretrained(dir, options).model;
   } else {
-    model = load_finetuned_run(run, which).model;
+    PeftModel peft = load_finetuned_run(run, which);
+    if (merge_lora && all_mergeable(peft)) {
+      const size_t n = peft.layers.size();
+      model = merge_and_unload(peft);
+      log::info("LoRA merged into the base weights for inference (", n, " layers)");
+    } else {
+      model = peft.model;
+    }
   }
   model->eval();
   return model;
@@ -160,7 +168,7 @@ PredictionSummary predict_run(const TrainConfig& config, const fs::path& out, co
   Session session = make_session(config, options);
   const Task& task = session.task();
   const std::vector<Example> examples = load_prediction_examples(config, task, split);
-  TaskModel model = load_run_model(config, which);
+  TaskModel model = load_run_model(config, which, /*merge_lora=*/true);
   model->to(session.runtime.device);
 
   const EncodedSplit rows = task.encode(examples, *session.tokenizer, config.max_seq_length);

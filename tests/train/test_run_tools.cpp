@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <ATen/ATen.h>
+
 #include "lightpeft/core/error.h"
 #include "lightpeft/train/inference.h"
 #include "lightpeft/train/trainer.h"
@@ -96,6 +98,32 @@ TEST_F(RunToolsTest, PredictWritesOneValidLabelPerTestRow) {
   for (size_t i = 1; i < dev_lines.size(); ++i)
     correct += truth[i].substr(truth[i].rfind(',') + 1) == dev_lines[i].substr(dev_lines[i].find('\t') + 1);
   EXPECT_DOUBLE_EQ(correct / 16.0, evaluate_run(c).headline_value);
+}
+
+TEST_F(RunToolsTest, PredictsWithLoraMergedIntoTheBaseAndTheSameOutputs) {
+  // predict folds LoRA into the base weights (one GEMM per linear); eval keeps the trained layout
+  // so that it reproduces the trainer's numbers exactly; adapters cannot be merged and stay.
+  for (const std::string method : {"lora", "light-peft", "adapter"}) {
+    const TrainConfig c = config(method, root_ / method);
+    run_training(c);
+    TaskModel as_trained = load_run_model(c, "final");
+    TaskModel merged = load_run_model(c, "final", /*merge_lora=*/true);
+    auto has_lora = [](const TaskModel& m) {
+      for (const auto& kv : m->named_parameters())
+        if (kv.key().find("lora_") != std::string::npos) return true;
+      return false;
+    };
+    EXPECT_TRUE(method == "adapter" || has_lora(as_trained)) << method;
+    EXPECT_FALSE(has_lora(merged)) << method;
+    EXPECT_EQ(merged->is_training(), false);
+    ModelInputs in;
+    in.input_ids = at::randint(5, merged->config().vocab_size, {3, 9}, at::kLong);
+    in.attention_mask = at::ones({3, 9}, at::kLong);
+    in.token_type_ids = at::zeros({3, 9}, at::kLong);
+    at::NoGradGuard no_grad;
+    const at::Tensor a = as_trained->forward(in).logits, b = merged->forward(in).logits;
+    EXPECT_TRUE(at::allclose(a, b, 1e-5, 1e-6)) << method << ": " << (a - b).abs().max().item<float>();
+  }
 }
 
 TEST_F(RunToolsTest, PredictNeedsATestFile) {

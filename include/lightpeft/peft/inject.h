@@ -90,6 +90,10 @@ void unmerge_lora(PeftModel& peft);
 // a model with HF's plain keys (what `lightpeft export --merge` writes). Clears peft.layers.
 // Bottleneck adapters are nonlinear and cannot be merged: throws for them.
 TaskModel merge_and_unload(PeftModel& peft);
+// True when every PEFT layer can be folded into its base weight (LoRA; not bottleneck adapters):
+// merge_and_unload then gives a plain model for inference, one GEMM per linear instead of three,
+// equal to the unmerged model up to float rounding.
+bool all_mergeable(const PeftModel& peft);
 // Puts the base layers back without merging (HF's unload()): the model computes what it did before
 // injection. Works for LoRA and adapters; clears peft.layers.
 TaskModel unload(PeftModel& peft);
