@@ -5,6 +5,7 @@
 //
 //   bench_step --mode train|infer [--model DIR] [--batch 8] [--seq 128] [--threads 2]
 //              [--warmup 2] [--steps 10] [--dtype fp32|bf16] [--base-dtype fp32|bf16] [--prune] [--merge]
+//              [--profile TRACE.json]
 // Model: DIR (HF layout, e.g. ~/.cache/lightpeft/models/all-MiniLM-L6-v2) or, when DIR is absent,
 // a random-init model of all-MiniLM-L6-v2's shape ("random_init": true in the output).
 // LoRA: the Light-PEFT spec's defaults, r 8, alpha 16, dropout 0.05 on query, key, value and the
@@ -12,13 +13,15 @@
 // --dtype bf16: the step under bf16 autocast (the CLI's `dtype: bf16`); --base-dtype bf16: frozen
 // linears stored in bf16 (the CLI's `base_dtype: bf16`); --prune: the model pruned first at
 // Light-PEFT's default ratios (random_plan.h); --merge (infer only): LoRA folded into the base
-// weights, as `lightpeft predict` does.
+// weights, as `lightpeft predict` does; --profile: the timed steps under LibTorch's profiler (CPU
+// ops), written as a Chrome trace to compare op by op with hf_step.py --profile.
 #include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,6 +29,7 @@
 #include <ATen/ops/ones.h>
 #include <ATen/ops/randint.h>
 #include <nlohmann/json.hpp>
+#include <torch/csrc/autograd/profiler_kineto.h>
 #include <torch/utils.h>
 
 #include "lightpeft/core/allocator.h"
@@ -69,7 +73,7 @@ ModelConfig minilm_shape() {
 int main(int argc, char** argv) {
   lightpeft::tune_malloc_for_tensors();  // as the lightpeft CLI does
   std::string mode = "train", dtype = "fp32", base_dtype = "fp32";
-  fs::path model_dir;
+  fs::path model_dir, profile;
   int64_t batch = 8, seq = 128, threads = 2, warmup = 2, steps = 10;
   bool prune = false, merge = false;
   for (int i = 1; i < argc; ++i) {
@@ -96,6 +100,7 @@ int main(int argc, char** argv) {
     else if (k == "--steps") steps = std::stoll(v);
     else if (k == "--dtype") dtype = v;
     else if (k == "--base-dtype") base_dtype = v;
+    else if (k == "--profile") profile = v;
     else {
       std::cerr << "bench_step: unknown option " << k << "\n";
       return 2;
@@ -155,8 +160,15 @@ int main(int argc, char** argv) {
   }
   const int64_t rss_before = peak_rss_bytes();
 
+  namespace prof = torch::autograd::profiler;
+  const prof::ProfilerConfig profiler_config(torch::profiler::impl::ProfilerState::KINETO);
+  const std::set<torch::profiler::impl::ActivityType> cpu_ops = {torch::profiler::impl::ActivityType::CPU};
   std::vector<double> times;
   for (int64_t s = 0; s < warmup + steps; ++s) {
+    if (!profile.empty() && s == warmup) {
+      prof::prepareProfiler(profiler_config, cpu_ops);
+      prof::enableProfiler(profiler_config, cpu_ops);
+    }
     const auto t0 = std::chrono::steady_clock::now();
     if (mode == "train") {
       at::Tensor loss;
@@ -178,6 +190,7 @@ int main(int argc, char** argv) {
     const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (s >= warmup) times.push_back(dt);
   }
+  if (!profile.empty()) prof::disableProfiler()->save(profile.string());
   int64_t trainable = 0;
   for (const auto& p : peft.model->parameters())
     if (p.requires_grad()) trainable += p.numel();

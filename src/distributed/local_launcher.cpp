@@ -140,8 +140,10 @@ int run_local_workers(int nproc, const std::vector<std::string>& args, std::chro
     const int code = exit_code_of(status);
     if (code != 0 && failure_code == 0) {
       failure_code = code;
-      std::cerr << "lightpeft: worker rank " << r << " of " << nproc << " " << describe(status)
-                << "; stopping the other workers\n";
+      // One write: std::cerr is unbuffered, and the workers share this stderr, so a message put
+      // together from several writes can come out with a worker's line in the middle.
+      std::cerr << ("lightpeft: worker rank " + std::to_string(r) + " of " + std::to_string(nproc) + " " +
+                    describe(status) + "; stopping the other workers\n");
       stop_others(SIGTERM);
       deadline = std::chrono::steady_clock::now() + grace;
     }

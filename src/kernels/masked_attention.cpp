@@ -3,12 +3,12 @@
 #include <cmath>
 
 #include <ATen/TensorOperators.h>
-#include <ATen/ops/dropout.h>
 #include <ATen/ops/matmul.h>
 #include <ATen/ops/softmax.h>
 #include <ATen/ops/zeros.h>
 
 #include "lightpeft/core/error.h"
+#include "lightpeft/kernels/dropout.h"
 
 #ifdef LIGHTPEFT_WITH_CUDA
 #include <mutex>
@@ -73,7 +73,7 @@ at::Tensor masked_attention(const at::Tensor& q, const at::Tensor& k, const at::
   auto scores = at::matmul(split(q), split(k).transpose(-1, -2)) /
                 std::sqrt(static_cast<double>(head_size));
   if (attn_bias.defined()) scores = scores + attn_bias;
-  auto probs = at::dropout(at::softmax(scores, -1), dropout_p, training);
+  auto probs = kernels::dropout(at::softmax(scores, -1), dropout_p, training);
   if (head_mask.defined()) probs = probs * head_mask.reshape({1, num_heads, 1, 1});
   auto context = at::matmul(probs, split(v));  // (B, H, T, d)
   return context.permute({0, 2, 1, 3}).reshape({batch, seq, num_heads * head_size});

@@ -17,7 +17,7 @@ SelfAttentionImpl::SelfAttentionImpl(const ModelConfig& c, int64_t num_heads)
   register_linear(*this, "query", &query, std::make_shared<DenseImpl>(c.hidden_size, all));
   register_linear(*this, "key", &key, std::make_shared<DenseImpl>(c.hidden_size, all));
   register_linear(*this, "value", &value, std::make_shared<DenseImpl>(c.hidden_size, all));
-  dropout = register_module("dropout", torch::nn::Dropout(c.attention_probs_dropout_prob));
+  dropout = register_module("dropout", Dropout(c.attention_probs_dropout_prob));
 }
 
 torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& hidden,
@@ -44,7 +44,7 @@ ResidualOutputImpl::ResidualOutputImpl(const ModelConfig& c, int64_t in_features
   LayerNorm = register_module(
       "LayerNorm",
       torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.hidden_size}).eps(c.layer_norm_eps)));
-  dropout = register_module("dropout", torch::nn::Dropout(c.hidden_dropout_prob));
+  dropout = register_module("dropout", Dropout(c.hidden_dropout_prob));
 }
 
 torch::Tensor ResidualOutputImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {

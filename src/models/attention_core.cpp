@@ -29,7 +29,7 @@ at::Tensor repeat_kv(const at::Tensor& x, int64_t n) {
 
 at::Tensor grouped_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                              const at::Tensor& additive_mask, const at::Tensor& unit_mask,
-                             int64_t heads_per_unit, double scaling, torch::nn::Dropout& dropout) {
+                             int64_t heads_per_unit, double scaling, Dropout& dropout) {
   const int64_t batch = q.size(0), heads = q.size(1), seq = q.size(2), d = q.size(3);
   if (heads == 0 || k.size(2) == 0) return at::zeros({batch, seq, heads * d}, q.options());
   auto per_head_mask = [&] {

@@ -24,7 +24,7 @@ EmbeddingsImpl::EmbeddingsImpl(const ModelConfig& c, PositionIds positions)
   LayerNorm = register_module(
       "LayerNorm",
       torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.hidden_size}).eps(c.layer_norm_eps)));
-  dropout = register_module("dropout", torch::nn::Dropout(c.hidden_dropout_prob));
+  dropout = register_module("dropout", Dropout(c.hidden_dropout_prob));
 }
 
 torch::Tensor EmbeddingsImpl::position_ids(const torch::Tensor& input_ids) const {

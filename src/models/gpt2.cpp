@@ -32,8 +32,8 @@ Gpt2AttentionImpl::Gpt2AttentionImpl(const ModelConfig& c, int64_t heads)
   const int64_t all = heads * head_size_;
   register_linear(*this, "c_attn", &c_attn, conv1d(c.hidden_size, 3 * all));
   register_linear(*this, "c_proj", &c_proj, conv1d(all, c.hidden_size));
-  attn_dropout = register_module("attn_dropout", torch::nn::Dropout(c.attention_probs_dropout_prob));
-  resid_dropout = register_module("resid_dropout", torch::nn::Dropout(c.hidden_dropout_prob));
+  attn_dropout = register_module("attn_dropout", Dropout(c.attention_probs_dropout_prob));
+  resid_dropout = register_module("resid_dropout", Dropout(c.hidden_dropout_prob));
 }
 
 at::Tensor Gpt2AttentionImpl::forward(const at::Tensor& hidden, const at::Tensor& additive_mask,
@@ -54,7 +54,7 @@ at::Tensor Gpt2AttentionImpl::forward(const at::Tensor& hidden, const at::Tensor
 Gpt2MlpImpl::Gpt2MlpImpl(const ModelConfig& c, int64_t inner) : activation_(c.hidden_act) {
   register_linear(*this, "c_fc", &c_fc, conv1d(c.hidden_size, inner));
   register_linear(*this, "c_proj", &c_proj, conv1d(inner, c.hidden_size));
-  dropout = register_module("dropout", torch::nn::Dropout(c.hidden_dropout_prob));
+  dropout = register_module("dropout", Dropout(c.hidden_dropout_prob));
 }
 
 at::Tensor Gpt2MlpImpl::forward(const at::Tensor& x, const at::Tensor& neuron_mask) {
@@ -102,7 +102,7 @@ void Gpt2BlockImpl::keep_mlp_neurons(const std::vector<int64_t>& kept) {
 Gpt2ModelImpl::Gpt2ModelImpl(const ModelConfig& c) {
   wte = register_module("wte", torch::nn::Embedding(c.vocab_size, c.hidden_size));
   wpe = register_module("wpe", torch::nn::Embedding(c.max_position_embeddings, c.hidden_size));
-  drop = register_module("drop", torch::nn::Dropout(c.hidden_dropout_prob));
+  drop = register_module("drop", Dropout(c.hidden_dropout_prob));
   h = register_module("h", torch::nn::ModuleList());
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
     blocks_.push_back(Gpt2Block(c, l));

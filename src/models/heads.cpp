@@ -46,7 +46,7 @@ HeadKind parse_head_kind(const std::string& name, const std::string& origin) {
 
 PooledClassifierHead::PooledClassifierHead(torch::nn::Module& owner, const ModelConfig& c,
                                            int64_t num_outputs) {
-  dropout_ = owner.register_module("dropout", torch::nn::Dropout(classifier_dropout(c)));
+  dropout_ = owner.register_module("dropout", Dropout(classifier_dropout(c)));
   classifier_ = owner.register_module("classifier", Dense(c.hidden_size, num_outputs));
 }
 
@@ -57,7 +57,7 @@ at::Tensor PooledClassifierHead::forward(const BackboneOutput& out, const ModelI
 
 RobertaClassificationHeadImpl::RobertaClassificationHeadImpl(const ModelConfig& c) {
   register_linear(*this, "dense", &dense, std::make_shared<DenseImpl>(c.hidden_size, c.hidden_size));
-  dropout = register_module("dropout", torch::nn::Dropout(classifier_dropout(c)));
+  dropout = register_module("dropout", Dropout(classifier_dropout(c)));
   register_linear(*this, "out_proj", &out_proj, std::make_shared<DenseImpl>(c.hidden_size, c.num_labels));
 }
 

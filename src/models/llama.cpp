@@ -69,7 +69,7 @@ LlamaAttentionImpl::LlamaAttentionImpl(const ModelConfig& c, int64_t units)
   register_linear(*this, "k_proj", &k_proj, std::make_shared<DenseImpl>(c.hidden_size, kv_out, bias));
   register_linear(*this, "v_proj", &v_proj, std::make_shared<DenseImpl>(c.hidden_size, kv_out, bias));
   register_linear(*this, "o_proj", &o_proj, std::make_shared<DenseImpl>(q_out, c.hidden_size, bias));
-  attention_dropout = register_module("attention_dropout", torch::nn::Dropout(c.attention_probs_dropout_prob));
+  attention_dropout = register_module("attention_dropout", Dropout(c.attention_probs_dropout_prob));
 }
 
 at::Tensor LlamaAttentionImpl::forward(const at::Tensor& hidden, const at::Tensor& cos,

@@ -34,7 +34,7 @@ OptAttentionImpl::OptAttentionImpl(const ModelConfig& c, int64_t heads)
   register_linear(*this, "v_proj", &v_proj, std::make_shared<DenseImpl>(c.hidden_size, all, bias));
   register_linear(*this, "q_proj", &q_proj, std::make_shared<DenseImpl>(c.hidden_size, all, bias));
   register_linear(*this, "out_proj", &out_proj, std::make_shared<DenseImpl>(all, c.hidden_size, bias));
-  dropout = register_module("dropout", torch::nn::Dropout(c.attention_probs_dropout_prob));
+  dropout = register_module("dropout", Dropout(c.attention_probs_dropout_prob));
 }
 
 at::Tensor OptAttentionImpl::forward(const at::Tensor& hidden, const at::Tensor& additive_mask,
@@ -57,7 +57,7 @@ OptDecoderLayerImpl::OptDecoderLayerImpl(const ModelConfig& c, int64_t l)
   register_linear(*this, "fc1", &fc1, std::make_shared<DenseImpl>(c.hidden_size, c.intermediate(l), c.mlp_bias));
   register_linear(*this, "fc2", &fc2, std::make_shared<DenseImpl>(c.intermediate(l), c.hidden_size, c.mlp_bias));
   final_layer_norm = register_module("final_layer_norm", layer_norm(c));
-  dropout = register_module("dropout", torch::nn::Dropout(c.hidden_dropout_prob));
+  dropout = register_module("dropout", Dropout(c.hidden_dropout_prob));
 }
 
 at::Tensor OptDecoderLayerImpl::forward(const at::Tensor& hidden, const at::Tensor& additive_mask,
@@ -112,7 +112,7 @@ OptDecoderImpl::OptDecoderImpl(const ModelConfig& c) {
     layers_.push_back(OptDecoderLayer(c, l));
     layers->push_back(layers_.back());
   }
-  dropout = register_module("dropout", torch::nn::Dropout(c.hidden_dropout_prob));
+  dropout = register_module("dropout", Dropout(c.hidden_dropout_prob));
 }
 
 BackboneOutput OptDecoderImpl::forward(const ModelInputs& in, const std::vector<LayerMasks>& masks,

@@ -38,7 +38,7 @@ BottleneckAdapterImpl::BottleneckAdapterImpl(Dense base, int64_t bottleneck_size
            "BottleneckAdapter: non_linearity must be relu, gelu, gelu_new, tanh or silu, got \"", n,
            "\"");
   base_layer = register_module("base_layer", std::move(base));
-  adapter_dropout = register_module("adapter_dropout", torch::nn::Dropout(options_.dropout));
+  adapter_dropout = register_module("adapter_dropout", Dropout(options_.dropout));
   if (width_ > 0) {
     const int64_t out = out_features();
     adapter_down = register_module("adapter_down", make_dense(out, width_, base_layer->weight));

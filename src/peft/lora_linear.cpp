@@ -33,7 +33,7 @@ LoraLinearImpl::LoraLinearImpl(Dense base, int64_t r, double lora_alpha, double 
   LP_CHECK(dropout >= 0.0 && dropout < 1.0, "LoraLinear: lora_dropout must be in [0, 1), got ",
            dropout);
   base_layer = register_module("base_layer", std::move(base));
-  lora_dropout = register_module("lora_dropout", torch::nn::Dropout(dropout));
+  lora_dropout = register_module("lora_dropout", Dropout(dropout));
   if (r_ > 0) {
     lora_A = register_module("lora_A", make_dense(in_features(), r_, base_layer->weight));
     lora_B = register_module("lora_B", make_dense(r_, out_features(), base_layer->weight));

@@ -385,7 +385,10 @@ TEST_F(SquadRunTest, V2ExampleConfigWritesNullOdds) {
   const auto p = run_cli("predict " + config + " --split dev --out " + (root_ / "v2.json").string());
   ASSERT_EQ(p.code, 0) << p.output;
   EXPECT_EQ(testing::read_file(root_ / "v2.json"), testing::read_file(out / "dev_predictions.json"));
-  EXPECT_EQ(testing::read_file(root_ / "v2_null_odds.json"), testing::read_file(out / "dev_null_odds.json"));
+  // predict runs LoRA merged into the base weights: the same odds up to float rounding.
+  const json predicted = json::parse(testing::read_file(root_ / "v2_null_odds.json"));
+  ASSERT_EQ(predicted.size(), odds.size());
+  for (const auto& [id, v] : odds.items()) EXPECT_NEAR(predicted.at(id).get<double>(), v.get<double>(), 1e-5) << id;
 }
 
 // Labels and answers line up end to end: when the answer is always the context's third and fourth

@@ -3,9 +3,9 @@
 // key, value) and "attention.output" (dense, LayerNorm, dropout, residual). The number of heads is
 // per layer and may be zero (a fully pruned attention block then adds only its output bias).
 #include <torch/nn/module.h>
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/normalization.h>
 
+#include "lightpeft/models/dropout.h"
 #include "lightpeft/models/linear.h"
 #include "lightpeft/models/model_config.h"
 
@@ -26,7 +26,7 @@ class SelfAttentionImpl : public torch::nn::Module, public LinearHost {
   void set_num_heads(int64_t heads) { num_heads_ = heads; }
 
   LinearPtr query, key, value;
-  torch::nn::Dropout dropout{nullptr};
+  Dropout dropout{nullptr};
 
  private:
   int64_t num_heads_;
@@ -42,7 +42,7 @@ class ResidualOutputImpl : public torch::nn::Module, public LinearHost {
 
   LinearPtr dense;
   torch::nn::LayerNorm LayerNorm{nullptr};  // NOLINT: the HF key is "LayerNorm"
-  torch::nn::Dropout dropout{nullptr};
+  Dropout dropout{nullptr};
 };
 TORCH_MODULE(ResidualOutput);
 

@@ -8,7 +8,8 @@
 #include <cstdint>
 
 #include <ATen/core/Tensor.h>
-#include <torch/nn/modules/dropout.h>
+
+#include "lightpeft/models/dropout.h"
 
 namespace lightpeft {
 
@@ -16,7 +17,7 @@ namespace lightpeft {
 // undefined; unit_mask (1, KV, 1, 1) or undefined. Returns the context (B, T, H * d).
 at::Tensor grouped_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                              const at::Tensor& additive_mask, const at::Tensor& unit_mask,
-                             int64_t heads_per_unit, double scaling, torch::nn::Dropout& dropout);
+                             int64_t heads_per_unit, double scaling, Dropout& dropout);
 
 // Generation: prepends the cached keys/values of the tokens seen so far to k and v (B, KV, T, d)
 // and stores the result back in the cache; nothing when the cache pointers are null.

@@ -2,10 +2,10 @@
 // Word + absolute position + token type embeddings, LayerNorm, dropout: HF BertEmbeddings /
 // RobertaEmbeddings (registered as "embeddings").
 #include <torch/nn/module.h>
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/normalization.h>
 
+#include "lightpeft/models/dropout.h"
 #include "lightpeft/models/model_config.h"
 
 namespace lightpeft {
@@ -25,7 +25,7 @@ class EmbeddingsImpl : public torch::nn::Module {
   torch::nn::Embedding position_embeddings{nullptr};
   torch::nn::Embedding token_type_embeddings{nullptr};
   torch::nn::LayerNorm LayerNorm{nullptr};  // NOLINT: the HF key is "LayerNorm"
-  torch::nn::Dropout dropout{nullptr};
+  Dropout dropout{nullptr};
 
  private:
   PositionIds positions_;

@@ -10,11 +10,11 @@
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/normalization.h>
 
 #include "lightpeft/models/backbone.h"
+#include "lightpeft/models/dropout.h"
 #include "lightpeft/models/linear.h"
 #include "lightpeft/models/model_config.h"
 
@@ -30,7 +30,7 @@ class Gpt2AttentionImpl : public torch::nn::Module, public LinearHost {
   void set_heads(int64_t heads) { heads_ = heads; }
 
   LinearPtr c_attn, c_proj;
-  torch::nn::Dropout attn_dropout{nullptr}, resid_dropout{nullptr};
+  Dropout attn_dropout{nullptr}, resid_dropout{nullptr};
 
  private:
   int64_t heads_, head_size_;
@@ -42,7 +42,7 @@ class Gpt2MlpImpl : public torch::nn::Module, public LinearHost {
   Gpt2MlpImpl(const ModelConfig& config, int64_t inner);
   at::Tensor forward(const at::Tensor& x, const at::Tensor& neuron_mask = {});
   LinearPtr c_fc, c_proj;
-  torch::nn::Dropout dropout{nullptr};
+  Dropout dropout{nullptr};
 
  private:
   std::string activation_;
@@ -78,7 +78,7 @@ class Gpt2ModelImpl : public BackboneImpl {
   bool is_decoder() const override { return true; }
 
   torch::nn::Embedding wte{nullptr}, wpe{nullptr};
-  torch::nn::Dropout drop{nullptr};
+  Dropout drop{nullptr};
   torch::nn::ModuleList h{nullptr};
   torch::nn::LayerNorm ln_f{nullptr};
 

@@ -14,9 +14,9 @@
 #include <vector>
 
 #include <torch/nn/module.h>
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/embedding.h>
 
+#include "lightpeft/models/dropout.h"
 #include "lightpeft/models/linear.h"
 #include "lightpeft/models/model_config.h"
 #include "lightpeft/models/model_io.h"
@@ -44,7 +44,7 @@ class PooledClassifierHead : public Head {
   std::vector<std::string> module_names() const override { return {"classifier"}; }
 
  private:
-  torch::nn::Dropout dropout_{nullptr};
+  Dropout dropout_{nullptr};
   Dense classifier_{nullptr};
 };
 
@@ -54,7 +54,7 @@ class RobertaClassificationHeadImpl : public torch::nn::Module, public LinearHos
   at::Tensor forward(const at::Tensor& hidden);  // hidden (B, T, H) -> logits, from <s>
 
   LinearPtr dense;
-  torch::nn::Dropout dropout{nullptr};
+  Dropout dropout{nullptr};
   LinearPtr out_proj;
 };
 TORCH_MODULE(RobertaClassificationHead);

@@ -10,10 +10,10 @@
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/embedding.h>
 
 #include "lightpeft/models/backbone.h"
+#include "lightpeft/models/dropout.h"
 #include "lightpeft/models/linear.h"
 #include "lightpeft/models/model_config.h"
 #include "lightpeft/models/norms.h"
@@ -50,7 +50,7 @@ class LlamaAttentionImpl : public torch::nn::Module, public LinearHost {
   void set_units(int64_t units) { units_ = units; }
 
   LinearPtr q_proj, k_proj, v_proj, o_proj;
-  torch::nn::Dropout attention_dropout{nullptr};  // not a module in HF (no keys either way)
+  Dropout attention_dropout{nullptr};  // not a module in HF (no keys either way)
 
  private:
   int64_t units_, heads_per_unit_, head_size_;

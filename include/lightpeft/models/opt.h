@@ -10,11 +10,11 @@
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/normalization.h>
 
 #include "lightpeft/models/backbone.h"
+#include "lightpeft/models/dropout.h"
 #include "lightpeft/models/linear.h"
 #include "lightpeft/models/model_config.h"
 
@@ -30,7 +30,7 @@ class OptAttentionImpl : public torch::nn::Module, public LinearHost {
   void set_heads(int64_t heads) { heads_ = heads; }
 
   LinearPtr k_proj, v_proj, q_proj, out_proj;
-  torch::nn::Dropout dropout{nullptr};
+  Dropout dropout{nullptr};
 
  private:
   int64_t heads_, head_size_;
@@ -52,7 +52,7 @@ class OptDecoderLayerImpl : public torch::nn::Module, public LinearHost, public 
   torch::nn::LayerNorm self_attn_layer_norm{nullptr};
   LinearPtr fc1, fc2;
   torch::nn::LayerNorm final_layer_norm{nullptr};
-  torch::nn::Dropout dropout{nullptr};
+  Dropout dropout{nullptr};
 
  private:
   bool pre_norm_;
@@ -72,7 +72,7 @@ class OptDecoderImpl : public torch::nn::Module, public LinearHost {
   LinearPtr project_out, project_in;               // null when word_embed_proj_dim == hidden_size
   torch::nn::ModuleList layers{nullptr};
   std::vector<OptDecoderLayer> layers_;
-  torch::nn::Dropout dropout{nullptr};
+  Dropout dropout{nullptr};
 };
 TORCH_MODULE(OptDecoder);
 

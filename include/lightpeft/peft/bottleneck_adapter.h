@@ -10,8 +10,8 @@
 #include <vector>
 
 #include <torch/nn/module.h>
-#include <torch/nn/modules/dropout.h>
 
+#include "lightpeft/models/dropout.h"
 #include "lightpeft/models/linear.h"
 #include "lightpeft/peft/peft_layer.h"
 
@@ -50,7 +50,7 @@ class BottleneckAdapterImpl : public PeftLayer {
 
   Dense adapter_down{nullptr};  // (width, out), null for width 0
   Dense adapter_up{nullptr};    // (out, width), null for width 0
-  torch::nn::Dropout adapter_dropout{nullptr};
+  Dropout adapter_dropout{nullptr};
 
  protected:
   std::pair<const char*, const char*> factor_names() const override {

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include <torch/nn/module.h>
-#include <torch/nn/modules/dropout.h>
 
+#include "lightpeft/models/dropout.h"
 #include "lightpeft/models/linear.h"
 #include "lightpeft/peft/peft_layer.h"
 
@@ -62,7 +62,7 @@ class LoraLinearImpl : public PeftLayer {
 
   Dense lora_A{nullptr};  // (r, in), null when r = 0
   Dense lora_B{nullptr};  // (out, r), null when r = 0
-  torch::nn::Dropout lora_dropout{nullptr};
+  Dropout lora_dropout{nullptr};
 
  protected:
   std::pair<const char*, const char*> factor_names() const override { return {"lora_A", "lora_B"}; }
