@@ -47,7 +47,7 @@ int run_generate(GenerateArgs& a) {
   if (!a.run.empty()) {
     PeftModel peft = load_finetuned_run(a.run, a.which);
     // Generation never trains: LoRA folded into the base weights, one GEMM per linear per token.
-    model = all_mergeable(peft) ? merge_and_unload(peft) : peft.model;
+    model = merge_for_inference(peft);
     tokenizer_dir = load_train_config(fs::path(a.run) / "config.yaml").model;
   } else {
     PretrainedOptions options;

@@ -261,10 +261,13 @@ void unmerge_lora(PeftModel& peft) {
     if (kv.second->mergeable() && kv.second->merged()) kv.second->unmerge();
 }
 
-bool all_mergeable(const PeftModel& peft) {
+TaskModel merge_for_inference(PeftModel& peft) {
   for (const auto& kv : peft.layers)
-    if (!kv.second->mergeable()) return false;
-  return true;
+    if (!kv.second->mergeable()) return peft.model;
+  const size_t n = peft.layers.size();
+  TaskModel model = merge_and_unload(peft);
+  if (n > 0) log::info("LoRA merged into the base weights for inference (", n, " layers)");
+  return model;
 }
 
 TaskModel merge_and_unload(PeftModel& peft) {

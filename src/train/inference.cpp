@@ -41,13 +41,7 @@ TaskModel load_run_model(const TrainConfig& config, const std::string& which, bo
     model = load_pretrained(dir, options).model;
   } else {
     PeftModel peft = load_finetuned_run(run, which);
-    if (merge_lora && all_mergeable(peft)) {
-      const size_t n = peft.layers.size();
-      model = merge_and_unload(peft);
-      log::info("LoRA merged into the base weights for inference (", n, " layers)");
-    } else {
-      model = peft.model;
-    }
+    model = merge_lora ? merge_for_inference(peft) : peft.model;
   }
   model->eval();
   return model;

@@ -90,10 +90,11 @@ void unmerge_lora(PeftModel& peft);
 // a model with HF's plain keys (what `lightpeft export --merge` writes). Clears peft.layers.
 // Bottleneck adapters are nonlinear and cannot be merged: throws for them.
 TaskModel merge_and_unload(PeftModel& peft);
-// True when every PEFT layer can be folded into its base weight (LoRA; not bottleneck adapters):
-// merge_and_unload then gives a plain model for inference, one GEMM per linear instead of three,
-// equal to the unmerged model up to float rounding.
-bool all_mergeable(const PeftModel& peft);
+// For inference only (predict, generate): merge_and_unload when every PEFT layer can be folded into
+// its base weight (LoRA), the model as it is otherwise (bottleneck adapters are nonlinear). The same
+// outputs up to float rounding, one GEMM per linear instead of three (at r 8 no measurable speed-up
+// on the CPU: docs/benchmarks.md).
+TaskModel merge_for_inference(PeftModel& peft);
 // Puts the base layers back without merging (HF's unload()): the model computes what it did before
 // injection. Works for LoRA and adapters; clears peft.layers.
 TaskModel unload(PeftModel& peft);

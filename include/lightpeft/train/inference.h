@@ -25,9 +25,9 @@ std::vector<std::filesystem::path> write_prediction_files(const PredictionFiles&
 // The fine-tuned model of the run in config.output_dir, in eval mode on the CPU. `which` is
 // "final" or "best" (output_dir/finetune/<which>): for method full the saved model, otherwise the
 // base model (pruned by the run's plan for light-peft) with the run's adapter (load_finetuned_run).
-// merge_lora: LoRA folded into the base weights (merge_and_unload; adapters stay as they are), for
-// inference that need not reproduce the trainer's numbers bit for bit (`predict`: about a third
-// less compute per LoRA linear, the same outputs up to float rounding).
+// merge_lora: LoRA folded into the base weights (merge_for_inference; adapters stay as they are),
+// for inference that need not reproduce the trainer's numbers bit for bit (`predict`; the same
+// outputs up to float rounding).
 TaskModel load_run_model(const TrainConfig& config, const std::string& which = "final", bool merge_lora = false);
 
 struct RunEvaluation {
