@@ -3,6 +3,8 @@
 #include <cmath>
 #include <set>
 
+#include <ATen/autocast_mode.h>
+#include <ATen/ops/addmm.h>
 #include <ATen/ops/matmul.h>
 #include <ATen/ops/tensor.h>
 #include <ATen/ops/zeros.h>
@@ -53,9 +55,24 @@ torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x) {
                                 record ? &sink : nullptr);
   }
   auto result = base_layer->forward(x);
+  if (!observed) return add_scaled_update(result, lora_A->forward(lora_dropout->forward(x)));
   auto delta = lora_delta(x);
-  if (observed) observer_->observe(observer_index_, result, delta);
+  observer_->observe(observer_index_, result, delta);
   return result + delta;
+}
+
+torch::Tensor LoraLinearImpl::add_scaled_update(const torch::Tensor& result, const torch::Tensor& down) {
+  const auto& B = lora_B->weight;
+  const bool same_type = result.scalar_type() == down.scalar_type() && down.scalar_type() == B.scalar_type();
+  if (!same_type && !at::autocast::is_autocast_enabled(result.device().type()))
+    return result + lora_B->forward(down) * scaling_;
+  // result + scaling * down B^T as one GEMM (BLAS's beta = 1, alpha = scaling): the scale and the
+  // sum ride in the GEMM instead of a multiply, an add and the multiply's backward over
+  // (tokens, out) each. The same sum up to rounding order.
+  // Rows counted on `down` (r > 0 here): `out` is 0 for a layer whose units were all pruned.
+  const int64_t out = result.size(-1), tokens = down.numel() / down.size(-1);
+  return at::addmm(result.reshape({tokens, out}), down.reshape({tokens, down.size(-1)}), B.t(), 1.0, scaling_)
+      .view(result.sizes());
 }
 
 torch::Tensor LoraLinearImpl::lora_delta(const torch::Tensor& x) {

@@ -58,6 +58,24 @@ TEST(Dropout, SeedsFromTheDefaultGeneratorSoSeedsAndSavedStatesReproduceTheMask)
   EXPECT_TRUE(at::equal(kernels::dropout(x, 0.3, true), c));
 }
 
+TEST(Dropout, EveryElementIsItsOwnPhiloxWordAgainstTheThreshold) {
+  // The mask is computed 16 Philox blocks at a time (AVX-512 where the CPU has it); each element
+  // must still be the scalar generator's word i % 4 of block i / 4, the tail included.
+  const int64_t n = 64 * 37 + 13;
+  const uint64_t seed = 0x0123456789abcdefull;
+  const double p = 0.3;
+  const at::Tensor mask = dropout_mask(at::empty({n}), p, seed);
+  const auto* m = mask.const_data_ptr<float>();
+  const auto threshold = static_cast<uint64_t>(std::ldexp(1.0 - p, 32));
+  int64_t mismatches = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const auto words = philox4x32_10({static_cast<uint32_t>(i / 4), 0, 0, 0},
+                                     {static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)});
+    mismatches += (words[i % 4] < threshold) != (m[i] != 0.0f);
+  }
+  EXPECT_EQ(mismatches, 0);
+}
+
 TEST(Dropout, TheMaskDoesNotDependOnTheThreadCount) {
   const at::Tensor like = at::empty({3, 100003});
   const int threads = at::get_num_threads();
@@ -70,15 +88,43 @@ TEST(Dropout, TheMaskDoesNotDependOnTheThreadCount) {
   EXPECT_FALSE(at::equal(one, dropout_mask(like, 0.1, 1234568)));
 }
 
+uint64_t next_seed() {
+  return at::check_generator<at::CPUGeneratorImpl>(at::detail::getDefaultCPUGenerator())->random64();
+}
+
 TEST(Dropout, GradientIsTheSameMaskAndScale) {
   const at::Tensor x = at::randn({4, 50}).requires_grad_(true);
+  const at::Tensor upstream = at::randn({4, 50});
   torch::manual_seed(3);
   const at::Tensor y = kernels::dropout(x, 0.25, true);
-  y.backward(at::ones_like(y));
+  y.backward(upstream);
   torch::manual_seed(3);
-  const at::Tensor mask = dropout_mask(x, 0.25, at::check_generator<at::CPUGeneratorImpl>(at::detail::getDefaultCPUGenerator())->random64());
-  EXPECT_TRUE(at::allclose(x.grad(), mask));
-  EXPECT_TRUE(at::allclose(y, x.detach() * mask));
+  const at::Tensor mask = dropout_mask(x, 0.25, next_seed());
+  EXPECT_TRUE(at::equal(x.grad(), upstream * mask));
+  EXPECT_TRUE(at::equal(y, x.detach() * mask));
+}
+
+TEST(Dropout, OnePassEqualsTheInputTimesItsMaskBitForBitWithOrWithoutAGraph) {
+  // The fused pass (and its byte mask) must give what x * dropout_mask gives, in every dtype, for
+  // strided inputs, with a graph (mask kept for the backward) and without one.
+  for (const auto dtype : {at::kFloat, at::kBFloat16, at::kDouble}) {
+    const at::Tensor base = at::randn({37, 129}).to(dtype);
+    for (const at::Tensor& x : {base, base.t()}) {
+      torch::manual_seed(5);
+      const at::Tensor with_graph = kernels::dropout(x.detach().requires_grad_(true), 0.1, true);
+      torch::manual_seed(5);
+      at::Tensor without;
+      {
+        at::NoGradGuard no_grad;
+        without = kernels::dropout(x, 0.1, true);
+      }
+      torch::manual_seed(5);
+      const at::Tensor expected = x * dropout_mask(x, 0.1, next_seed());
+      EXPECT_TRUE(at::equal(with_graph.detach(), expected)) << dtype;
+      EXPECT_TRUE(at::equal(without, expected)) << dtype;
+      EXPECT_EQ(with_graph.scalar_type(), dtype);
+    }
+  }
 }
 
 TEST(Dropout, IdentityInEvalAndAtZeroZerosAtOneBf16Works) {

@@ -68,6 +68,8 @@ class LoraLinearImpl : public PeftLayer {
   std::pair<const char*, const char*> factor_names() const override { return {"lora_A", "lora_B"}; }
 
  private:
+  // result + scaling * lora_B(down), the B GEMM absorbing the scale and the sum.
+  torch::Tensor add_scaled_update(const torch::Tensor& result, const torch::Tensor& down);
   void remove_lora();
 
   int64_t r_;
