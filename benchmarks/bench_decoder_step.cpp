@@ -8,9 +8,11 @@
 //   bench_decoder_step --mode train|infer|generate [--model PATH] [--batch 8] [--seq 128]
 //                      [--threads 2] [--warmup 2] [--steps 5] [--new-tokens 32] [--targets q_proj,v_proj]
 //                      [--prune] [--merge] [--dtype fp32|bf16] [--base-dtype fp32|bf16] [--checkpointing]
+//                      [--profile TRACE.json]
 // --dtype bf16: the step under bf16 autocast (the CLI's `dtype: bf16`); --base-dtype bf16: frozen
 // linears stored in bf16 (the CLI's `base_dtype: bf16`); --merge (infer, generate): LoRA folded
-// into the base weights, as `lightpeft predict` and `generate --run` do.
+// into the base weights, as `lightpeft predict` and `generate --run` do; --profile: the timed steps
+// as a Chrome trace of CPU ops (step_profiler.h), to compare with hf_decoder_step.py --profile.
 #include <sys/resource.h>
 
 #include <chrono>
@@ -33,6 +35,7 @@
 #include "lightpeft/pruning/apply_plan.h"
 #include "lightpeft/pruning/pruning_plan.h"
 #include "random_plan.h"
+#include "step_profiler.h"
 #include "lightpeft/train/optimizer.h"
 #include "lightpeft/train/runtime.h"
 
@@ -58,7 +61,7 @@ std::vector<std::string> split(const std::string& s) {
 int main(int argc, char** argv) {
   lightpeft::tune_malloc_for_tensors();
   std::string mode = "train", model_path, targets = "q_proj,v_proj", base_dtype = "fp32",
-              dtype = "fp32";
+              dtype = "fp32", profile;
   int64_t batch = 8, seq = 128, threads = 2, warmup = 2, steps = 5, new_tokens = 32;
   bool prune = false, checkpointing = false, merge = false;
   for (int i = 1; i < argc; ++i) {
@@ -81,6 +84,7 @@ int main(int argc, char** argv) {
     else if (k == "--prune") prune = true;
     else if (k == "--merge") merge = true;
     else if (k == "--checkpointing") checkpointing = true;
+    else if (k == "--profile") profile = value();
     else {
       std::cerr << "bench_decoder_step: unknown option " << k << "\n";
       return 2;
@@ -137,7 +141,9 @@ int main(int argc, char** argv) {
   const int64_t rss_before = peak_rss_bytes();
   std::vector<double> times;
   int64_t generated = 0;
+  bench::StepProfiler profiler(profile);
   for (int64_t s = 0; s < warmup + steps; ++s) {
+    profiler.before_step(s, warmup);
     const auto t0 = std::chrono::steady_clock::now();
     AutocastScope autocast(rt);
     if (mode == "train") {
@@ -165,6 +171,7 @@ int main(int argc, char** argv) {
     const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (s >= warmup) times.push_back(dt);
   }
+  profiler.save();
   int64_t trainable = 0;
   for (const auto& p : peft.model->parameters())
     if (p.requires_grad()) trainable += p.numel();

@@ -29,7 +29,6 @@
 #include <ATen/ops/ones.h>
 #include <ATen/ops/randint.h>
 #include <nlohmann/json.hpp>
-#include <torch/csrc/autograd/profiler_kineto.h>
 #include <torch/utils.h>
 
 #include "lightpeft/core/allocator.h"
@@ -41,6 +40,7 @@
 #include "lightpeft/train/optimizer.h"
 #include "lightpeft/train/runtime.h"
 #include "random_plan.h"
+#include "step_profiler.h"
 
 namespace {
 
@@ -160,15 +160,10 @@ int main(int argc, char** argv) {
   }
   const int64_t rss_before = peak_rss_bytes();
 
-  namespace prof = torch::autograd::profiler;
-  const prof::ProfilerConfig profiler_config(torch::profiler::impl::ProfilerState::KINETO);
-  const std::set<torch::profiler::impl::ActivityType> cpu_ops = {torch::profiler::impl::ActivityType::CPU};
+  bench::StepProfiler profiler(profile.string());
   std::vector<double> times;
   for (int64_t s = 0; s < warmup + steps; ++s) {
-    if (!profile.empty() && s == warmup) {
-      prof::prepareProfiler(profiler_config, cpu_ops);
-      prof::enableProfiler(profiler_config, cpu_ops);
-    }
+    profiler.before_step(s, warmup);
     const auto t0 = std::chrono::steady_clock::now();
     if (mode == "train") {
       at::Tensor loss;
@@ -190,7 +185,7 @@ int main(int argc, char** argv) {
     const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (s >= warmup) times.push_back(dt);
   }
-  if (!profile.empty()) prof::disableProfiler()->save(profile.string());
+  profiler.save();
   int64_t trainable = 0;
   for (const auto& p : peft.model->parameters())
     if (p.requires_grad()) trainable += p.numel();

@@ -36,6 +36,7 @@ def main() -> int:
     ap.add_argument("--targets", default="q_proj,v_proj")
     ap.add_argument("--attn", choices=["eager", "sdpa"], default="eager")
     ap.add_argument("--dtype", choices=["fp32", "bf16"], default="fp32")
+    ap.add_argument("--profile", default="", help="the timed steps under torch.profiler, as a Chrome trace")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.set_num_interop_threads(1)
@@ -57,8 +58,11 @@ def main() -> int:
         model.eval()
     rss_before = peak_rss_bytes()
     autocast = lambda: torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.dtype == "bf16")  # noqa: E731
-    times, generated = [], 0
+    times, generated, profiler = [], 0, None
     for s in range(a.warmup + a.steps):
+        if a.profile and s == a.warmup:
+            profiler = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU])
+            profiler.__enter__()
         t0 = time.perf_counter()
         if a.mode == "train":
             with autocast():
@@ -79,6 +83,9 @@ def main() -> int:
         dt = time.perf_counter() - t0
         if s >= a.warmup:
             times.append(dt)
+    if profiler:
+        profiler.__exit__(None, None, None)
+        profiler.export_chrome_trace(a.profile)
     print(json.dumps({
         "impl": "hf", "mode": a.mode, "attn": a.attn, "dtype": a.dtype, "batch": a.batch, "seq": a.seq, "threads": a.threads,
         "step_seconds": times, "new_tokens": generated, "rss_before_steps_bytes": rss_before,
