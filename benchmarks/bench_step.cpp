@@ -5,7 +5,7 @@
 //
 //   bench_step --mode train|infer [--model DIR] [--batch 8] [--seq 128] [--threads 2]
 //              [--warmup 2] [--steps 10] [--dtype fp32|bf16] [--base-dtype fp32|bf16] [--prune] [--merge]
-//              [--profile TRACE.json]
+//              [--profile TRACE.json] [--estimate]
 // Model: DIR (HF layout, e.g. ~/.cache/lightpeft/models/all-MiniLM-L6-v2) or, when DIR is absent,
 // a random-init model of all-MiniLM-L6-v2's shape ("random_init": true in the output).
 // LoRA: the Light-PEFT spec's defaults, r 8, alpha 16, dropout 0.05 on query, key, value and the
@@ -14,7 +14,9 @@
 // linears stored in bf16 (the CLI's `base_dtype: bf16`); --prune: the model pruned first at
 // Light-PEFT's default ratios (random_plan.h); --merge (infer only): LoRA folded into the base
 // weights, as `lightpeft predict` does; --profile: the timed steps under LibTorch's profiler (CPU
-// ops), written as a Chrome trace to compare op by op with hf_step.py --profile.
+// ops), written as a Chrome trace to compare op by op with hf_step.py --profile; --estimate (train):
+// Light-PEFT's estimate step instead (masks trained, module and rank importance recorded), to set
+// against the plain LoRA step of the same model.
 #include <sys/resource.h>
 
 #include <chrono>
@@ -37,6 +39,9 @@
 #include "lightpeft/models/linear.h"
 #include "lightpeft/peft/inject.h"
 #include "lightpeft/pruning/apply_plan.h"
+#include "lightpeft/pruning/foundation_masks.h"
+#include "lightpeft/pruning/module_importance.h"
+#include "lightpeft/pruning/rank_importance.h"
 #include "lightpeft/train/optimizer.h"
 #include "lightpeft/train/runtime.h"
 #include "random_plan.h"
@@ -75,11 +80,15 @@ int main(int argc, char** argv) {
   std::string mode = "train", dtype = "fp32", base_dtype = "fp32";
   fs::path model_dir, profile;
   int64_t batch = 8, seq = 128, threads = 2, warmup = 2, steps = 10;
-  bool prune = false, merge = false;
+  bool prune = false, merge = false, estimate = false;
   for (int i = 1; i < argc; ++i) {
     const std::string k = argv[i];
     if (k == "--prune") {
       prune = true;
+      continue;
+    }
+    if (k == "--estimate") {
+      estimate = true;
       continue;
     }
     if (k == "--merge") {
@@ -108,6 +117,10 @@ int main(int argc, char** argv) {
   }
   if (mode != "train" && mode != "infer") {
     std::cerr << "bench_step: --mode must be train or infer\n";
+    return 2;
+  }
+  if (estimate && (mode != "train" || prune || merge)) {
+    std::cerr << "bench_step: --estimate is a train step of the unpruned, unmerged model\n";
     return 2;
   }
   for (const auto& d : {dtype, base_dtype}) {
@@ -152,9 +165,25 @@ int main(int argc, char** argv) {
   optim.learning_rate = 1e-4;
   optim.weight_decay = 0.01;
   std::unique_ptr<Optimizer> optimizer;
+  // --estimate: Light-PEFT's estimate step as `lightpeft train` runs it (stages/estimate.cpp): head
+  // and FFN masks trained with their L1 penalty (lambda 1e-4, the spec's learning-rate multipliers),
+  // PEFT module and rank importance recorded every step.
+  FoundationMasks masks{nullptr};
+  std::unique_ptr<ModuleImportance> module_importance;
+  std::unique_ptr<RankImportance> rank_importance;
   if (mode == "train") {
     peft.model->train();
-    optimizer = std::make_unique<Optimizer>(default_param_groups(*peft.model, optim), optim);
+    std::vector<ParamGroup> groups = default_param_groups(*peft.model, optim);
+    if (estimate) {
+      masks = FoundationMasks(peft.model->config());
+      masks->set_trainable(true);
+      for (const auto& g : masks->parameter_groups(/*head=*/1.0, /*ffn=*/1.0))
+        groups.push_back({g.name, g.parameters, optim.learning_rate * g.lr_multiplier, g.weight_decay});
+      module_importance = std::make_unique<ModuleImportance>(peft, 1);
+      rank_importance = std::make_unique<RankImportance>(peft, 1);
+      module_importance->attach();
+    }
+    optimizer = std::make_unique<Optimizer>(std::move(groups), optim);
   } else {
     peft.model->eval();
   }
@@ -167,12 +196,18 @@ int main(int argc, char** argv) {
     const auto t0 = std::chrono::steady_clock::now();
     if (mode == "train") {
       at::Tensor loss;
+      if (estimate) module_importance->begin_step(s, in.attention_mask);
       {
         AutocastScope autocast(rt);
-        auto logits = peft.forward(in).logits;
+        auto logits = estimate ? peft.forward(in, masks->layer_masks()).logits : peft.forward(in).logits;
         loss = sequence_classification_loss(peft.model->config(), logits, labels);
+        if (estimate) loss = loss + masks->l1_penalty() * 1e-4;
       }
       loss.backward();
+      if (estimate) {
+        rank_importance->accumulate(s);
+        module_importance->end_step();
+      }
       optimizer->clip_grad_norm(optim.max_grad_norm);
       optimizer->step();
       optimizer->zero_grad();
@@ -199,6 +234,7 @@ int main(int argc, char** argv) {
                         {"random_init", random_init},
                         {"pruned", prune},
                         {"merged", merge},
+                        {"estimate", estimate},
                         {"step_seconds", times},
                         {"rss_before_steps_bytes", rss_before},
                         {"peak_rss_bytes", peak_rss_bytes()},
