@@ -55,9 +55,11 @@ torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x) {
                                 record ? &sink : nullptr);
   }
   auto result = base_layer->forward(x);
-  if (!observed) return add_scaled_update(result, lora_A->forward(lora_dropout->forward(x)));
+  // With an observer (the estimate stage) the update stays a tensor of its own, the same arithmetic
+  // in the forward and in gradient checkpointing's recomputation of it.
+  if (observer_ == nullptr) return add_scaled_update(result, lora_A->forward(lora_dropout->forward(x)));
   auto delta = lora_delta(x);
-  observer_->observe(observer_index_, result, delta);
+  if (observed) observer_->observe(observer_index_, result, delta);
   return result + delta;
 }
 
