@@ -71,6 +71,12 @@ SWEEP = {
     "light-peft-auto": dict(kind="lightpeft", method="light-peft", estimate="auto",
                             sets=["lora.target_modules=[all-linear]", "light_peft.estimate_max_steps=64"]),
     "full": dict(kind="lightpeft", method="full", lr=3e-5),
+    # The bf16 rows: frozen base weights stored in bf16 and the step under bf16 autocast (the CPU
+    # has AVX512-BF16); PEFT weights, masks and optimizer state stay fp32.
+    "lora-qv-bf16": dict(kind="lightpeft", method="lora",
+                         sets=["lora.target_modules=[q_proj, v_proj]", "dtype=bf16", "base_dtype=bf16"]),
+    "light-peft-bf16": dict(kind="lightpeft", method="light-peft",
+                            sets=["lora.target_modules=[all-linear]", "dtype=bf16", "base_dtype=bf16"]),
 }
 ALL_RECIPES = {**RECIPES, **SWEEP}
 # What a record keeps of a run's results.
