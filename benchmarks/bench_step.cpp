@@ -23,7 +23,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -44,6 +43,7 @@
 #include "lightpeft/pruning/rank_importance.h"
 #include "lightpeft/train/optimizer.h"
 #include "lightpeft/train/runtime.h"
+#include "lightpeft/train/train_config.h"
 #include "random_plan.h"
 #include "step_profiler.h"
 
@@ -166,8 +166,9 @@ int main(int argc, char** argv) {
   optim.weight_decay = 0.01;
   std::unique_ptr<Optimizer> optimizer;
   // --estimate: Light-PEFT's estimate step as `lightpeft train` runs it (stages/estimate.cpp): head
-  // and FFN masks trained with their L1 penalty (lambda 1e-4, the spec's learning-rate multipliers),
-  // PEFT module and rank importance recorded every step.
+  // and FFN masks trained with their L1 penalty, at the config's defaults (lambda, learning-rate
+  // multipliers), PEFT module and rank importance recorded every step.
+  const LightPeftSection light_peft;
   FoundationMasks masks{nullptr};
   std::unique_ptr<ModuleImportance> module_importance;
   std::unique_ptr<RankImportance> rank_importance;
@@ -177,7 +178,7 @@ int main(int argc, char** argv) {
     if (estimate) {
       masks = FoundationMasks(peft.model->config());
       masks->set_trainable(true);
-      for (const auto& g : masks->parameter_groups(/*head=*/1.0, /*ffn=*/1.0))
+      for (const auto& g : masks->parameter_groups(light_peft.head_mask_lr_multiplier, light_peft.ffn_mask_lr_multiplier))
         groups.push_back({g.name, g.parameters, optim.learning_rate * g.lr_multiplier, g.weight_decay});
       module_importance = std::make_unique<ModuleImportance>(peft, 1);
       rank_importance = std::make_unique<RankImportance>(peft, 1);
@@ -201,7 +202,7 @@ int main(int argc, char** argv) {
         AutocastScope autocast(rt);
         auto logits = estimate ? peft.forward(in, masks->layer_masks()).logits : peft.forward(in).logits;
         loss = sequence_classification_loss(peft.model->config(), logits, labels);
-        if (estimate) loss = loss + masks->l1_penalty() * 1e-4;
+        if (estimate) loss = loss + masks->l1_penalty() * light_peft.l1_lambda;
       }
       loss.backward();
       if (estimate) {

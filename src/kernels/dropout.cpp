@@ -32,10 +32,6 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-void check_p(double p) {
-  LP_CHECK(std::isfinite(p) && p >= 0.0 && p <= 1.0, "dropout: probability must be in [0, 1], got ", p);
-}
-
 uint64_t seed_from_default_generator() {
   at::Generator gen = at::detail::getDefaultCPUGenerator();
   std::lock_guard<std::mutex> lock(gen.mutex());
@@ -197,8 +193,12 @@ class DropoutFunction : public torch::autograd::Function<DropoutFunction> {
 
 }  // namespace
 
+void check_dropout_probability(double p) {
+  LP_CHECK(std::isfinite(p) && p >= 0.0 && p <= 1.0, "dropout: probability must be in [0, 1], got ", p);
+}
+
 at::Tensor dropout_mask(const at::Tensor& like, double p, uint64_t seed) {
-  check_p(p);
+  check_dropout_probability(p);
   LP_CHECK(p < 1.0, "dropout_mask: p must be below 1 (p = 1 drops everything: no mask to scale)");
   at::Tensor mask = at::empty_like(like, like.options().device(at::kCPU), at::MemoryFormat::Contiguous);
   const double scale = 1.0 / (1.0 - p);
@@ -211,7 +211,7 @@ at::Tensor dropout_mask(const at::Tensor& like, double p, uint64_t seed) {
 }
 
 at::Tensor dropout(const at::Tensor& x, double p, bool training) {
-  check_p(p);
+  check_dropout_probability(p);
   if (!training || p == 0.0 || x.numel() == 0) return x;
   if (!x.device().is_cpu()) return at::dropout(x, p, training);
   if (p == 1.0) return x * at::zeros_like(x);

@@ -1,13 +1,10 @@
 #include "lightpeft/models/dropout.h"
 
-#include "lightpeft/core/error.h"
 #include "lightpeft/kernels/dropout.h"
 
 namespace lightpeft {
 
-DropoutImpl::DropoutImpl(double p) : options(p) {
-  LP_CHECK(p >= 0.0 && p <= 1.0, "Dropout: probability must be in [0, 1], got ", p);
-}
+DropoutImpl::DropoutImpl(double p) : options(p) { kernels::check_dropout_probability(p); }
 
 torch::Tensor DropoutImpl::forward(const torch::Tensor& x) { return kernels::dropout(x, options.p(), is_training()); }
 

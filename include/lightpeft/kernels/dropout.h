@@ -18,6 +18,10 @@
 
 namespace lightpeft::kernels {
 
+// Throws lightpeft::Error unless p is in [0, 1] (NaN included): what dropout() checks at every
+// call, and the Dropout module at construction.
+void check_dropout_probability(double p);
+
 // `x` scaled and masked when `training` and p > 0; `x` itself otherwise. p in [0, 1] (1: zeros);
 // anything else throws lightpeft::Error. Differentiable in x: one pass and one autograd node that
 // keeps the mask as bytes (not a float tensor) for the backward; no mask is kept without a graph.
