@@ -70,6 +70,11 @@ SWEEP = {
                                        "light_peft.ffn_pruning_ratio=0"]),
     "light-peft-auto": dict(kind="lightpeft", method="light-peft", estimate="auto",
                             sets=["lora.target_modules=[all-linear]", "light_peft.estimate_max_steps=64"]),
+    # auto's first rule: the Jaccard overlap of each kept set at least 0.98 (today's: at least 0.95
+    # of the candidates keep their decision).
+    "light-peft-auto-jaccard": dict(kind="lightpeft", method="light-peft", estimate="auto",
+                                    sets=["lora.target_modules=[all-linear]", "light_peft.estimate_max_steps=64",
+                                          "light_peft.estimate_agreement=0", "light_peft.estimate_overlap=0.98"]),
     "full": dict(kind="lightpeft", method="full", lr=3e-5),
     # The bf16 rows: frozen base weights stored in bf16 and the step under bf16 autocast (the CPU
     # has AVX512-BF16); PEFT weights, masks and optimizer state stay fp32.

@@ -208,29 +208,36 @@ def figure_curves(metrics, out_dir, figures):
 
 
 def figure_estimate_overlap(metrics, results, out_dir, figures):
-    """light_peft.estimate_steps: auto: how much each check's decisions overlap the previous check's."""
+    """light_peft.estimate_steps: auto: how much each check's decisions agree with the previous check's."""
     rows = sorted((r for r in metrics if r.get("stage") == "estimate" and "overlap_heads" in r), key=lambda r: r["step"])
     if not rows:
         return "the estimate stage had a fixed length (no overlap checks)"
     fig, ax = plt.subplots(figsize=(7, 4))
     steps = [r["step"] for r in rows]
-    for key, label in (("overlap_heads", "heads"), ("overlap_neurons", "FFN neurons"),
-                       ("overlap_modules", "PEFT modules"), ("overlap_ranks", "ranks")):
-        ax.plot(steps, [r.get(key, np.nan) for r in rows], "o-", ms=3, label=label)
+    has_agreement = any("agreement_heads" in r for r in rows)
+    for i, (name, label) in enumerate((("heads", "heads"), ("neurons", "FFN neurons"),
+                                       ("modules", "PEFT modules"), ("ranks", "ranks"))):
+        color = f"C{i}"
+        if has_agreement:
+            ax.plot(steps, [r.get("agreement_" + name, np.nan) for r in rows], "o-", ms=3, color=color,
+                    label=label + ": decisions unchanged")
+        ax.plot(steps, [r.get("overlap_" + name, np.nan) for r in rows], "--" if has_agreement else "o-", ms=3,
+                lw=1, color=color, alpha=0.6 if has_agreement else 1.0, label=label + ": Jaccard of kept sets")
     pr = (results or {}).get("pruning") or {}
     if pr.get("estimate_steps"):
         ax.axvline(pr["estimate_steps"], color="black", ls="--", lw=1,
                    label=f"stopped: {pr.get('estimate_stop', '?')} ({pr['estimate_steps']} steps)")
     ax.set_ylim(0, 1.05)
     ax.set_xlabel("estimate step")
-    ax.set_ylabel("Jaccard overlap with the previous check")
+    ax.set_ylabel("agreement with the previous check")
     ax.set_title("estimate_steps: auto — stability of the pruning decisions")
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="lower right", fontsize=7, ncol=2 if has_agreement else 1)
     fig.tight_layout()
     save(fig, out_dir, "estimate_overlap.png", figures,
-         "At each check of an automatic estimate: the overlap of the kept heads, neurons, PEFT modules and ranks "
-         "the ratios would give with those of the previous check; the stage stops when all stay high.")
+         "At each check of an automatic estimate: the fraction of heads, neurons, PEFT modules and ranks whose "
+         "keep/prune decision is the same as at the previous check (solid) and the Jaccard overlap of the kept sets "
+         "(dashed); the stage stops when they stay above the thresholds (estimate_agreement, estimate_overlap).")
     return None
 
 

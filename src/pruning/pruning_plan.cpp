@@ -410,33 +410,68 @@ double jaccard(const std::set<T>& a, const std::set<T>& b) {
   return either == 0 ? 1.0 : static_cast<double>(both) / static_cast<double>(either);
 }
 
+// The kept sets of one plan, one per granularity.
+struct KeptSets {
+  std::set<std::pair<int64_t, int64_t>> heads, neurons;  // (layer, index)
+  std::set<std::string> modules;                         // modules that keep PEFT
+  std::set<std::pair<std::string, int64_t>> ranks;       // (module, rank index)
+};
+
+KeptSets kept_sets(const PruningPlan& p) {
+  KeptSets s;
+  for (size_t l = 0; l < p.layers.size(); ++l) {
+    for (int64_t i : p.layers[l].heads.kept) s.heads.insert({static_cast<int64_t>(l), i});
+    for (int64_t i : p.layers[l].neurons.kept) s.neurons.insert({static_cast<int64_t>(l), i});
+  }
+  for (const auto& m : p.modules) {
+    if (m.has_peft()) s.modules.insert(m.path);
+    for (int64_t r : m.kept_ranks) s.ranks.insert({m.path, r});
+  }
+  return s;
+}
+
+// 1 - |A xor B| / candidates.
+template <typename T>
+double agreement(const std::set<T>& a, const std::set<T>& b, int64_t candidates) {
+  if (candidates <= 0) return 1.0;
+  size_t both = 0;
+  for (const auto& x : a) both += b.count(x);
+  const size_t differing = a.size() + b.size() - 2 * both;
+  return 1.0 - static_cast<double>(differing) / static_cast<double>(candidates);
+}
+
 }  // namespace
 
 PlanOverlap plan_overlap(const PruningPlan& a, const PruningPlan& b) {
-  using Unit = std::pair<int64_t, int64_t>;
-  auto units = [](const PruningPlan& p, bool heads) {
-    std::set<Unit> s;
-    for (size_t l = 0; l < p.layers.size(); ++l)
-      for (int64_t i : (heads ? p.layers[l].heads : p.layers[l].neurons).kept) s.insert({static_cast<int64_t>(l), i});
-    return s;
-  };
-  auto modules = [](const PruningPlan& p) {
-    std::set<std::string> s;
-    for (const auto& m : p.modules)
-      if (m.has_peft()) s.insert(m.path);
-    return s;
-  };
-  auto ranks = [](const PruningPlan& p) {
-    std::set<std::pair<std::string, int64_t>> s;
-    for (const auto& m : p.modules)
-      for (int64_t r : m.kept_ranks) s.insert({m.path, r});
-    return s;
-  };
+  const KeptSets x = kept_sets(a), y = kept_sets(b);
   PlanOverlap o;
-  o.heads = jaccard(units(a, true), units(b, true));
-  o.neurons = jaccard(units(a, false), units(b, false));
-  o.modules = jaccard(modules(a), modules(b));
-  o.ranks = jaccard(ranks(a), ranks(b));
+  o.heads = jaccard(x.heads, y.heads);
+  o.neurons = jaccard(x.neurons, y.neurons);
+  o.modules = jaccard(x.modules, y.modules);
+  o.ranks = jaccard(x.ranks, y.ranks);
+  return o;
+}
+
+PlanOverlap plan_agreement(const PruningPlan& a, const PruningPlan& b) {
+  // Candidates: the unpruned model's units, modules and ranks, over both plans (they come from the
+  // same model; the larger count where they do not, so that the measure stays within [0, 1]).
+  int64_t heads = 0, neurons = 0, ranks = 0;
+  for (size_t l = 0; l < std::max(a.layers.size(), b.layers.size()); ++l) {
+    const LayerDecision* la = l < a.layers.size() ? &a.layers[l] : nullptr;
+    const LayerDecision* lb = l < b.layers.size() ? &b.layers[l] : nullptr;
+    heads += std::max(la ? la->heads.size() : 0, lb ? lb->heads.size() : 0);
+    neurons += std::max(la ? la->neurons.size() : 0, lb ? lb->neurons.size() : 0);
+  }
+  std::map<std::string, int64_t> module_ranks;
+  for (const PruningPlan* p : {&a, &b})
+    for (const auto& m : p->modules) module_ranks[m.path] = std::max(module_ranks[m.path], m.rank());
+  for (const auto& [path, r] : module_ranks) ranks += r;
+  const KeptSets x = kept_sets(a), y = kept_sets(b);
+  PlanOverlap o;
+  o.heads = agreement(x.heads, y.heads, heads);
+  o.neurons = agreement(x.neurons, y.neurons, neurons);
+  o.modules = agreement(x.modules, y.modules, static_cast<int64_t>(module_ranks.size()));
+  o.ranks = agreement(x.ranks, y.ranks, ranks);
   return o;
 }
 

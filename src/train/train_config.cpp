@@ -122,10 +122,16 @@ const Schema<LightPeftSection>& light_peft_schema() {
            "the ratios would give now)")
            .only_written_if_set(),
        key(&P::estimate_patience, "estimate_patience", positive("number of checks"),
-           "with `auto`: stop after this many checks in a row whose decisions overlap the previous ones enough")
+           "with `auto`: stop after this many checks in a row whose decisions agree with the previous ones enough")
            .only_written_if_set(),
-       key(&P::estimate_overlap, "estimate_overlap", Range{0, 1, true, false, "a number in (0, 1]"},
-           "with `auto`: the Jaccard overlap each kept set (heads, neurons, modules, ranks) must reach")
+       key(&P::estimate_agreement, "estimate_agreement", Range{0, 1, false, false, "a number in [0, 1]"},
+           "with `auto`: in each granularity (heads, neurons, PEFT modules, ranks), the fraction of candidates whose "
+           "keep/prune decision must be unchanged since the previous check (1 - Early-Bird's mask distance; one "
+           "swapped unit of n costs 2/n)")
+           .only_written_if_set(),
+       key(&P::estimate_overlap, "estimate_overlap", Range{0, 1, false, false, "a number in [0, 1]"},
+           "with `auto`: the Jaccard overlap each kept set must also reach (0: not required; on a kept set of k "
+           "units one swap costs 2/(k+1), so a high value asks small sets not to change at all)")
            .only_written_if_set(),
        key(&P::estimate_min_steps, "estimate_min_steps", positive("number of steps"), "with `auto`: never stop before")
            .only_written_if_set(),

@@ -48,6 +48,37 @@ TEST(PlanOverlap, JaccardOfEachKeptSet) {
   EXPECT_DOUBLE_EQ(plan_overlap(PruningPlan{}, PruningPlan{}).min(), 1.0);  // nothing kept either way
 }
 
+// The same two plans by decisions: every unit, module and rank of the unpruned model is a candidate
+// and a swap costs two of them.
+TEST(PlanAgreement, FractionOfCandidatesWithTheSameDecision) {
+  PruningPlan a, b;
+  a.layers = {{unit(4, {0, 1, 2}), unit(6, {0, 1})}, {unit(4, {3}), unit(6, {5})}};
+  b.layers = {{unit(4, {0, 1}), unit(6, {0, 1})}, {unit(4, {3}), unit(6, {4})}};
+  ModuleDecision m, n;
+  m.path = "x";
+  m.rank_scores = {0, 0, 0, 0};
+  m.kept_ranks = {0, 2};
+  n.path = "y";
+  n.rank_scores = {0, 0, 0, 0, 0, 0};
+  n.kept_ranks = {1};
+  a.modules = {m, n};
+  m.kept_ranks = {0, 3};
+  n.kept = false;  // pruned module: no PEFT, no ranks
+  n.kept_ranks = {};
+  b.modules = {m, n};
+  const PlanOverlap g = plan_agreement(a, b);
+  EXPECT_DOUBLE_EQ(g.heads, 1.0 - 1.0 / 8.0);     // (0,2) differs among 8 heads
+  EXPECT_DOUBLE_EQ(g.neurons, 1.0 - 2.0 / 12.0);  // (1,5) and (1,4) among 12 neurons
+  EXPECT_DOUBLE_EQ(g.modules, 1.0 - 1.0 / 2.0);   // y lost its PEFT
+  EXPECT_DOUBLE_EQ(g.ranks, 1.0 - 3.0 / 10.0);    // (x,2), (x,3), (y,1) among 4 + 6 ranks
+  EXPECT_DOUBLE_EQ(g.min(), 0.5);
+  // Jaccard of the same kept sets, for comparison: the small sets lose more per change.
+  const PlanOverlap o = plan_overlap(a, b);
+  EXPECT_DOUBLE_EQ(o.ranks, 1.0 / 4.0);  // {(x,0)} of {(x,0),(x,2),(x,3),(y,1)}
+  EXPECT_DOUBLE_EQ(plan_agreement(a, a).min(), 1.0);
+  EXPECT_DOUBLE_EQ(plan_agreement(PruningPlan{}, PruningPlan{}).min(), 1.0);  // no candidates
+}
+
 TEST(EstimateAuto, StopsWhenTheDecisionsAreStableAndRepeats) {
   testing::TempDir root;
   testing::make_tiny_run_files(root.path());
@@ -57,7 +88,8 @@ TEST(EstimateAuto, StopsWhenTheDecisionsAreStableAndRepeats) {
     auto r = testing::run_cli("train --config " + (root / (name + ".yaml")).string() +
                               " --set light_peft.estimate_steps=auto --set light_peft.estimate_check_steps=2"
                               " --set light_peft.estimate_patience=2 --set light_peft.estimate_min_steps=4"
-                              " --set light_peft.estimate_max_steps=60 --set light_peft.estimate_overlap=0.9");
+                              " --set light_peft.estimate_max_steps=60 --set light_peft.estimate_agreement=0.9"
+                              " --set light_peft.estimate_overlap=0.5");
     EXPECT_EQ(r.code, 0) << r.output;
     // What the pruning bought, from the run itself.
     EXPECT_NE(r.output.find("pruning: step time "), std::string::npos) << r.output;
@@ -86,6 +118,7 @@ TEST(EstimateAuto, StopsWhenTheDecisionsAreStableAndRepeats) {
   // Every check after the first logged its overlaps.
   const std::string metrics = testing::read_file(first / "metrics.jsonl");
   EXPECT_NE(metrics.find("\"overlap_heads\""), std::string::npos);
+  EXPECT_NE(metrics.find("\"agreement_ranks\""), std::string::npos);
   // The report draws the overlaps and says how the estimate ended.
   auto report = testing::run_cli("report " + first.string());
   ASSERT_EQ(report.code, 0) << report.output;
@@ -144,6 +177,14 @@ TEST(EstimateAuto, ConfigReadsAutoAndChecksItsBounds) {
     ADD_FAILURE() << "no error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("estimate_min_steps"), std::string::npos) << e.what();
+  }
+  try {
+    parse_train_config(base + "light_peft:\n  estimate_steps: auto\n  estimate_agreement: 1.5\n", "x.yaml");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("key 'light_peft.estimate_agreement': expected a number in [0, 1], got 1.5"),
+              std::string::npos)
+        << e.what();
   }
 }
 

@@ -76,8 +76,12 @@ struct LightPeftSection {
   // (checked every estimate_check_steps; estimate_min_steps .. estimate_max_steps).
   StepsOrAuto estimate_steps{800, false};
   int64_t estimate_check_steps = 10;
-  int64_t estimate_patience = 3;       // checks in a row whose decisions overlap enough
-  double estimate_overlap = 0.98;      // Jaccard overlap of the kept sets between two checks
+  int64_t estimate_patience = 3;       // checks in a row whose decisions agree enough
+  // Between two checks, in every granularity: the fraction of candidates whose keep/prune decision
+  // is unchanged (plan_agreement), and the Jaccard overlap of the kept sets (plan_overlap; 0: not
+  // required). Both are logged; the stage stops when both thresholds hold for `patience` checks.
+  double estimate_agreement = 0.95;
+  double estimate_overlap = 0.0;
   int64_t estimate_min_steps = 20;
   int64_t estimate_max_steps = 400;    // and the learning-rate schedule's horizon with auto
   // Activation checkpointing in the estimate stage only (training.gradient_checkpointing turns it

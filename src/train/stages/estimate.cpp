@@ -137,7 +137,7 @@ EstimateResult run_estimate(Session& session) {
   };
   // estimate_steps: auto. At every check: the plan the ratios would make now (foundation scores as
   // they are, PEFT scores over the second half of the steps so far), compared with the previous
-  // check's; stop when every kept set overlaps it enough for `patience` checks in a row.
+  // check's; stop when every granularity agrees with it enough for `patience` checks in a row.
   struct Check {
     int64_t step;
     ModuleImportance::Snapshot modules;
@@ -168,16 +168,22 @@ EstimateResult run_estimate(Session& session) {
       PruningPlan plan = make_plan(now, pruning);
       bool stop = false;
       if (previous) {
-        const PlanOverlap o = plan_overlap(*previous, plan);
-        stable_checks = o.min() >= lp.estimate_overlap ? stable_checks + 1 : 0;
+        const PlanOverlap a = plan_agreement(*previous, plan), o = plan_overlap(*previous, plan);
+        const bool stable = a.min() >= lp.estimate_agreement && o.min() >= lp.estimate_overlap;
+        stable_checks = stable ? stable_checks + 1 : 0;
         stop = steps >= lp.estimate_min_steps && stable_checks >= lp.estimate_patience;
-        log::info("estimate step ", steps, ": overlap with the decisions of step ", steps - lp.estimate_check_steps,
-                  ": heads ", log::fixed(o.heads, 3), ", neurons ", log::fixed(o.neurons, 3), ", modules ",
-                  log::fixed(o.modules, 3), ", ranks ", log::fixed(o.ranks, 3), stop ? " (stable: stopping)" : "");
+        log::info("estimate step ", steps, ": decisions unchanged since step ", steps - lp.estimate_check_steps,
+                  ": heads ", log::fixed(a.heads, 3), ", neurons ", log::fixed(a.neurons, 3), ", modules ",
+                  log::fixed(a.modules, 3), ", ranks ", log::fixed(a.ranks, 3), " (Jaccard of the kept sets ",
+                  log::fixed(o.heads, 3), ", ", log::fixed(o.neurons, 3), ", ", log::fixed(o.modules, 3), ", ",
+                  log::fixed(o.ranks, 3), ")", stop ? ": stable, stopping" : "");
         if (session.metrics)
-          session.metrics->write("estimate", steps, {{"overlap_heads", o.heads}, {"overlap_neurons", o.neurons},
-                                                     {"overlap_modules", o.modules}, {"overlap_ranks", o.ranks},
-                                                     {"stable_checks", static_cast<double>(stable_checks)}});
+          session.metrics->write("estimate", steps,
+                                 {{"agreement_heads", a.heads}, {"agreement_neurons", a.neurons},
+                                  {"agreement_modules", a.modules}, {"agreement_ranks", a.ranks},
+                                  {"overlap_heads", o.heads}, {"overlap_neurons", o.neurons},
+                                  {"overlap_modules", o.modules}, {"overlap_ranks", o.ranks},
+                                  {"stable_checks", static_cast<double>(stable_checks)}});
       }
       previous = std::move(plan);
       return stop;
