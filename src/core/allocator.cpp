@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <sys/types.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <initializer_list>
@@ -80,6 +81,23 @@ void release_free_memory() {
 #if defined(__GLIBC__)
   malloc_trim(0);
 #endif
+}
+
+bool limit_free_memory(size_t max_unused_bytes) {
+  Mallctl mallctl = jemalloc_mallctl();
+  if (!mallctl) return false;
+  // Statistics are a snapshot taken at each "epoch" write (a few microseconds for all arenas).
+  uint64_t epoch = 1;
+  size_t size = sizeof(epoch);
+  if (mallctl("epoch", &epoch, &size, &epoch, size) != 0) return false;
+  size_t dirty_pages = 0, page = 0;
+  size = sizeof(size_t);
+  if (mallctl("stats.arenas.4096.pdirty", &dirty_pages, &size, nullptr, 0) != 0) return false;  // no stats
+  size = sizeof(size_t);
+  if (mallctl("arenas.page", &page, &size, nullptr, 0) != 0) return false;
+  if (dirty_pages * page <= max_unused_bytes) return false;
+  mallctl("arena.4096.purge", nullptr, nullptr, nullptr, 0);
+  return true;
 }
 
 }  // namespace lightpeft

@@ -69,6 +69,13 @@ std::string expect_mmapped(size_t expected, const char* when) {
          std::to_string(expected);
 }
 
+// limit_free_memory bounds jemalloc's never-decaying pages (tests/jemalloc); glibc returns freed
+// heap by itself above its trim threshold, so there it does nothing.
+TEST(LimitFreeMemory, DoesNothingUnderGlibc) {
+  ASSERT_EQ(malloc_name(), "glibc");
+  EXPECT_FALSE(limit_free_memory(0));
+}
+
 TEST(MallocTuning, WithoutItALargeBlockIsMmapped) {
   // The control: glibc's default threshold (128 KiB, raised only after such blocks are freed).
   in_fresh_process([] {

@@ -15,6 +15,7 @@
 //   executable links it by default (CMake LIGHTPEFT_ALLOCATOR). A program that links liblightpeft
 //   picks its own malloc: link jemalloc into it, or LD_PRELOAD it (docs/library.md).
 // PyTorch's CPU performance guide recommends jemalloc or tcmalloc for the same reasons.
+#include <cstddef>
 #include <string>
 
 namespace lightpeft {
@@ -35,5 +36,15 @@ bool tune_malloc_for_tensors();
 // malloc_trim, jemalloc's purge of every arena), so that a new stage's peak resident set starts
 // from what is live, not from the last stage's high-water mark.
 void release_free_memory();
+
+// The bound on jemalloc's never-decaying freed pages (tools/malloc_conf.cpp): where jemalloc holds
+// more than `max_unused_bytes` of them, purges every arena (as release_free_memory) and returns
+// true. Called after every optimiser step. Freed pages that are not purged are also not coalesced,
+// so when a step's tensor sizes keep changing (a decoder's batches of different lengths, the
+// loss's labelled positions) the retained pages are never reused: SmolLM2's resident set grew by
+// 0.1-0.5 GiB a step, to 24 GiB and the OOM killer within 40 steps. A step that fits the bound
+// (MiniLM at batch 32: about 0.5 GiB of activations) keeps its pages and page-faults nothing.
+// glibc and other mallocs: returns false.
+bool limit_free_memory(size_t max_unused_bytes);
 
 }  // namespace lightpeft
