@@ -241,6 +241,8 @@ class StudyTest(unittest.TestCase):
             study_budget=budget, **extra)
         recs = [run("light-peft-auto", 42, 0.78, here, 130.0, pruning=dict(estimate_steps=96, estimate_stop="max_steps")),
                 run("light-peft-auto", 43, 0.80, here, 110.0, pruning=dict(estimate_steps=40, estimate_stop="stable")),
+                run("light-peft-auto-jaccard", 42, 0.785, here, 200.0,
+                    pruning=dict(estimate_steps=96, estimate_stop="max_steps")),
                 run("lora-qv", 42, 0.77, here, 90.0),
                 run("lora-qv", 43, 0.79, there, 500.0)]  # another machine: its time is left out
         self.records.write_text("".join(json.dumps(r) + "\n" for r in recs))
@@ -248,8 +250,10 @@ class StudyTest(unittest.TestCase):
         section = text.split("## The estimate's length chosen by the data (light-peft-auto)")[1].split("\n## ")[0]
         self.assertIn(f"({here}; blank: none there)", section)
         row = [l for l in section.splitlines() if l.startswith("| sst2 |")]
-        self.assertEqual(row, ["| sst2 | 96 (max_steps), 40 (stable) | 78.0 ± 1.4 (2 seeds) |  |  | 79.0 ± 1.4 (2 seeds) "
-                               "| 90 |  |  | 120 |"])
+        # Steps: auto-jaccard, auto, auto-a90; dev and wall: lora-qv, light-peft, est3ep, then the three.
+        self.assertEqual(row, ["| sst2 | 96 (max_steps) | 96 (max_steps), 40 (stable) |  "
+                               "| 78.0 ± 1.4 (2 seeds) |  |  | 78.5 (1 seed) | 79.0 ± 1.4 (2 seeds) |  "
+                               "| 90 |  |  | 200 | 120 |  |"])
 
     def test_report_pools_a_summarised_cell_with_single_runs_and_counts_each_seed_once(self):
         budget = dict(max_train=1000, epochs=3, batch_size=32, dtype="fp32", threads=2)
