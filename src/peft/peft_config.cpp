@@ -16,7 +16,32 @@ using Json = nlohmann::ordered_json;  // keeps rank_pattern/alpha_pattern in fil
 const std::vector<std::string> kSixLinears = {"query", "key", "value", "attention.output.dense",
                                                "intermediate.dense", "output.dense"};
 
+// Repeat counts ("{n}", "{n,m}") above this are refused before std::regex sees them: libstdc++
+// reads the digits into a long without an overflow check (undefined behaviour, found by fuzzing)
+// and expands a count into that many copies of the repeated automaton (a huge count hangs).
+constexpr int64_t kMaxRegexRepeat = 1000;
+
+void check_regex_repeats(const std::string& pattern, const std::string& origin, const std::string& key) {
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] != '{') continue;
+    for (size_t j = i + 1; j < pattern.size();) {
+      size_t end = j;
+      while (end < pattern.size() && pattern[end] >= '0' && pattern[end] <= '9') ++end;
+      const std::string digits = pattern.substr(j, end - j);
+      if (digits.size() > 4 || (!digits.empty() && std::stoll(digits) > kMaxRegexRepeat))
+        throw_error(origin, ": key '", key, "': regular expression \"", pattern, "\": repeat count ", digits,
+                    " is above ", kMaxRegexRepeat);
+      if (end < pattern.size() && pattern[end] == ',' && end > j) {
+        j = end + 1;  // the upper bound of "{n,m}"
+        continue;
+      }
+      break;
+    }
+  }
+}
+
 void check_regex(const std::string& pattern, const std::string& origin, const std::string& key) {
+  check_regex_repeats(pattern, origin, key);
   try {
     std::regex re(pattern);
   } catch (const std::regex_error& e) {

@@ -313,6 +313,13 @@ TEST_F(BadInputs, AdapterConfig) {
       {"adapter_config.json", "out of range", "r -1", R"({"peft_type": "LORA", "r": -1, "target_modules": ["query"]})", "r"},
       {"adapter_config.json", "wrong type", "bad regex target", R"({"peft_type": "LORA", "r": 8, "target_modules": "(("})",
        "target_modules"},
+      // Found by fuzz_adapter_config: libstdc++'s regex compiler overflowed a long on a huge repeat count.
+      {"adapter_config.json", "huge size", "regex repeat count of 24 digits",
+       R"({"peft_type": "LORA", "r": 8, "target_modules": "task{999999999999999999999999,}"})",
+       "key 'target_modules': regular expression \"task{999999999999999999999999,}\": repeat count "
+       "999999999999999999999999 is above 1000"},
+      {"adapter_config.json", "huge size", "regex repeat bound above 1000",
+       R"({"peft_type": "LORA", "r": 8, "target_modules": "q{2,5000}"})", "repeat count 5000 is above 1000"},
       {"adapter_config.json", "bad UTF-8", "a target", "{\"peft_type\": \"LORA\", \"target_modules\": [\"" + kBadUtf8 + "\"]}",
        "adapter_config.json"},
   },
