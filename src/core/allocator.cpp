@@ -96,7 +96,7 @@ bool limit_free_memory(size_t max_unused_bytes) {
   size = sizeof(size_t);
   if (mallctl("arenas.page", &page, &size, nullptr, 0) != 0) return false;
   if (dirty_pages * page <= max_unused_bytes) return false;
-  mallctl("arena.4096.purge", nullptr, nullptr, nullptr, 0);
+  release_free_memory();
   return true;
 }
 

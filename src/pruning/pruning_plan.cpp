@@ -403,9 +403,15 @@ double PlanOverlap::min() const { return std::min({heads, neurons, modules, rank
 namespace {
 
 template <typename T>
-double jaccard(const std::set<T>& a, const std::set<T>& b) {
+size_t common(const std::set<T>& a, const std::set<T>& b) {
   size_t both = 0;
   for (const auto& x : a) both += b.count(x);
+  return both;
+}
+
+template <typename T>
+double jaccard(const std::set<T>& a, const std::set<T>& b) {
+  const size_t both = common(a, b);
   const size_t either = a.size() + b.size() - both;
   return either == 0 ? 1.0 : static_cast<double>(both) / static_cast<double>(either);
 }
@@ -434,9 +440,7 @@ KeptSets kept_sets(const PruningPlan& p) {
 template <typename T>
 double agreement(const std::set<T>& a, const std::set<T>& b, int64_t candidates) {
   if (candidates <= 0) return 1.0;
-  size_t both = 0;
-  for (const auto& x : a) both += b.count(x);
-  const size_t differing = a.size() + b.size() - 2 * both;
+  const size_t differing = a.size() + b.size() - 2 * common(a, b);
   return 1.0 - static_cast<double>(differing) / static_cast<double>(candidates);
 }
 
