@@ -90,6 +90,10 @@ CONTROLS = {
     # heads a single swapped unit fails it, so it ran to the cap on every task).
     "light-peft-auto-jaccard": dict(kind="lightpeft", method="light-peft", lr=PEFT_LR, estimate_epochs="auto",
                                     sets=["light_peft.estimate_agreement=0", "light_peft.estimate_overlap=0.98"]),
+    # auto with the estimate's frozen weights in bf16 (light_peft.estimate_base_dtype, issue 27): the
+    # stage only ranks units and warms LoRA up; the finetune stays fp32.
+    "light-peft-auto-bf16est": dict(kind="lightpeft", method="light-peft", lr=PEFT_LR, estimate_epochs="auto",
+                                    sets=["light_peft.estimate_base_dtype=bf16"]),
 }
 ALL_RECIPES = {**RECIPES, **SWEEP, **CONTROLS}
 
@@ -277,37 +281,43 @@ def recipe_description(r):
 
 
 def auto_estimate_section(runs, summaries, tasks):
-    """light-peft-auto against the fixed estimates and LoRA-qv, per task: how long each estimate ran
-    and why it stopped, the steps of the whole run, the dev metric and the wall time."""
+    """light-peft-auto against the fixed estimates, LoRA-qv and HF's LoRA-qv, one row per task and
+    recipe: how long each auto estimate ran and why it stopped, the dev metric, the wall time and its
+    ratio to HF LoRA-qv's (issue 27: Light-PEFT's whole run at most 0.6x HF LoRA-qv's time)."""
     auto_tasks = [t for t in tasks if runs.get(("light-peft-auto", t))]
     if not auto_tasks:
         return []
-    autos = ("light-peft-auto-jaccard", "light-peft-auto", "light-peft-auto-a90")
-    compared = ("lora-qv", "light-peft", "light-peft-est3ep") + autos
+    autos = ("light-peft-auto-jaccard", "light-peft-auto", "light-peft-auto-a90", "light-peft-auto-bf16est")
+    compared = ("hf-lora-qv", "lora-qv", "light-peft", "light-peft-est3ep") + autos
     machine = next(iter(runs[("light-peft-auto", auto_tasks[0])].values())).get("machine", "unknown machine")
     lines = ["", "## The estimate's length chosen by the data (light-peft-auto)", "",
              "Estimate steps per seed, with why the estimate stopped (`stable`: the decisions stayed put for the "
              "patience; `max_steps`: the cap), by the first rule (`auto-jaccard`: Jaccard overlap of the kept sets at "
              "least 0.98), today's (`auto`: at least 0.95 of the candidates keep their keep/prune decision between "
-             "two checks) and a looser one (`auto-a90`: 0.9). Dev metric x 100 over the seeds on record; wall time "
-             "(whole run, s) the mean of the runs on record made on the auto runs' machine "
-             f"({machine}; blank: none there).", "",
-             "| task | " + " | ".join(f"{a.replace('light-peft-', '')} estimate steps (stop)" for a in autos) + " | "
-             + " | ".join(f"{r} dev" for r in compared) + " | " + " | ".join(f"{r} wall s" for r in compared) + " |",
-             "|---|" + "---|" * (len(autos) + 2 * len(compared))]
+             "two checks), a looser one (`auto-a90`: 0.9) and today's with the estimate's frozen weights in bf16 "
+             "(`auto-bf16est`). Dev metric x 100 over the seeds on record; wall time (whole process, s) the mean of "
+             f"the runs on record made on the auto runs' machine ({machine}; blank: none there), and its ratio to "
+             "HF LoRA-qv's there.", "",
+             "| task | recipe | estimate steps (stop) | dev | wall s | / HF LoRA-qv |", "|---|---|---|---|---|---|"]
     for t in auto_tasks:
-        steps = " | ".join(", ".join(f"{x['pruning']['estimate_steps']} ({x['pruning'].get('estimate_stop', '?')})"
-                                     for _, x in sorted(runs.get((a, t), {}).items()) if "pruning" in x)
-                           for a in autos)
-        devs, walls = [], []
+        walls = {}
+        for r in compared:
+            w = [x["wall_seconds"] for x in runs.get((r, t), {}).values()
+                 if "wall_seconds" in x and x.get("machine") == machine]
+            if w:
+                walls[r] = statistics.mean(w)
         for r in compared:
             summary = summaries.get((r, t))
             covered = summary["seeds"] if summary else []
             cell = {s: x for s, x in runs.get((r, t), {}).items() if s not in covered}
-            devs.append(fmt_cell(*cell_stats(summary, [x["headline_value"] for x in cell.values()])))
-            w = [x["wall_seconds"] for x in cell.values() if "wall_seconds" in x and x.get("machine") == machine]
-            walls.append(f"{statistics.mean(w):.0f}" if w else "")
-        lines.append(f"| {t} | {steps} | " + " | ".join(devs) + " | " + " | ".join(walls) + " |")
+            if not cell and not summary:
+                continue
+            steps = ", ".join(f"{x['pruning']['estimate_steps']} ({x['pruning'].get('estimate_stop', '?')})"
+                              for _, x in sorted(cell.items()) if r in autos and "pruning" in x)
+            dev = fmt_cell(*cell_stats(summary, [x["headline_value"] for x in cell.values()]))
+            wall = f"{walls[r]:.0f}" if r in walls else ""
+            ratio = f"{walls[r] / walls['hf-lora-qv']:.2f}" if r in walls and "hf-lora-qv" in walls else ""
+            lines.append(f"| {t} | {r} | {steps} | {dev} | {wall} | {ratio} |")
     return lines
 
 

@@ -160,6 +160,45 @@ TEST(EstimateCheckpointing, MakesTheSamePlanAsWithout) {
   }
 }
 
+// light_peft.estimate_base_dtype: bf16 stores the frozen weights in bf16 for the estimate only: the
+// head and neuron scores stay within bf16's rounding of the fp32 estimate's, and the finetune builds
+// the pruned model from the checkpoint's fp32 weights (no bf16 conversion after the estimate).
+TEST(EstimateBf16Base, ScoresWithinBf16RoundingAndTheFinetuneStaysFp32) {
+  testing::TempDir root;
+  testing::make_tiny_run_files(root.path());
+  auto train = [&](const std::string& name, const std::string& dtype) {
+    const fs::path out = root / name;
+    testing::write_file(root / (name + ".yaml"), testing::tiny_config_yaml(root.path(), "light-peft", out));
+    auto r = testing::run_cli("train --config " + (root / (name + ".yaml")).string() +
+                              " --set light_peft.estimate_base_dtype=" + dtype);
+    EXPECT_EQ(r.code, 0) << r.output;
+    return std::make_pair(load_pruning_plan(out / "prune" / kPruningPlanFile), testing::read_file(out / "train.log"));
+  };
+  const auto [fp32, fp32_log] = train("fp32", "fp32");
+  const auto [bf16, bf16_log] = train("bf16", "bf16");
+  EXPECT_EQ(fp32_log.find("stored in bf16"), std::string::npos) << fp32_log;
+  const std::string said = "frozen linear layers stored in bf16 for this stage only";
+  const auto at = bf16_log.find(said);
+  ASSERT_NE(at, std::string::npos) << bf16_log;
+  // Once: the prune and finetune stages hold fp32 base weights.
+  EXPECT_EQ(bf16_log.find("stored in bf16", at + said.size()), std::string::npos) << bf16_log;
+  ASSERT_EQ(fp32.layers.size(), bf16.layers.size());
+  double largest = 0, differs = 0;
+  auto compare = [&](const UnitDecision& a, const UnitDecision& b) {
+    ASSERT_EQ(a.scores.size(), b.scores.size());
+    for (size_t i = 0; i < a.scores.size(); ++i) {
+      largest = std::max(largest, static_cast<double>(std::abs(a.scores[i])));
+      differs = std::max(differs, static_cast<double>(std::abs(a.scores[i] - b.scores[i])));
+    }
+  };
+  for (size_t l = 0; l < fp32.layers.size(); ++l) {
+    compare(fp32.layers[l].heads, bf16.layers[l].heads);
+    compare(fp32.layers[l].neurons, bf16.layers[l].neurons);
+  }
+  EXPECT_GT(differs, 0.0);  // bf16 did run
+  EXPECT_LT(differs, 2e-2 * (1 + largest)) << "largest score " << largest;
+}
+
 TEST(EstimateAuto, ConfigReadsAutoAndChecksItsBounds) {
   const std::string base = "task: rte\ndata_dir: d\nmodel: m\noutput_dir: o\n";
   TrainConfig c = parse_train_config(base + "light_peft:\n  estimate_steps: auto\n", "x.yaml");

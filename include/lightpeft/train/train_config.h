@@ -88,6 +88,10 @@ struct LightPeftSection {
   // on everywhere): the stage trains LoRA on every linear plus the masks, so without it its peak is
   // the run's peak.
   bool estimate_gradient_checkpointing = false;
+  // bf16: the estimate stage stores the frozen base weights in bf16 (base_dtype: bf16 does in every
+  // stage). The stage only ranks units and warms up LoRA; the pruned model is built from the
+  // checkpoint's own weights, so the finetune keeps base_dtype's precision.
+  BaseDtype estimate_base_dtype = BaseDtype::fp32;
   double l1_lambda = 1e-4;         // weight of sum |mask| in the loss
   double head_mask_lr_multiplier = 1.0;
   double ffn_mask_lr_multiplier = 1.0;

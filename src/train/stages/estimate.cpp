@@ -13,6 +13,7 @@
 #include "lightpeft/distributed/process_group.h"
 #include "lightpeft/io/atomic_file.h"
 #include "lightpeft/io/safetensors.h"
+#include "lightpeft/models/linear.h"
 #include "lightpeft/pruning/foundation_importance.h"
 #include "lightpeft/pruning/foundation_masks.h"
 #include "lightpeft/pruning/module_importance.h"
@@ -95,6 +96,10 @@ EstimateResult run_estimate(Session& session) {
 
   PeftModel peft = make_light_peft_model(session);
   auto& model = *peft.model;
+  if (lp.estimate_base_dtype == BaseDtype::bf16 && c.base_dtype != BaseDtype::bf16) {
+    const int64_t n = store_frozen_linears_as(model, at::kBFloat16);
+    log::info("estimate: ", n, " frozen linear layers stored in bf16 for this stage only (light_peft.estimate_base_dtype)");
+  }
   if (lp.estimate_gradient_checkpointing) model.backbone().set_gradient_checkpointing(true);
   FoundationMasks masks(model.config());
   masks->to(session.runtime.device);
