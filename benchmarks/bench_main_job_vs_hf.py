@@ -10,15 +10,19 @@ Every row is one process on the same config (by default configs/glue_sst2_main.y
   HF LoRA-qv         tools/hf_reference.py with the budget of the config lightpeft resolved (task,
                      data, model, seed, rows, epochs, batch sizes, sequence length, learning rate, LoRA
                      r / alpha / dropout; the optimiser, schedule and data order are lightpeft's)
-plus any --variant NAME=KEY=VALUE[;KEY=VALUE...] as more Light-PEFT rows. Repeats run interleaved,
+plus any --variant NAME=KEY=VALUE[;KEY=VALUE...] as more Light-PEFT rows; --set KEY=VALUE changes
+the config for every row (HF's included: it follows lightpeft's resolved config), for example a
+longer budget. Repeats run interleaved,
 the order reversed every other repeat; medians. Wall time is the whole process (start-up, data,
 model loading, training, every dev evaluation: lightpeft evaluates after each epoch, HF's reference
 once at the end, so the comparison leaves lightpeft the extra work). Peak memory is each process's
-ru_maxrss (os.wait4), the same measure on both sides. The machine's load is printed before and after:
+ru_maxrss (os.wait4); for lightpeft the larger of it and results.json's run peak, since lightpeft
+restarts the high-water mark between its stages (its ru_maxrss is the last stage's alone). The machine's load is printed before and after:
 time ratios are only worth something from a quiet machine.
 
   python3 benchmarks/bench_main_job_vs_hf.py [--build build] [--config configs/glue_sst2_main.yaml]
       [--repeats 1] [--variant "bf16 estimate=light_peft.estimate_base_dtype=bf16"] [--python VENV_PYTHON]
+      [--set training.max_train_samples=8000]
 """
 import argparse
 import json
@@ -104,10 +108,15 @@ def main():
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--variant", action="append", default=[], help="NAME=KEY=VALUE[;KEY=VALUE...]: a Light-PEFT row with these --set")
+    ap.add_argument("--set", action="append", default=[], dest="sets", metavar="KEY=VALUE",
+                    help="a config override for every row (lightpeft's --set; HF follows the resolved config)")
     ap.add_argument("--keep", action="store_true", help="keep the run directories")
     a = ap.parse_args()
     if a.repeats < 1:
         ap.error("--repeats: expected at least 1")
+    for s in a.sets:
+        if "=" not in s:
+            ap.error(f"--set '{s}': expected KEY=VALUE")
     cli = pathlib.Path(a.build) / "bin" / "lightpeft"
     if not os.access(cli, os.X_OK):
         ap.error(f"--build: {cli} is not an executable (build it: ./tools/setup.sh)")
@@ -134,10 +143,13 @@ def main():
             else:
                 cmd = [str(cli), "train", "--config", a.config, "--overwrite", "--set", f"output_dir={out}",
                        "--set", f"threads={a.threads}"]
-                for s in rows[name]:
+                for s in a.sets + rows[name]:
                     cmd += ["--set", s]
             wall, peak = run(cmd, env, log)
             res = json.loads((out / "results.json").read_text())
+            # lightpeft restarts the kernel's high-water mark between stages (each stage's own peak is
+            # in results.json), so the process's ru_maxrss is only the last stage's: take the larger.
+            peak = max(peak, res.get("peak_cpu_rss_bytes") or 0)
             if resolved is None:
                 resolved = yaml.safe_load((out / "config.yaml").read_text())
                 check_hf_budget(resolved, a.config)
@@ -154,7 +166,7 @@ def main():
     hf = "HF LoRA-qv"
     print(f"\n## The main job against HF transformers + peft (CPU, fp32, {a.threads} threads, "
           f"{a.repeats} repeat{'s' if a.repeats > 1 else ''}, medians)\n")
-    print(f"- config: `{os.path.relpath(a.config, ROOT)}`; load before: {load_before}; after: {load_after}")
+    print(f"- config: `{os.path.relpath(a.config, ROOT)}`" + "".join(f" --set {s}" for s in a.sets) + f"; load before: {load_before}; after: {load_after}")
     if any(r["random_init"] for rs in results.values() for r in rs):
         print("- model: RANDOM-INIT (the config's pretrained weights were absent)")
     metric = results[hf][0]["metric_name"]

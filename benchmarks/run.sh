@@ -16,6 +16,9 @@ echo "# lightpeft benchmarks, $(date -u +%Y-%m-%d), $(nproc) CPUs: $(grep -m1 'm
 echo "# commit $(git -C "$here/.." rev-parse --short HEAD 2>/dev/null || echo '?'), build $build"
 "$py" "$here/bench_lightpeft_vs_lora.py" --build "$build" --threads "$threads" --repeats "$repeats"
 "$py" "$here/bench_memory.py" --build "$build" --threads "$threads"
+# The README's main job, whole process, against HF transformers + peft LoRA-qv on the same budget
+# (one repeat: three runs of 2-3 minutes each).
+"$py" "$here/bench_main_job_vs_hf.py" --build "$build" --threads "$threads" --python "$py"
 "$py" "$here/bench_vs_hf.py" --build "$build" --threads "$threads" --repeats "$repeats"
 # The decoder LLM (SmolLM2-135M-Instruct from its GGUF): LoRA step, inference and generation vs HF,
 # and Light-PEFT's pruned model vs unpruned LoRA.
