@@ -143,9 +143,10 @@ const Schema<LightPeftSection>& light_peft_schema() {
            "rounding; a lower peak memory; about a third more compute in that stage)")
            .only_written_if_set(),
        key(&P::estimate_base_dtype, "estimate_base_dtype",
-           "`bf16` stores the frozen base weights in bf16 in the estimate stage only (a faster stage on CUDA and CPUs "
-           "with bf16 units, slower on others; importance within bf16's rounding of fp32's); the pruned model is "
-           "built from the checkpoint's weights, so the finetune keeps `base_dtype`")
+           "`bf16` stores the frozen base weights in bf16 in the estimate stage only (bf16 GEMMs: for CUDA and CPUs "
+           "with bf16 units; on MiniLM on an AVX512-BF16 CPU its step took 0.8x fp32's but the run was not shorter, "
+           "docs/benchmarks.md); the pruned model is built from the checkpoint's weights, so the finetune keeps "
+           "`base_dtype`")
            .only_written_if_set(),
        key(&P::l1_lambda, "l1_lambda", at_least(0), "weight of the plain sum of |mask| over all head and neuron masks"),
        key(&P::head_mask_lr_multiplier, "head_mask_lr_multiplier", above(0),
