@@ -34,6 +34,7 @@
 #include "lightpeft/peft/inject.h"
 #include "lightpeft/pruning/apply_plan.h"
 #include "lightpeft/pruning/pruning_plan.h"
+#include "bench_dtypes.h"
 #include "random_plan.h"
 #include "step_profiler.h"
 #include "lightpeft/train/optimizer.h"
@@ -90,12 +91,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  for (const auto& d : {dtype, base_dtype}) {
-    if (d != "fp32" && d != "bf16") {
-      std::cerr << "bench_decoder_step: --dtype and --base-dtype must be fp32 or bf16\n";
-      return 2;
-    }
-  }
+  if (!bench::check_dtypes("bench_decoder_step", dtype, base_dtype)) return 2;
   Runtime rt;
   if (dtype == "bf16") rt.autocast_dtype = at::kBFloat16;
   at::set_num_threads(static_cast<int>(threads));

@@ -44,6 +44,7 @@
 #include "lightpeft/train/optimizer.h"
 #include "lightpeft/train/runtime.h"
 #include "lightpeft/train/train_config.h"
+#include "bench_dtypes.h"
 #include "random_plan.h"
 #include "step_profiler.h"
 
@@ -123,12 +124,7 @@ int main(int argc, char** argv) {
     std::cerr << "bench_step: --estimate is a train step of the unpruned, unmerged model\n";
     return 2;
   }
-  for (const auto& d : {dtype, base_dtype}) {
-    if (d != "fp32" && d != "bf16") {
-      std::cerr << "bench_step: --dtype and --base-dtype must be fp32 or bf16\n";
-      return 2;
-    }
-  }
+  if (!bench::check_dtypes("bench_step", dtype, base_dtype)) return 2;
   Runtime rt;
   if (dtype == "bf16") rt.autocast_dtype = at::kBFloat16;
   at::set_num_threads(static_cast<int>(threads));
