@@ -23,20 +23,17 @@ import json
 import os
 import pathlib
 import random
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
+import bench_util  # benchmarks/: the script's own folder is on sys.path
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MODEL = pathlib.Path.home() / ".cache/lightpeft/models/all-MiniLM-L6-v2"
 RTE = ROOT.parent / "shared" / "data" / "glue" / "RTE"
-
-
-def uptime() -> str:
-    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
 def run(cmd, env, log) -> tuple:
@@ -122,7 +119,7 @@ def main() -> int:
                 "--set", f"light_peft.estimate_steps={a.estimate_steps}", "--set", "training.logging_steps=1000",
                 "--set", f"light_peft.estimate_gradient_checkpointing={str(a.estimate_checkpointing).lower()}"]
 
-    load_before = uptime()
+    load_before = bench_util.uptime()
     rows = {"lora": [], "light-peft": []}
     log = work / "cli.log"
     for rep in range(a.repeats):
@@ -138,7 +135,7 @@ def main() -> int:
             rows[method].append(r)
             print(f"# rep {rep} {method:10s} finetune step {res['finetune_seconds'] / res['finetune_steps']:.2f} s, "
                   f"peak RSS {r['rss'] / 2**20:.0f} MiB", file=sys.stderr, flush=True)
-    load_after = uptime()
+    load_after = bench_util.uptime()
 
     def med(method, f):
         return statistics.median(f(r) for r in rows[method])
@@ -184,10 +181,7 @@ def main() -> int:
           f"{med('light-peft', lambda r: r['estimate_rss']) / 2**20:.0f} | "
           f"{med('light-peft', lambda r: r['estimate_rss']) / med('lora', lambda r: r['rss']):.3f} |")
     print(f"\nload before: `{load_before}`  \nload after: `{load_after}`")
-    if a.keep:
-        print(f"\nruns kept in {work}")
-    else:
-        shutil.rmtree(work, ignore_errors=True)
+    bench_util.keep_or_remove(work, a.keep)
     return 0
 
 

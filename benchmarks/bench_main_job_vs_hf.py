@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import pathlib
-import shutil
 import statistics
 import subprocess
 import sys
@@ -37,13 +36,11 @@ import time
 
 import yaml
 
+import bench_util  # benchmarks/: the script's own folder is on sys.path
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 HF_TASKS = ("cb", "cola", "mrpc", "rte", "sst2", "stsb", "wnli")  # what tools/hf_reference.py runs
 LORA_QV = ["method=lora", "lora.target_modules=[query,value]"]
-
-
-def uptime() -> str:
-    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
 def run(cmd, env, log) -> tuple:
@@ -130,7 +127,7 @@ def main():
     log = work / "runs.log"
     results = {name: [] for name in rows}
     resolved = None
-    load_before = uptime()
+    load_before = bench_util.uptime()
     for rep in range(a.repeats):
         order = list(rows) if rep % 2 == 0 else list(reversed(rows))
         if resolved is None:  # HF needs the budget lightpeft resolved: a lightpeft row first
@@ -158,7 +155,7 @@ def main():
                                       random_init=res.get("random_init", False)))
             print(f"# {name} (repeat {rep + 1}): {res['headline_metric']} {res['headline_value']:.4f}, "
                   f"{wall:.1f} s, peak {peak / 2**20:,.0f} MiB", file=sys.stderr, flush=True)
-    load_after = uptime()
+    load_after = bench_util.uptime()
 
     def med(name, key):
         return statistics.median(r[key] for r in results[name])
@@ -177,10 +174,7 @@ def main():
         print(f"| {name} | {med(name, 'metric'):.4f} | {steps if steps is not None else '-'} | {med(name, 'wall'):.1f} | "
               f"{med(name, 'wall') / med(hf, 'wall'):.2f} | {med(name, 'peak') / 2**20:,.0f} | "
               f"{med(name, 'peak') / med(hf, 'peak'):.2f} |")
-    if a.keep:
-        print(f"\nruns kept in {work}")
-    else:
-        shutil.rmtree(work, ignore_errors=True)
+    bench_util.keep_or_remove(work, a.keep)
     return 0
 
 

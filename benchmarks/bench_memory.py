@@ -21,10 +21,11 @@ import argparse
 import json
 import os
 import pathlib
-import shutil
 import subprocess
 import sys
 import tempfile
+
+import bench_util  # benchmarks/: the script's own folder is on sys.path
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -103,10 +104,7 @@ def main():
         ratio = f"{ft / base_ft:.2f}" if ft and base_ft else "-"
         print(f"| {name} | {mib(r['run'])} | {r['run'] / base['run']:.2f} | {mib(s.get('estimate'))} | "
               f"{mib(s.get('prune'))} | {mib(ft)} | {ratio} |")
-    if a.keep:
-        print(f"\nruns kept in {work}")
-    else:
-        shutil.rmtree(work, ignore_errors=True)
+    bench_util.keep_or_remove(work, a.keep)
     return 0
 
 
