@@ -300,16 +300,19 @@ def auto_estimate_section(runs, summaries, tasks):
              "HF LoRA-qv's there.", "",
              "| task | recipe | estimate steps (stop) | dev | wall s | / HF LoRA-qv |", "|---|---|---|---|---|---|"]
     for t in auto_tasks:
-        walls = {}
-        for r in compared:
-            w = [x["wall_seconds"] for x in runs.get((r, t), {}).values()
-                 if "wall_seconds" in x and x.get("machine") == machine]
-            if w:
-                walls[r] = statistics.mean(w)
+        # Each recipe's runs not already counted in a summarised cell; dev and wall time from the same runs.
+        cells = {}
         for r in compared:
             summary = summaries.get((r, t))
             covered = summary["seeds"] if summary else []
-            cell = {s: x for s, x in runs.get((r, t), {}).items() if s not in covered}
+            cells[r] = {s: x for s, x in runs.get((r, t), {}).items() if s not in covered}
+        walls = {}
+        for r, cell in cells.items():
+            w = [x["wall_seconds"] for x in cell.values() if "wall_seconds" in x and x.get("machine") == machine]
+            if w:
+                walls[r] = statistics.mean(w)
+        for r, cell in cells.items():
+            summary = summaries.get((r, t))
             if not cell and not summary:
                 continue
             steps = ", ".join(f"{x['pruning']['estimate_steps']} ({x['pruning'].get('estimate_stop', '?')})"
