@@ -27,25 +27,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 import bench_util  # benchmarks/: the script's own folder is on sys.path
 
+PROGRAM = "bench_lightpeft_vs_lora"
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MODEL = pathlib.Path.home() / ".cache/lightpeft/models/all-MiniLM-L6-v2"
 RTE = ROOT.parent / "shared" / "data" / "glue" / "RTE"
-
-
-def run(cmd, env, log) -> tuple:
-    """Runs cmd; returns (wall seconds, peak RSS bytes of that process)."""
-    t0 = time.perf_counter()
-    with open(log, "a") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"bench_lightpeft_vs_lora: {' '.join(map(str, cmd))} failed; see {log}")
-    return wall, usage.ru_maxrss * 1024
 
 
 def synthetic_rte(dest: pathlib.Path, seed=0):
@@ -128,8 +116,8 @@ def main() -> int:
             out = work / f"{method}-{rep}"
             r = {}
             if method == "light-peft":
-                r["estimate_wall"], r["estimate_rss"] = run([cli, "prune"] + sets(out, method), env, log)
-            r["train_wall"], r["rss"] = run([cli, "train"] + sets(out, method), env, log)
+                r["estimate_wall"], r["estimate_rss"] = bench_util.run_timed(PROGRAM, [cli, "prune"] + sets(out, method), env, log)
+            r["train_wall"], r["rss"] = bench_util.run_timed(PROGRAM, [cli, "train"] + sets(out, method), env, log)
             res = json.loads((out / "results.json").read_text())
             r.update(res)
             rows[method].append(r)

@@ -29,10 +29,8 @@ import json
 import os
 import pathlib
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 
 import yaml
 
@@ -41,20 +39,6 @@ import bench_util  # benchmarks/: the script's own folder is on sys.path
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 HF_TASKS = ("cb", "cola", "mrpc", "rte", "sst2", "stsb", "wnli")  # what tools/hf_reference.py runs
 LORA_QV = ["method=lora", "lora.target_modules=[query,value]"]
-
-
-def run(cmd, env, log) -> tuple:
-    """Runs cmd from the repository root; returns (wall seconds, peak RSS bytes of that process)."""
-    t0 = time.perf_counter()
-    with open(log, "a") as out:
-        out.write("+ " + " ".join(map(str, cmd)) + "\n")
-        out.flush()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-        _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"bench_main_job_vs_hf: {' '.join(map(str, cmd))} failed; see {log}")
-    return wall, usage.ru_maxrss * 1024
 
 
 def parse_variant(text: str, ap) -> tuple:
@@ -142,7 +126,7 @@ def main():
                        "--set", f"threads={a.threads}"]
                 for s in a.sets + rows[name]:
                     cmd += ["--set", s]
-            wall, peak = run(cmd, env, log)
+            wall, peak = bench_util.run_timed("bench_main_job_vs_hf", cmd, env, log, cwd=ROOT)
             res = json.loads((out / "results.json").read_text())
             # lightpeft restarts the kernel's high-water mark between stages (each stage's own peak is
             # in results.json), so the process's ru_maxrss is only the last stage's: take the larger.
