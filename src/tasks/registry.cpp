@@ -61,6 +61,7 @@ class FilePerSplit : public RowSource {
   virtual std::string no_file_given(Split) const { return "no file given"; }
   virtual std::string missing_hint() const { return ""; }
   const std::string& who() const { return who_; }
+  const fs::path& test_file() const { return files_.test; }
 
  private:
   fs::path file_of(Split s) const {
@@ -83,6 +84,16 @@ class UserFiles : public FilePerSplit {
  protected:
   std::vector<Example> read(const fs::path& file, Split, const LoadOptions& options) const override {
     return load_user_file(file, spec_, options);
+  }
+
+ public:
+  // Only the unlabelled test file: the user's dev file is scored by `train` and `evaluate`.
+  Split prediction_split(const std::string& requested) const override {
+    LP_CHECK(requested == "test", "task user predicts user_task.test_file only (--split test), not '", requested, "'");
+    LP_CHECK(!test_file().empty(),
+             "key 'user_task.test_file': required to predict (an unlabelled file in the task's format)");
+    LP_CHECK(fs::is_regular_file(test_file()), "key 'user_task.test_file': ", test_file().string(), " does not exist");
+    return Split::test;
   }
 
  private:
@@ -136,6 +147,19 @@ class InstructionFiles : public FilePerSplit {
   std::string missing_hint() const override { return " (instruction.train_file, dev_file, test_file)"; }
   std::vector<Example> read(const fs::path& file, Split, const LoadOptions& options) const override {
     return load_instruction_examples(file, format_, options);
+  }
+
+ public:
+  // The test file (rows in the training files' format) or the dev file; never the training file.
+  Split prediction_split(const std::string& requested) const override {
+    const Split split = parse_split(requested);
+    LP_CHECK(split == Split::test || split == Split::dev,
+             "task instruction predicts instruction.test_file (--split test) or dev_file (--split dev), not '",
+             requested, "'");
+    LP_CHECK(split != Split::test || !test_file().empty(),
+             "key 'instruction.test_file': required to predict the test split (rows in the training files' format)");
+    check_files({split});
+    return split;
   }
 
  private:

@@ -84,6 +84,12 @@ Task::Task(TaskSpec spec, std::shared_ptr<const RowSource> source)
 
 Task::~Task() = default;
 
+Split RowSource::prediction_split(const std::string& requested) const {
+  const Split split = parse_split(requested);
+  check_files({split});
+  return split;
+}
+
 EncodedSplit Task::encode(const std::vector<Example>& rows, const Tokenizer& tokenizer,
                           int64_t max_length) const {
   EncodedSplit out;

@@ -147,26 +147,12 @@ std::vector<Example> load_prediction_examples(const TrainConfig& config, const T
                                               const std::string& split) {
   LoadOptions opt;
   opt.skip_bad_rows = config.training.skip_bad_rows;
+  // Which splits a task can predict is its row source's rule (tasks/task.h).
   Split s = Split::test;
-  if (config.task == "instruction") {
-    const InstructionSection& in = *config.instruction;
-    s = parse_split(split);
-    LP_CHECK(s == Split::test || s == Split::dev, config.source.string(),
-             ": task instruction predicts instruction.test_file (--split test) or dev_file (--split dev), not '", split, "'");
-    LP_CHECK(s != Split::test || !in.test_file.empty(), config.source.string(),
-             ": key 'instruction.test_file': required to predict the test split (rows in the training files' format)");
-    task.source().check_files({s});
-  } else if (config.task == "user") {
-    const UserTaskSection& u = *config.user_task;
-    LP_CHECK(split == "test", config.source.string(), ": task user predicts user_task.test_file only (--split test), not '",
-             split, "'");
-    LP_CHECK(!u.test_file.empty(), config.source.string(),
-             ": key 'user_task.test_file': required to predict (an unlabelled file in the task's format)");
-    LP_CHECK(std::filesystem::is_regular_file(u.test_file), config.source.string(),
-             ": key 'user_task.test_file': ", u.test_file.string(), " does not exist");
-  } else {
-    s = parse_split(split);
-    task.source().check_files({s});
+  try {
+    s = task.source().prediction_split(split);
+  } catch (const Error& e) {
+    throw_error(config.source.string(), ": ", e.what());
   }
   std::vector<Example> out = task.source().load(s, opt);
   LP_CHECK(!out.empty(), config.source.string(), ": the ", split, " split of '", config.task, "' is empty");

@@ -162,5 +162,52 @@ TEST(TaskRegistry, FilePerSplitSourcesNameTheirMissingFiles) {
             "task instruction: no file for the dev split (instruction.train_file, dev_file or test_file)");
 }
 
+// Which split `lightpeft predict --split` may read is each source's rule: user tasks their unlabelled
+// test file only, instruction tuning its test or dev file, the others any split whose file is there.
+TEST(TaskRegistry, EachSourceSaysWhichSplitsItPredicts) {
+  testing::TempDir dir;
+  testing::write_file(dir / "train.csv", "text,label\na,x\n");
+  testing::write_file(dir / "test.csv", "text\na\n");
+  const fs::path train = dir / "train.csv", test = dir / "test.csv", gone = dir / "gone.csv";
+
+  TaskOptions user;
+  user.user = UserTaskFiles{};
+  user.user->spec.label_names = {"x", "y"};
+  user.user->train_file = train;
+  user.user->dev_file = train;
+  auto task = make_task("user", dir.path(), user);
+  EXPECT_EQ(error_of([&] { task->source().prediction_split("dev"); }),
+            "task user predicts user_task.test_file only (--split test), not 'dev'");
+  EXPECT_EQ(error_of([&] { task->source().prediction_split("test"); }),
+            "key 'user_task.test_file': required to predict (an unlabelled file in the task's format)");
+  user.user->test_file = gone;
+  task = make_task("user", dir.path(), user);
+  EXPECT_EQ(error_of([&] { task->source().prediction_split("test"); }),
+            "key 'user_task.test_file': " + gone.string() + " does not exist");
+  user.user->test_file = test;
+  task = make_task("user", dir.path(), user);
+  EXPECT_EQ(task->source().prediction_split("test"), Split::test);
+
+  TaskOptions instruction;
+  instruction.instruction = InstructionTaskFiles{};
+  instruction.instruction->train_file = train;
+  instruction.instruction->dev_file = train;
+  task = make_task("instruction", dir.path(), instruction);
+  EXPECT_EQ(error_of([&] { task->source().prediction_split("train"); }),
+            "task instruction predicts instruction.test_file (--split test) or dev_file (--split dev), not 'train'");
+  EXPECT_EQ(error_of([&] { task->source().prediction_split("test"); }),
+            "key 'instruction.test_file': required to predict the test split (rows in the training files' format)");
+  EXPECT_EQ(task->source().prediction_split("dev"), Split::dev);
+
+  TaskOptions squad;
+  squad.squad = SquadTaskFiles{};
+  squad.squad->dev_file = gone;
+  task = make_task("squad", dir.path(), squad);
+  EXPECT_EQ(error_of([&] { task->source().prediction_split("dev"); }),
+            "squad: missing files: dev (" + gone.string() + ")");
+  EXPECT_EQ(error_of([&] { task->source().prediction_split("tset"); }),
+            "unknown split 'tset' (expected train, dev, dev_mismatched, test, test_mismatched)");
+}
+
 }  // namespace
 }  // namespace lightpeft

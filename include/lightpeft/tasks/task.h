@@ -98,6 +98,10 @@ class RowSource {
   // Throws one lightpeft::Error naming every missing file of these splits.
   virtual void check_files(const std::vector<Split>& splits) const = 0;
   virtual std::vector<Example> load(Split split, const LoadOptions& options) const = 0;
+  // The split `lightpeft predict --split <requested>` reads, its files checked; throws a
+  // lightpeft::Error saying which splits this source can predict and which config key is missing.
+  // By default any split whose file is there.
+  virtual Split prediction_split(const std::string& requested) const;
 };
 
 class Task {
