@@ -12,7 +12,8 @@ Every row is one process on the same config (by default configs/glue_sst2_main.y
                      r / alpha / dropout; the optimiser, schedule and data order are lightpeft's)
 plus any --variant NAME=KEY=VALUE[;KEY=VALUE...] as more Light-PEFT rows; --set KEY=VALUE changes
 the config for every row (HF's included: it follows lightpeft's resolved config), for example a
-longer budget. Repeats run interleaved,
+longer budget or `dtype=bf16` (lightpeft's bf16 autocast against HF's reference under
+torch.autocast(bfloat16), as Trainer's bf16=True). Repeats run interleaved,
 the order reversed every other repeat; medians. Wall time is the whole process (start-up, data,
 model loading, training, every dev evaluation: lightpeft evaluates after each epoch, HF's reference
 once at the end, so the comparison leaves lightpeft the extra work). Peak memory is each process's
@@ -58,7 +59,8 @@ def hf_command(python, resolved: dict, threads: int, out: pathlib.Path) -> list:
             "--epochs", str(t["num_train_epochs"]), "--batch-size", str(t["per_device_train_batch_size"]),
             "--eval-batch-size", str(t["per_device_eval_batch_size"]),
             "--max-seq-length", str(resolved["max_seq_length"]), "--max-train", str(t["max_train_samples"]),
-            "--max-eval", str(t["max_eval_samples"]), "--seed", str(resolved["seed"]), "--dtype", "fp32",
+            "--max-eval", str(t["max_eval_samples"]), "--seed", str(resolved["seed"]),
+            "--dtype", resolved.get("dtype", "fp32"),
             "--threads", str(threads), "--order", "lightpeft", "--out", str(out)]
 
 
@@ -68,8 +70,8 @@ def check_hf_budget(resolved: dict, config: str) -> None:
     problems = []
     if resolved["task"] not in HF_TASKS:
         problems.append(f"task {resolved['task']} (tools/hf_reference.py runs {', '.join(HF_TASKS)})")
-    if resolved.get("dtype", "fp32") != "fp32":
-        problems.append(f"dtype {resolved['dtype']} (the comparison is fp32)")
+    if resolved.get("dtype", "fp32") not in ("fp32", "bf16"):
+        problems.append(f"dtype {resolved['dtype']} (the reference runs fp32, or bf16 under autocast)")
     if t.get("max_steps", -1) > 0:
         problems.append("training.max_steps (the reference counts epochs)")
     for key, plain in (("warmup_steps", 0), ("warmup_ratio", 0), ("weight_decay", 0), ("gradient_accumulation_steps", 1),

@@ -18,6 +18,7 @@ again, so the study can be stopped and continued, and seeds added later.
     python3 tools/decoder_study.py report [--out docs/decoder_study.md]
 """
 import argparse
+import collections
 import datetime
 import json
 import math
@@ -284,6 +285,21 @@ def cmd_report(args):
     if shared:
         lines += [f"{shared} run{'s' if shared != 1 else ''} shared the CPU with other work (`cpu_shared` in their records): the time "
                   "columns leave them out (their metrics, parameters and peak memory stand).", ""]
+    # Times from different CPUs are not averaged: a cell's time columns are its runs on the machine
+    # most of the study ran on, or (marked †) on the one other machine its runs all share.
+    home = collections.Counter(x.get("machine", "unknown machine") for x in records).most_common(1)[0][0] if records else None
+    elsewhere = sorted({x.get("machine", "unknown machine") for x in records} - {home})
+    if elsewhere:
+        lines += [f"Time columns: runs on {home}; a cell marked † has none there and shows its runs on "
+                  f"{' / '.join(elsewhere)} (another CPU: not comparable with the unmarked cells).", ""]
+
+    def timed_runs(cell_runs):
+        quiet = [x for x in cell_runs if not x.get("cpu_shared")]
+        at_home = [x for x in quiet if x.get("machine", "unknown machine") == home]
+        if at_home or not quiet:
+            return at_home, ""
+        machines = {x.get("machine", "unknown machine") for x in quiet}
+        return (quiet, " †") if len(machines) == 1 else ([], "")
 
     def cell(recipe, task, get):
         values = [get(x) for _, x in sorted(runs.get((recipe, task), {}).items())]
@@ -303,10 +319,11 @@ def cmd_report(args):
             cell_runs = list(runs.get((r, task), {}).values())
             if not cell_runs:
                 continue
+            timed, mark = timed_runs(cell_runs)
+
             def m(key, fmt):  # mean over the cell's runs; blank where no run measured it
-                values = [x[key] for x in cell_runs if x.get(key) is not None
-                          and not (key in TIME_KEYS and x.get("cpu_shared"))]
-                return format(statistics.mean(values), fmt) if values else ""
+                values = [x[key] for x in (timed if key in TIME_KEYS else cell_runs) if x.get(key) is not None]
+                return format(statistics.mean(values), fmt) + (mark if key in TIME_KEYS else "") if values else ""
 
             tr = [cell(r, task, lambda x, s=s: x.get("transfer", {}).get(s, {}).get("accuracy")) for s in TRANSFER]
             lines.append(

@@ -204,6 +204,28 @@ class DecoderStudyTest(unittest.TestCase):
         self.assertRegex(text, r"\| lora-qv \| 10.0 ± 0.0 \(2 seeds\) \|.*\| 10 \| 100 \| 10 \|  \| 2.00 \|")
         self.assertIn("1 run shared the CPU with other work", text)
 
+    def test_times_from_another_cpu_are_not_averaged_with_the_home_machines(self):
+        for seed in (42, 43):
+            study.run_one(self.args(), "lora-qv", "arc_easy", seed)
+        study.run_one(self.args(), "lora-qv", "arc_easy", 44)
+        study.run_one(self.args(), "light-peft", "arc_easy", 42)
+        records = self.records_on_file()
+        for r in records:
+            r["machine"] = "vm: EPYC"
+        # lora-qv seed 44 and the light-peft cell ran on another CPU, 3x as fast.
+        records[2]["machine"] = records[3]["machine"] = "vm: Xeon"
+        records[2]["finetune_seconds"] = records[3]["finetune_seconds"] = 1.7
+        self.records.write_text("".join(json.dumps(r) + "\n" for r in records))
+        out = self.tmp / "report.md"
+        with contextlib.redirect_stdout(io.StringIO()):
+            study.cmd_report(self.args(out=str(out)))
+        text = out.read_text()
+        # lora-qv: the metric over all three seeds, the time from the two home runs only.
+        self.assertRegex(text, r"\| lora-qv \| 10.0 ± 0.0 \|.*\| 10 \| 100 \| 5 \|  \| 2.00 \|")
+        # light-peft: its only run is elsewhere, shown and marked.
+        self.assertRegex(text, r"\| light-peft \| 10.0 \(1 seed\) \|.*\| 10 \| 100 \| 2 † \| 3 † \| 2.00 † \|")
+        self.assertIn("Time columns: runs on vm: EPYC; a cell marked † has none there and shows its runs on vm: Xeon", text)
+
     def test_bad_arguments_are_refused_before_any_run(self):
         for argv, message in ((["run", "--recipes", "lora-qv,qlora"], "unknown recipe 'qlora'"),
                               (["run", "--tasks", "piqa"], "unknown task 'piqa'"),
