@@ -147,7 +147,8 @@ def main():
         return statistics.median(r[key] for r in results[name])
 
     hf = "HF LoRA-qv"
-    print(f"\n## The main job against HF transformers + peft (CPU, fp32, {a.threads} threads, "
+    dtype = resolved.get("dtype", "fp32")
+    print(f"\n## The main job against HF transformers + peft (CPU, {dtype}{' autocast' if dtype == 'bf16' else ''}, {a.threads} threads, "
           f"{a.repeats} repeat{'s' if a.repeats > 1 else ''}, medians)\n")
     print(f"- config: `{os.path.relpath(a.config, ROOT)}`" + "".join(f" --set {s}" for s in a.sets) + f"; load before: {load_before}; after: {load_after}")
     if any(r["random_init"] for rs in results.values() for r in rs):

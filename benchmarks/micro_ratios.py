@@ -36,12 +36,13 @@ def main() -> int:
         name = b["run_name"].replace("/real_time", "")
         fam, arg = name.split("/", 1)
         families.setdefault(fam, []).append((arg, b["real_time"], b["time_unit"]))
-    labels = {"BM_LoraLinear": "r", "BM_MaskedAttention": "head mask", "BM_PrunedFfn": "d_ff"}
+    labels = {"BM_LoraLinear": "r", "BM_LoraBaseAFusion": "fused", "BM_MaskedAttention": "head mask",
+              "BM_PrunedFfn": "d_ff"}
     print(f"\n## Micro benchmarks (bench_micro, fwd+bwd, batch 8 x seq 128, hidden 384, {a.threads} threads, "
           f"median of {a.repetitions} interleaved repetitions)\n")
     print("| benchmark | variant | median time | ratio to the baseline (first row) |")
     print("|---|---|---|---|")
-    baseline = {"BM_LoraLinear": "0", "BM_MaskedAttention": "0", "BM_PrunedFfn": "1536"}
+    baseline = {"BM_LoraLinear": "0", "BM_LoraBaseAFusion": "0", "BM_MaskedAttention": "0", "BM_PrunedFfn": "1536"}
     for fam, rows in families.items():
         first = baseline.get(fam, rows[0][0])
         rows.sort(key=lambda r: r[0] != first)

@@ -1,6 +1,7 @@
 #include "lightpeft/train/runtime.h"
 
 #include <ATen/autocast_mode.h>
+#include <ATen/cpu/Utils.h>
 #include <torch/cuda.h>
 
 #include <sys/resource.h>
@@ -8,6 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <vector>
 #if __has_include(<c10/cuda/CUDACachingAllocator.h>)
 #include <c10/cuda/CUDACachingAllocator.h>
 #define LIGHTPEFT_HAVE_C10_CUDA 1
@@ -15,8 +17,35 @@
 
 #include "lightpeft/core/allocator.h"
 #include "lightpeft/core/error.h"
+#include "lightpeft/core/log.h"
 
 namespace lightpeft {
+
+namespace {
+
+// The keys of the config that ask for bf16 arithmetic on this run's device.
+std::vector<std::string> bf16_keys(const TrainConfig& config) {
+  std::vector<std::string> keys;
+  if (config.dtype == Dtype::bf16) keys.push_back("dtype");
+  if (config.base_dtype == BaseDtype::bf16) keys.push_back("base_dtype");
+  if (config.method == Method::light_peft && config.light_peft.estimate_base_dtype == BaseDtype::bf16)
+    keys.push_back("light_peft.estimate_base_dtype");
+  return keys;
+}
+
+void warn_without_bf16_units(const TrainConfig& config, const Runtime& rt) {
+  static bool warned = false;
+  if (warned || !rt.device.is_cpu()) return;
+  const std::vector<std::string> keys = bf16_keys(config);
+  if (keys.empty() || cpu_has_bf16_units().value_or(true)) return;
+  warned = true;
+  std::string names;
+  for (const auto& k : keys) names += (names.empty() ? "'" : ", '") + k + "'";
+  log::warn(config.source.string(), ": ", names, " bf16 on a CPU without bf16 units (neither AVX512-BF16 nor ",
+            "AMX-BF16): its bf16 matrix products are emulated and likely slower than fp32");
+}
+
+}  // namespace
 
 Runtime make_runtime(const TrainConfig& config) {
   Runtime rt;
@@ -41,7 +70,20 @@ Runtime make_runtime(const TrainConfig& config) {
   } else if (config.dtype == Dtype::bf16) {
     rt.autocast_dtype = c10::kBFloat16;  // CUDA, or CPUs with bf16 units (AVX512-BF16/AMX: ~2x fp32)
   }
+  warn_without_bf16_units(config, rt);
   return rt;
+}
+
+std::optional<bool> cpu_has_bf16_units() {
+  const auto caps = at::cpu::get_cpu_capabilities();
+  const auto flag = [&](const char* name) -> std::optional<bool> {
+    const auto it = caps.find(name);
+    if (it == caps.end() || !it->second.isBool()) return std::nullopt;
+    return it->second.toBool();
+  };
+  const std::optional<bool> avx512 = flag("avx512_bf16"), amx = flag("amx_bf16");
+  if (!avx512 && !amx) return std::nullopt;
+  return avx512.value_or(false) || amx.value_or(false);
 }
 
 AutocastScope::AutocastScope(const Runtime& rt)

@@ -1,8 +1,12 @@
-// Dynamic loss scaling (fp16): GradScaler's rule, checked on CPU tensors.
+// Dynamic loss scaling (fp16): GradScaler's rule, checked on CPU tensors; the runtime's device,
+// autocast and bf16-unit checks.
 #include <cmath>
+#include <fstream>
 #include <limits>
+#include <string>
 
 #include <gtest/gtest.h>
+
 #include <ATen/autocast_mode.h>
 #include <ATen/ops/mm.h>
 #include <ATen/ops/ones.h>
@@ -81,6 +85,21 @@ TEST(Runtime, Bf16AutocastOnTheCpu) {
   }
   EXPECT_EQ(at::mm(a, b).scalar_type(), at::kFloat);
   EXPECT_FALSE(at::autocast::is_autocast_enabled(at::kCPU));
+}
+
+// The bf16 units LibTorch reports are the ones the kernel lists in /proc/cpuinfo's flags.
+TEST(Runtime, Bf16UnitsAsTheKernelListsThem) {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line, flags;
+  while (std::getline(cpuinfo, line))
+    if (line.rfind("flags", 0) == 0) {
+      flags = line + " ";
+      break;
+    }
+  if (flags.empty() || flags.find(" sse2 ") == std::string::npos) GTEST_SKIP() << "not an x86 Linux machine";
+  const bool listed = flags.find(" avx512_bf16 ") != std::string::npos || flags.find(" amx_bf16 ") != std::string::npos;
+  ASSERT_TRUE(cpu_has_bf16_units().has_value());
+  EXPECT_EQ(*cpu_has_bf16_units(), listed) << flags;
 }
 
 }  // namespace

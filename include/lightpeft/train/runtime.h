@@ -1,6 +1,7 @@
 #pragma once
 // Where and in which precision training runs: the device from the config ("auto" picks CUDA when
 // there is one), bf16 autocast (CUDA or CPU) and fp16 autocast (CUDA).
+#include <optional>
 #include <string>
 
 #include <ATen/core/Tensor.h>
@@ -21,8 +22,15 @@ struct Runtime {
   bool loss_scaling() const { return autocast_dtype == c10::kHalf; }
 };
 
-// Throws lightpeft::Error for a CUDA device on a machine without one, or fp16 on the CPU.
+// Throws lightpeft::Error for a CUDA device on a machine without one, or fp16 on the CPU. Warns
+// (once per process) when the config asks for bf16 arithmetic (dtype, base_dtype or
+// light_peft.estimate_base_dtype) on a CPU without bf16 units.
 Runtime make_runtime(const TrainConfig& config);
+
+// Whether this CPU computes bf16 GEMMs in hardware (x86: AVX512-BF16 or AMX-BF16, as LibTorch's
+// cpuinfo reports them); without, oneDNN emulates them and bf16 weights cost time instead of
+// saving it. nullopt where LibTorch does not say (non-x86 CPUs).
+std::optional<bool> cpu_has_bf16_units();
 
 // Enables autocast for the scope when the runtime asks for it.
 class AutocastScope {
