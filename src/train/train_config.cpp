@@ -144,7 +144,7 @@ const Schema<LightPeftSection>& light_peft_schema() {
            .only_written_if_set(),
        key(&P::estimate_base_dtype, "estimate_base_dtype",
            "`bf16` stores the frozen base weights in bf16 in the estimate stage only (bf16 GEMMs: for CUDA and CPUs "
-           "with bf16 units; on MiniLM on an AVX512-BF16 CPU its step took 0.8x fp32's but the run was not shorter, "
+           "with bf16 units; the main job's run took 0.95x fp32's time on an AVX512-BF16 CPU, 0.86x on one with AMX, "
            "docs/benchmarks.md); the pruned model is built from the checkpoint's weights, so the finetune keeps "
            "`base_dtype`")
            .only_written_if_set(),
@@ -317,7 +317,9 @@ const Schema<TrainConfig>& train_config_schema() {
        key(&C::base_dtype, "base_dtype",
            "how the frozen base weights are stored with `lora`, `adapter` and `light-peft`: `bf16` halves "
            "their memory (a frozen linear then computes in bf16); PEFT weights, masks, the head and the "
-           "optimizer state stay fp32")
+           "optimizer state stay fp32. With `dtype: fp32` on a CPU with AMX the main job's whole Light-PEFT "
+           "run took 0.67x the fp32 run's time at the same accuracy (docs/benchmarks.md); a CPU without bf16 "
+           "units is warned about")
            .only_written_if_set(),
        key(&C::threads, "threads", at_least(0), "CPU threads; 0 keeps LibTorch's default"),
        section(&C::training, training_schema()), section(&C::lora, lora_schema()),
