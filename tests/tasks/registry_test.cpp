@@ -125,6 +125,16 @@ TEST(TaskRegistry, ArcEncoderPadsFewerChoicesWithMaskedFillers) {
   EXPECT_EQ(task->format_prediction(2), "answer3");
 }
 
+// A user task with labels x and y on these files (no test file).
+TaskOptions user_task(const fs::path& train, const fs::path& dev) {
+  TaskOptions options;
+  options.user = UserTaskFiles{};
+  options.user->spec.label_names = {"x", "y"};
+  options.user->train_file = train;
+  options.user->dev_file = dev;
+  return options;
+}
+
 // The file-per-split sources (user, SQuAD, instruction) name every missing file of the splits asked
 // for, and the config keys of a split without one.
 TEST(TaskRegistry, FilePerSplitSourcesNameTheirMissingFiles) {
@@ -132,11 +142,7 @@ TEST(TaskRegistry, FilePerSplitSourcesNameTheirMissingFiles) {
   testing::write_file(dir / "train.csv", "text,label\na,x\n");
   const fs::path train = dir / "train.csv", gone = dir / "gone.csv";
 
-  TaskOptions user;
-  user.user = UserTaskFiles{};
-  user.user->spec.label_names = {"x", "y"};
-  user.user->train_file = train;
-  user.user->dev_file = gone;
+  TaskOptions user = user_task(train, gone);
   auto task = make_task("user", dir.path(), user);
   EXPECT_EQ(error_of([&] { task->source().check_files({Split::train, Split::dev, Split::test}); }),
             "user task: missing files: dev (" + gone.string() + "); test (no file given)");
@@ -170,11 +176,7 @@ TEST(TaskRegistry, EachSourceSaysWhichSplitsItPredicts) {
   testing::write_file(dir / "test.csv", "text\na\n");
   const fs::path train = dir / "train.csv", test = dir / "test.csv", gone = dir / "gone.csv";
 
-  TaskOptions user;
-  user.user = UserTaskFiles{};
-  user.user->spec.label_names = {"x", "y"};
-  user.user->train_file = train;
-  user.user->dev_file = train;
+  TaskOptions user = user_task(train, train);
   auto task = make_task("user", dir.path(), user);
   EXPECT_EQ(error_of([&] { task->source().prediction_split("dev"); }),
             "task user predicts user_task.test_file only (--split test), not 'dev'");

@@ -188,6 +188,14 @@ class DecoderStudyTest(unittest.TestCase):
         self.assertIn("first 40 rows of the set's train.json", text)
         self.assertIn(study.study_records.NOTES_MARKER, text)
 
+    def report_of(self, records):
+        """The report made from these records (written over the records file)."""
+        self.records.write_text("".join(json.dumps(r) + "\n" for r in records))
+        out = self.tmp / "report.md"
+        with contextlib.redirect_stdout(io.StringIO()):
+            study.cmd_report(self.args(out=str(out)))
+        return out.read_text()
+
     def test_runs_that_shared_the_cpu_keep_their_metrics_but_not_their_times(self):
         study.run_one(self.args(), "lora-qv", "arc_easy", 42)
         study.run_one(self.args(cpu_shared=True), "lora-qv", "arc_easy", 43)
@@ -196,11 +204,7 @@ class DecoderStudyTest(unittest.TestCase):
         self.assertTrue(records[1]["cpu_shared"])
         # The quiet run's finetune time stays; the shared one's would have made it 7.5.
         records[0]["finetune_seconds"] = 10.0
-        self.records.write_text("".join(json.dumps(r) + "\n" for r in records))
-        out = self.tmp / "report.md"
-        with contextlib.redirect_stdout(io.StringIO()):
-            study.cmd_report(self.args(out=str(out)))
-        text = out.read_text()
+        text = self.report_of(records)
         self.assertRegex(text, r"\| lora-qv \| 10.0 ± 0.0 \(2 seeds\) \|.*\| 10 \| 100 \| 10 \|  \| 2.00 \|")
         self.assertIn("1 run shared the CPU with other work", text)
 
@@ -215,11 +219,7 @@ class DecoderStudyTest(unittest.TestCase):
         # lora-qv seed 44 and the light-peft cell ran on another CPU, 3x as fast.
         records[2]["machine"] = records[3]["machine"] = "vm: Xeon"
         records[2]["finetune_seconds"] = records[3]["finetune_seconds"] = 1.7
-        self.records.write_text("".join(json.dumps(r) + "\n" for r in records))
-        out = self.tmp / "report.md"
-        with contextlib.redirect_stdout(io.StringIO()):
-            study.cmd_report(self.args(out=str(out)))
-        text = out.read_text()
+        text = self.report_of(records)
         # lora-qv: the metric over all three seeds, the time from the two home runs only.
         self.assertRegex(text, r"\| lora-qv \| 10.0 ± 0.0 \|.*\| 10 \| 100 \| 5 \|  \| 2.00 \|")
         # light-peft: its only run is elsewhere, shown and marked.
