@@ -41,8 +41,8 @@ void warn_without_bf16_units(const TrainConfig& config, const Runtime& rt) {
   warned = true;
   std::string names;
   for (const auto& k : keys) names += (names.empty() ? "'" : ", '") + k + "'";
-  log::warn(config.source.string(), ": ", names, " bf16 on a CPU without bf16 units (neither AVX512-BF16 nor ",
-            "AMX-BF16): its bf16 matrix products are emulated and likely slower than fp32");
+  log::warn(config.source.string(), ": bf16 asked for by ", names, " on a CPU without bf16 units (neither ",
+            "AVX512-BF16 nor AMX-BF16): its bf16 matrix products are emulated and likely slower than fp32");
 }
 
 }  // namespace
