@@ -287,19 +287,19 @@ def cmd_report(args):
                   "columns leave them out (their metrics, parameters and peak memory stand).", ""]
     # Times from different CPUs are not averaged: a cell's time columns are its runs on the machine
     # most of the study ran on, or (marked †) on the one other machine its runs all share.
-    home = collections.Counter(x.get("machine", "unknown machine") for x in records).most_common(1)[0][0] if records else None
-    elsewhere = sorted({x.get("machine", "unknown machine") for x in records} - {home})
+    machine = lambda x: x.get("machine", "unknown machine")
+    home = collections.Counter(map(machine, records)).most_common(1)[0][0] if records else None
+    elsewhere = sorted(set(map(machine, records)) - {home})
     if elsewhere:
         lines += [f"Time columns: runs on {home}; a cell marked † has none there and shows its runs on "
                   f"{' / '.join(elsewhere)} (another CPU: not comparable with the unmarked cells).", ""]
 
     def timed_runs(cell_runs):
         quiet = [x for x in cell_runs if not x.get("cpu_shared")]
-        at_home = [x for x in quiet if x.get("machine", "unknown machine") == home]
+        at_home = [x for x in quiet if machine(x) == home]
         if at_home or not quiet:
             return at_home, ""
-        machines = {x.get("machine", "unknown machine") for x in quiet}
-        return (quiet, " †") if len(machines) == 1 else ([], "")
+        return (quiet, " †") if len(set(map(machine, quiet))) == 1 else ([], "")
 
     def cell(recipe, task, get):
         values = [get(x) for _, x in sorted(runs.get((recipe, task), {}).items())]
