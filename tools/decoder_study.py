@@ -138,6 +138,30 @@ def train_rows(args, task):
     return len(json.loads((args.data / TASKS[task] / "train.json").read_text()))
 
 
+def question_limit(text):
+    """--eval-limit / --generate / --transfer-limit: a count of questions, or `all` (the whole test file)."""
+    if text == "all":
+        return "all"
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"'{text}' is neither a number of questions nor 'all'")
+    return int(text)
+
+
+def lightpeft_limit(limit):
+    """A question limit as lightpeft's training.max_eval_samples (0: the whole file)."""
+    return 0 if limit == "all" else limit
+
+
+def hf_limit(args, task, limit):
+    """A question limit as tools/hf_decoder_reference.py takes it (a count: `all` is the file's length)."""
+    return len(json.loads((args.data / TASKS[task] / "test.json").read_text())) if limit == "all" else limit
+
+
+def first_questions(limit):
+    """How the report says a question limit."""
+    return "all questions" if limit == "all" else f"the first {limit} questions"
+
+
 def run_logged(args, cmd, log):
     with open(log, "a") as f:
         f.write("+ " + " ".join(map(str, cmd)) + "\n")
@@ -164,25 +188,25 @@ def run_lightpeft(args, recipe, task, seed, out, log):
     no_gen = "commonsense.generation_eval=false"
     if r["kind"] == "base":
         out.mkdir(parents=True, exist_ok=True)
-        seconds = run_logged(args, lightpeft_cmd(args, "eval", task, sets + [f"training.max_eval_samples={args.eval_limit}", no_gen],
+        seconds = run_logged(args, lightpeft_cmd(args, "eval", task, sets + [f"training.max_eval_samples={lightpeft_limit(args.eval_limit)}", no_gen],
                                            which), log)
         base = json.loads((out / "eval_results.json").read_text())
         res = {"headline_metric": base["headline_metric"], "headline_value": base["headline_value"],
                "dev": eval_metrics(out), "eval_seconds": seconds, "trainable_parameters": 0}
     else:
-        run_logged(args, lightpeft_cmd(args, "train", task, sets + [f"training.max_eval_samples={args.eval_limit}", no_gen],
+        run_logged(args, lightpeft_cmd(args, "train", task, sets + [f"training.max_eval_samples={lightpeft_limit(args.eval_limit)}", no_gen],
                                  ["--overwrite"]), log)
         res = json.loads((out / "results.json").read_text())
         res["dev"] = {k: v for k, v in res["dev"].items() if k != "loss"}
-    if args.generate > 0:
+    if args.generate:
         res["generation_seconds"] = run_logged(
-            args, lightpeft_cmd(args, "eval", task, sets + [f"training.max_eval_samples={args.generate}",
+            args, lightpeft_cmd(args, "eval", task, sets + [f"training.max_eval_samples={lightpeft_limit(args.generate)}",
                                                       "commonsense.generation_eval=true"], which), log)
         gen = eval_metrics(out)
         res["dev"].update({k: gen[k] for k in ("generation_accuracy", "generation_no_answer") if k in gen})
     res["transfer"] = {}
-    for other in TRANSFER if args.transfer_limit > 0 else []:
-        run_logged(args, lightpeft_cmd(args, "eval", other, sets + [f"training.max_eval_samples={args.transfer_limit}", no_gen],
+    for other in TRANSFER if args.transfer_limit else []:
+        run_logged(args, lightpeft_cmd(args, "eval", other, sets + [f"training.max_eval_samples={lightpeft_limit(args.transfer_limit)}", no_gen],
                                  which), log)
         res["transfer"][other] = eval_metrics(out)
     return res
@@ -191,9 +215,11 @@ def run_lightpeft(args, recipe, task, seed, out, log):
 def run_hf(args, task, seed, out, log):
     cmd = [args.python, ROOT / "tools/hf_decoder_reference.py", "--model", hf_model_folder(args.model),
            "--data", args.data, "--task", task, "--max-train", args.max_train, "--epochs", args.epochs,
-           "--batch-size", args.batch_size, "--lr", args.lr, "--seed", seed, "--eval-limit", args.eval_limit,
-           "--generate", args.generate, "--transfer", ",".join(TRANSFER) if args.transfer_limit > 0 else "",
-           "--transfer-limit", args.transfer_limit, "--threads", args.threads, "--out", out]
+           "--batch-size", args.batch_size, "--lr", args.lr, "--seed", seed, "--eval-limit", hf_limit(args, task, args.eval_limit),
+           "--generate", hf_limit(args, task, args.generate),
+           "--transfer", ",".join(TRANSFER) if args.transfer_limit else "",
+           # the transfer sets differ in length: `all` as a count above every set's test file
+           "--transfer-limit", 10**6 if args.transfer_limit == "all" else args.transfer_limit, "--threads", args.threads, "--out", out]
     run_logged(args, cmd, log)
     return json.loads((out / "results.json").read_text())
 
@@ -271,11 +297,14 @@ def cmd_report(args):
         f"Budget of every run: the first {budget.get('max_train', '?')} rows of the set's train.json, "
         f"{budget.get('epochs', '?')} epoch at batch {budget.get('batch_size', '?')}, max_seq_length "
         f"{budget.get('max_seq_length', '?')}, fp32 on the CPU with {budget.get('threads', '?')} threads; LoRA r 8, "
-        "alpha 16, dropout 0.05; AdamW, linear decay, no warmup. Evaluation on the first "
-        f"{budget.get('eval_limit', '?')} questions of the set's test.json (log-likelihood: `acc`, the "
-        f"headline, and `acc_norm`), LLM-Adapters' generate-and-extract on the first {budget.get('generate', '?')} "
-        f"(`gen`), and zero-shot transfer on the first {budget.get('transfer_limit', '?')} questions of PIQA, "
-        "Social IQa and WinoGrande test (log-likelihood `acc`). Cells x 100: mean ± sample sd over the seeds "
+        "alpha 16, dropout 0.05; AdamW, linear decay, no warmup. Evaluation on "
+        f"{first_questions(budget.get('eval_limit', '?'))} of the set's test.json (log-likelihood: `acc`, the "
+        "headline, and `acc_norm`), "
+        + (f"LLM-Adapters' generate-and-extract on {first_questions(budget.get('generate', '?')).replace('questions', 'of them')} "
+           "(`gen`)" if budget.get("generate") != 0 else "no generation scoring") + ", and "
+        + (f"zero-shot transfer on {first_questions(budget.get('transfer_limit', '?'))} of PIQA, Social IQa and "
+           "WinoGrande test (log-likelihood `acc`)" if budget.get("transfer_limit") != 0 else "no zero-shot transfer")
+        + ". Cells x 100: mean ± sample sd over the seeds "
         "(zero-shot is deterministic: one run).",
         "",
     ]
@@ -373,9 +402,12 @@ def main():
     ap.add_argument("--epochs", type=float, default=1)
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--lr", type=float, default=3e-4)
-    ap.add_argument("--eval-limit", type=int, default=100)
-    ap.add_argument("--generate", type=int, default=40)
-    ap.add_argument("--transfer-limit", type=int, default=100)
+    ap.add_argument("--eval-limit", type=question_limit, default=100,
+                    help="log-likelihood scoring on the first N questions of the set's test.json, or all")
+    ap.add_argument("--generate", type=question_limit, default=40,
+                    help="generate-and-extract on the first N of them (0: none), or all")
+    ap.add_argument("--transfer-limit", type=question_limit, default=100,
+                    help="the first N questions of each transfer set (0: no transfer), or all")
     ap.add_argument("--cpu-shared", action="store_true",
                     help="other work shares the CPU during these runs: their records say so and the report "
                          "leaves their times out (metrics and memory stand)")

@@ -188,6 +188,31 @@ class DecoderStudyTest(unittest.TestCase):
         self.assertIn("first 40 rows of the set's train.json", text)
         self.assertIn(study.study_records.NOTES_MARKER, text)
 
+    def test_all_evaluates_the_whole_test_files(self):
+        args = self.args(eval_limit="all", generate="all", transfer_limit=0)
+        study.run_one(args, "lora-qv", "openbookqa", 42)
+        train, gen = self.calls()  # no transfer set with a limit of 0
+        self.assertEqual(set_values(train, "training.max_eval_samples"), ["0"])  # lightpeft's "all"
+        self.assertEqual(set_values(gen, "training.max_eval_samples"), ["0"])
+        self.assertEqual(set_values(gen, "commonsense.generation_eval"), ["true"])
+        (rec,) = self.records_on_file()
+        self.assertEqual((rec["study_budget"]["eval_limit"], rec["study_budget"]["generate"]), ("all", "all"))
+        # HF's reference takes counts: `all` is the set's test file's length.
+        (self.data / "openbookqa" / "test.json").write_text(json.dumps([{"instruction": "q"}] * 7))
+        self.assertEqual(study.hf_limit(args, "openbookqa", "all"), 7)
+        self.assertEqual(study.hf_limit(args, "openbookqa", 5), 5)
+        out = self.tmp / "report.md"
+        with contextlib.redirect_stdout(io.StringIO()):
+            study.cmd_report(self.args(out=str(out)))
+        text = out.read_text()
+        self.assertIn("Evaluation on all questions of the set's test.json", text)
+        self.assertIn("generate-and-extract on all of them", text)
+        self.assertIn("no zero-shot transfer.", text)
+        self.assertEqual(study.question_limit("all"), "all")
+        self.assertEqual(study.question_limit("12"), 12)
+        with self.assertRaisesRegex(Exception, "'-3' is neither a number of questions nor 'all'"):
+            study.question_limit("-3")
+
     def report_of(self, records):
         """The report made from these records (written over the records file)."""
         self.records.write_text("".join(json.dumps(r) + "\n" for r in records))
