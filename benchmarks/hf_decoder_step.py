@@ -23,6 +23,14 @@ def peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def load_lora_model(folder, attn, targets):
+    """The fp32 model of FOLDER with LoRA r 8 / alpha 16 / dropout 0.05 on TARGETS (also used by
+    bench_gemm_floor.py, which records this model's GEMMs)."""
+    model = AutoModelForCausalLM.from_pretrained(folder, torch_dtype=torch.float32, attn_implementation=attn)
+    return get_peft_model(model, LoraConfig(task_type=TaskType.CAUSAL_LM, r=8, lora_alpha=16, lora_dropout=0.05,
+                                            target_modules=targets))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=["train", "infer", "generate"], default="train")
@@ -41,9 +49,7 @@ def main() -> int:
     torch.set_num_threads(a.threads)
     torch.set_num_interop_threads(1)
     torch.manual_seed(0)
-    model = AutoModelForCausalLM.from_pretrained(a.model, torch_dtype=torch.float32, attn_implementation=a.attn)
-    model = get_peft_model(model, LoraConfig(task_type=TaskType.CAUSAL_LM, r=8, lora_alpha=16, lora_dropout=0.05,
-                                             target_modules=a.targets.split(",")))
+    model = load_lora_model(a.model, a.attn, a.targets.split(","))
     vocab = model.config.vocab_size
     ids = torch.randint(100, vocab, (a.batch, a.seq))
     mask = torch.ones_like(ids)

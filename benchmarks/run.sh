@@ -20,6 +20,8 @@ echo "# commit $(git -C "$here/.." rev-parse --short HEAD 2>/dev/null || echo '?
 # (one repeat: three runs of 2-3 minutes each).
 "$py" "$here/bench_main_job_vs_hf.py" --build "$build" --threads "$threads" --python "$py"
 "$py" "$here/bench_vs_hf.py" --build "$build" --threads "$threads" --repeats "$repeats"
+# the matrix products alone of HF's SmolLM2 step: the floor of a program with its arithmetic
+"$py" "$here/bench_gemm_floor.py" --build "$build" --threads "$threads" --python "$py" --measure
 # The decoder LLM (SmolLM2-135M-Instruct from its GGUF): LoRA step, inference and generation vs HF,
 # and Light-PEFT's pruned model vs unpruned LoRA.
 "$py" "$here/bench_decoder_vs_hf.py" --build "$build" --threads "$threads" --repeats "$repeats"

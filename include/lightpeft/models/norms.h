@@ -1,6 +1,7 @@
 #pragma once
 // RMSNorm as HF's LlamaRMSNorm: y = weight * x / sqrt(mean(x^2) + eps), computed in float32 and
-// cast back to the input's dtype (registered parameter: "weight").
+// cast back to the input's dtype (registered parameter: "weight"); one pass per row on the CPU
+// (kernels/rms_norm.h).
 #include <torch/nn/module.h>
 
 namespace lightpeft {
