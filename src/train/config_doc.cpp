@@ -48,7 +48,9 @@ const char* kTail = R"(
 `estimate_seconds`, `finetune_seconds`, `total_seconds`, `finetune_samples_per_second`,
 `eval_seconds` and `eval_samples_per_second` (the final dev pass: inference speed),
 `peak_cpu_rss_bytes` (the run's peak resident set: the largest of `stage_peak_cpu_rss_bytes`, each
-stage's own peak, Linux's VmHWM restarted between stages) and, on CUDA, `peak_cuda_allocated_bytes`
+stage's own peak, Linux's VmHWM restarted between stages), `finetune_start_cpu_rss_bytes` (the
+resident set with the model to fine-tune ready, before its first step: the part of the finetune
+stage's peak that is not its training) and, on CUDA, `peak_cuda_allocated_bytes`
 (torch's caching allocator, the finetune stage's)), `estimate/`, `prune/pruning_plan.json`, `finetune/{best,final}`.
 `lightpeft eval` adds `eval_results.json`; `lightpeft predict --out FILE.tsv` writes GLUE's
 submission format (`index<TAB>prediction`, labels as the task's files spell them, a number for

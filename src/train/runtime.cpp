@@ -111,12 +111,12 @@ ModelInputs to_inputs(const Batch& batch, const Runtime& rt) {
 
 namespace {
 
-// VmHWM of /proc/self/status in bytes; -1 where there is no such file or line.
-int64_t proc_high_water_mark() {
+// A "Vm...:" line of /proc/self/status in bytes; -1 where there is no such file or line.
+int64_t proc_status_bytes(const std::string& key) {
   std::ifstream status("/proc/self/status");
   std::string line;
   while (std::getline(status, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::strtoll(line.c_str() + 6, nullptr, 10) * 1024;  // kB
+    if (line.rfind(key, 0) == 0) return std::strtoll(line.c_str() + key.size(), nullptr, 10) * 1024;  // kB
   return -1;
 }
 
@@ -124,7 +124,7 @@ int64_t proc_high_water_mark() {
 
 PeakMemory peak_memory(const Runtime& rt) {
   PeakMemory m;
-  m.cpu_rss_bytes = proc_high_water_mark();
+  m.cpu_rss_bytes = proc_status_bytes("VmHWM:");
   struct rusage usage {};
   if (m.cpu_rss_bytes < 0 && getrusage(RUSAGE_SELF, &usage) == 0)
     m.cpu_rss_bytes = static_cast<int64_t>(usage.ru_maxrss) * 1024;  // KiB on Linux
@@ -136,6 +136,11 @@ PeakMemory peak_memory(const Runtime& rt) {
   }
 #endif
   return m;
+}
+
+int64_t resident_cpu_bytes() {
+  release_free_memory();
+  return proc_status_bytes("VmRSS:");
 }
 
 void reset_peak_memory(const Runtime& rt) {

@@ -110,6 +110,10 @@ TEST(EstimateAuto, StopsWhenTheDecisionsAreStableAndRepeats) {
     largest = std::max(largest, peaks.at(stage).get<int64_t>());
   }
   EXPECT_EQ(results.at("peak_cpu_rss_bytes").get<int64_t>(), largest);
+  // The finetune stage started from what the process held with the pruned model ready.
+  const int64_t start = results.at("finetune_start_cpu_rss_bytes").get<int64_t>();
+  EXPECT_GT(start, 0);
+  EXPECT_LE(start, peaks.at("finetune").get<int64_t>());
   const std::string why = pruning.at("estimate_stop").get<std::string>();
   EXPECT_TRUE(why == "stable" || why == "max_steps") << why;
   EXPECT_EQ(why == "stable", steps < 60) << steps;

@@ -58,6 +58,11 @@ struct PeakMemory {
 };
 PeakMemory peak_memory(const Runtime& rt);
 
+// The CPU's resident set now (Linux: VmRSS of /proc/self/status), after returning freed memory to
+// the kernel (release_free_memory): what the process holds, not what its allocator could reuse.
+// -1 where there is no such file.
+int64_t resident_cpu_bytes();
+
 // Starts a new peak (glibc: first returns freed memory to the kernel, malloc_trim; Linux: writes 5
 // to /proc/self/clear_refs, which sets the high-water mark to
 // the current resident set; CUDA: resets the allocator's peak statistics), so that each stage of a
