@@ -1,5 +1,6 @@
 #include "lightpeft/kernels/rms_norm.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 

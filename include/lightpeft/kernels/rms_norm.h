@@ -5,7 +5,8 @@
 //
 // ATen's composite (x.pow(2).mean(), + eps, rsqrt, two multiplies) walks the activations six times
 // forward and about ten times backward and keeps four of them for autograd: on SmolLM2's 61 norms
-// at batch 8 x 128 that was about a tenth of a LoRA train step (benchmarks/bench_gemm_floor.py).
+// at batch 8 x 128 that was about 70 ms of a 1.9 s fp32 LoRA train step, 21 ms with this kernel
+// (bench_decoder_step --profile; docs/benchmarks.md).
 // Here the forward reads x once and writes y, keeping only x and one float per row (r) for the
 // backward, which reads x and the gradient once and writes dx:
 //
