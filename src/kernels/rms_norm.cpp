@@ -77,17 +77,23 @@ void backward_rows(const float* x, const float* w, const float* dy, const float*
   });
 }
 
+// y for a contiguous float32 x; one r per row into *rstd when rstd is given.
+at::Tensor normalize(const at::Tensor& xc, const at::Tensor& weight, double eps, at::Tensor* rstd) {
+  RECORD_FUNCTION("lightpeft::rms_norm", std::vector<c10::IValue>({xc}));
+  const at::Tensor w = weight.to(at::kFloat).contiguous();
+  const int64_t n = xc.size(-1);
+  at::Tensor y = at::empty_like(xc);
+  forward_rows(xc.const_data_ptr<float>(), w.const_data_ptr<float>(), y.mutable_data_ptr<float>(),
+               rstd ? rstd->mutable_data_ptr<float>() : nullptr, xc.numel() / n, n, static_cast<float>(eps));
+  return y;
+}
+
 class RmsNormFunction : public torch::autograd::Function<RmsNormFunction> {
  public:
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight, double eps) {
-    RECORD_FUNCTION("lightpeft::rms_norm", std::vector<c10::IValue>({x}));
     const at::Tensor xc = x.contiguous();
-    const at::Tensor w = weight.to(at::kFloat).contiguous();
-    const int64_t n = xc.size(-1), rows = xc.numel() / n;
-    at::Tensor y = at::empty_like(xc);
-    at::Tensor rstd = at::empty({rows}, xc.options());
-    forward_rows(xc.const_data_ptr<float>(), w.const_data_ptr<float>(), y.mutable_data_ptr<float>(),
-                 rstd.mutable_data_ptr<float>(), rows, n, static_cast<float>(eps));
+    at::Tensor rstd = at::empty({xc.numel() / xc.size(-1)}, xc.options());
+    at::Tensor y = normalize(xc, weight, eps, &rstd);
     ctx->save_for_backward({xc, weight, rstd});
     return y;
   }
@@ -138,14 +144,7 @@ at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
   if (!fused_applies(x, weight)) return reference::rms_norm(x, weight, eps);
   if (c10::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad()))
     return RmsNormFunction::apply(x, weight, eps);
-  RECORD_FUNCTION("lightpeft::rms_norm", std::vector<c10::IValue>({x}));
-  const at::Tensor xc = x.contiguous();
-  const at::Tensor w = weight.to(at::kFloat).contiguous();
-  const int64_t n = xc.size(-1);
-  at::Tensor y = at::empty_like(xc);
-  forward_rows(xc.const_data_ptr<float>(), w.const_data_ptr<float>(), y.mutable_data_ptr<float>(), nullptr,
-               xc.numel() / n, n, static_cast<float>(eps));
-  return y;
+  return normalize(x.contiguous(), weight, eps, nullptr);  // no graph: no r kept
 }
 
 }  // namespace lightpeft::kernels

@@ -103,22 +103,16 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options)
   // Each stage's own peak resident set (reset_peak_memory between them); the run's peak is the
   // largest. The session's data and tokenizer count in the first stage.
   std::map<std::string, int64_t> stage_peaks;
-  // What the process holds with the model to fine-tune ready, before its first step (libraries,
-  // data, tokenizer, model): the part of the finetune stage's peak that no pruning shrinks much.
-  int64_t finetune_start_rss = -1;
   switch (config.method) {
     case Method::full: {
       torch::manual_seed(static_cast<uint64_t>(config.seed));
-      auto model = load_task_model(session);
-      finetune_start_rss = resident_cpu_bytes();
-      finetune = run_finetune(session, model, nullptr);
+      finetune = run_finetune(session, load_task_model(session), nullptr);
       break;
     }
     case Method::lora:
     case Method::adapter: {
       torch::manual_seed(static_cast<uint64_t>(config.seed));
       PeftModel peft = inject_peft(load_task_model(session), config, config.method == Method::adapter);
-      finetune_start_rss = resident_cpu_bytes();
       finetune = run_finetune(session, peft.model, &peft);
       break;
     }
@@ -143,7 +137,6 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options)
           {"estimate_stop", estimate.stop_reason}};
       r.total_parameters_before_pruning = pruned.report.before.total;
       r.trainable_parameters_before_pruning = pruned.report.before.trainable;
-      finetune_start_rss = resident_cpu_bytes();
       finetune = run_finetune(session, pruned.model.model, &pruned.model);
       break;
     }
@@ -162,7 +155,7 @@ TrainResult run_training(const TrainConfig& config, const TrainOptions& options)
   for (const auto& [stage, bytes] : stage_peaks) run_peak = std::max(run_peak, bytes);
   extra["peak_cpu_rss_bytes"] = run_peak;
   extra["stage_peak_cpu_rss_bytes"] = stage_peaks;
-  extra["finetune_start_cpu_rss_bytes"] = finetune_start_rss;
+  extra["finetune_start_cpu_rss_bytes"] = finetune.start_cpu_rss_bytes;
 
   if (!dist::is_main_process()) return r;  // rank 0 alone evaluated and reports
   r.task = session.task().name();

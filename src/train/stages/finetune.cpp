@@ -4,10 +4,13 @@
 #include "lightpeft/distributed/process_group.h"
 #include "lightpeft/models/hf_checkpoint.h"
 #include "lightpeft/peft/adapter_io.h"
+#include "lightpeft/train/runtime.h"
 
 namespace lightpeft {
 
 FinetuneResult run_finetune(Session& session, TaskModel model, PeftModel* peft) {
+  FinetuneResult result;
+  result.start_cpu_rss_bytes = resident_cpu_bytes();
   const TrainConfig& c = session.config;
   const auto dir = session.stage_dir("finetune");
   if (!peft) {
@@ -32,7 +35,6 @@ FinetuneResult run_finetune(Session& session, TaskModel model, PeftModel* peft) 
   spec.dir = dir;
   spec.total_steps = total_training_steps(c.training, *session.train);
 
-  FinetuneResult result;
   result.loop = run_train_loop(*model, optimizer, session.loop_context(), spec, hooks);
   dist::run_on_main_process("the final outputs and evaluation", [&] {  // rank 0 alone
     save_outputs(dir / "final");

@@ -14,6 +14,10 @@ struct FinetuneResult {
   EvalResult final_eval;
   int64_t total_parameters = 0;
   int64_t trainable_parameters = 0;
+  // What the process held with the model to fine-tune ready, before its first step (libraries,
+  // data, tokenizer, model; resident_cpu_bytes): the part of the stage's peak that no pruning
+  // shrinks much.
+  int64_t start_cpu_rss_bytes = -1;
 };
 
 // `peft` null: full fine-tuning of `model`.
