@@ -19,6 +19,7 @@ best ratio any program with HF's arithmetic can reach here.
                                          [--repeats 5] [--measure] [--batch 8] [--seq 128] [--threads 2]
 """
 import argparse
+import collections
 import pathlib
 import statistics
 import sys
@@ -33,15 +34,16 @@ from hf_decoder_step import load_lora_model  # noqa: E402
 
 aten = torch.ops.aten
 GEMMS = {aten.mm.default, aten.addmm.default, aten.bmm.default, aten.baddbmm.default}
+# A recorded tensor argument: what the replay makes a random tensor of.
+TensorSpec = collections.namedtuple("TensorSpec", "size stride dtype")
 
 
-def gemm_flops(func, shapes):
+def gemm_flops(func, spec):
     """Multiply-adds x 2 of one recorded product (the bias add of addmm not counted)."""
+    a, b = [t.size for t in spec if isinstance(t, TensorSpec)][-2:]  # the two factors come last
     if func in (aten.mm.default, aten.addmm.default):
-        a, b = shapes[-2], shapes[-1]
         return 2 * a[0] * a[1] * b[1]
-    a, b = shapes[-2], shapes[-1]  # bmm, baddbmm
-    return 2 * a[0] * a[1] * a[2] * b[2]
+    return 2 * a[0] * a[1] * a[2] * b[2]  # bmm, baddbmm
 
 
 class GemmRecorder(TorchDispatchMode):
@@ -54,7 +56,8 @@ class GemmRecorder(TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
         if func in GEMMS:
-            spec = [(tuple(a.shape), a.stride(), a.dtype) if isinstance(a, torch.Tensor) else a for a in args]
+            spec = [TensorSpec(tuple(a.shape), a.stride(), a.dtype) if isinstance(a, torch.Tensor) else a
+                    for a in args]
             self.calls.append((func, spec, dict(kwargs or {})))
         return out
 
@@ -81,18 +84,13 @@ def replay_seconds(calls, repeats):
     """Median over REPEATS of the recorded products run alone, in order, on random tensors."""
     made = {}
 
-    def tensor(size, stride, dtype):
-        key = (size, stride, dtype)
-        if key not in made:
-            t = torch.empty_strided(size, stride, dtype=torch.float32)
-            t.normal_()  # through fp32: normal_ is not implemented for every dtype
-            made[key] = t.to(dtype) if dtype != torch.float32 else t
-            if made[key].stride() != stride:  # .to() may not keep a transposed layout
-                made[key] = torch.empty_strided(size, stride, dtype=dtype).copy_(t)
-        return made[key]
+    def tensor(t):
+        if t not in made:  # drawn in fp32 (normal_ is not implemented for every dtype), copied into the layout
+            made[t] = torch.empty_strided(t.size, t.stride, dtype=t.dtype).copy_(torch.randn(t.size))
+        return made[t]
 
-    prepared = [(func, [tensor(*a) if isinstance(a, tuple) and len(a) == 3 and isinstance(a[2], torch.dtype)
-                        else a for a in spec], kwargs) for func, spec, kwargs in calls]
+    prepared = [(func, [tensor(a) if isinstance(a, TensorSpec) else a for a in spec], kwargs)
+                for func, spec, kwargs in calls]
     times = []
     with torch.no_grad():
         for _ in range(repeats + 1):  # the first pass warms the caches and oneDNN's kernels up
@@ -137,12 +135,8 @@ def main() -> int:
     ap.add_argument("--seq", type=int, default=128)
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
-    for d in a.dtypes.split(","):
-        if d not in ("fp32", "bf16"):
-            ap.error(f"--dtypes: unknown dtype '{d}' (expected fp32, bf16)")
-    for m in a.modes.split(","):
-        if m not in ("train", "infer"):
-            ap.error(f"--modes: unknown mode '{m}' (expected train, infer)")
+    bench_vs_hf.check_list(ap, "--dtypes", "dtype", a.dtypes, ("fp32", "bf16"))
+    bench_vs_hf.check_list(ap, "--modes", "mode", a.modes, ("train", "infer"))
     weights = a.model
     if not weights:
         if not a.gguf.is_file():
@@ -167,7 +161,7 @@ def main() -> int:
         steps = measured_steps(a, weights, dtype, a.modes.split(",")) if a.measure else {}
         for mode in a.modes.split(","):
             calls = record(model, ids, mode, dtype)
-            flops = sum(gemm_flops(f, [s[0] for s in spec if isinstance(s, tuple)]) for f, spec, _ in calls)
+            flops = sum(gemm_flops(f, spec) for f, spec, _ in calls)
             floor = replay_seconds(calls, a.repeats)
             row = (f"| {mode} | {dtype} | {len(calls)} | {flops / 1e9:.1f} | {floor * 1e3:.0f} | "
                    f"{flops / floor / 1e9:.0f} |")

@@ -57,6 +57,13 @@ def pinned_env(threads: int) -> dict:
     return env
 
 
+def check_list(ap, flag, what, value, allowed):
+    """A comma-separated option's every item among ALLOWED, or argparse's error naming it."""
+    for item in value.split(","):
+        if item not in allowed:
+            ap.error(f"{flag}: unknown {what} '{item}' (expected {', '.join(allowed)})")
+
+
 def run_one(cmd, env) -> dict:
     res = subprocess.run(cmd, capture_output=True, text=True, env=env)
     lines = [l for l in res.stdout.splitlines() if l.startswith("{")]
@@ -114,15 +121,9 @@ def main() -> int:
     ap.add_argument("--seq", type=int, default=128)
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
-    for m in a.models.split(","):
-        if m not in MODELS:
-            ap.error(f"--models: unknown model '{m}' (expected {', '.join(MODELS)})")
-    for d in a.dtypes.split(","):
-        if d not in ("fp32", "bf16"):
-            ap.error(f"--dtypes: unknown dtype '{d}' (expected fp32, bf16)")
-    for attn in a.hf_attn.split(","):
-        if attn not in ("sdpa", "eager"):
-            ap.error(f"--hf-attn: unknown attention '{attn}' (expected sdpa, eager)")
+    check_list(ap, "--models", "model", a.models, MODELS)
+    check_list(ap, "--dtypes", "dtype", a.dtypes, ("fp32", "bf16"))
+    check_list(ap, "--hf-attn", "attention", a.hf_attn, ("sdpa", "eager"))
     env = pinned_env(a.threads)
     print(f"# lightpeft vs HF transformers {_version(a.python)}: {cpu_name()}, {a.threads} threads, "
           f"batch {a.batch} x seq {a.seq}", flush=True)

@@ -147,9 +147,9 @@ def question_limit(text):
     return int(text)
 
 
-def lightpeft_limit(limit):
-    """A question limit as lightpeft's training.max_eval_samples (0: the whole file)."""
-    return 0 if limit == "all" else limit
+def max_eval_samples(limit):
+    """A question limit as lightpeft's `--set` (its 0 is the whole file)."""
+    return f"training.max_eval_samples={0 if limit == 'all' else limit}"
 
 
 def hf_limit(args, task, limit):
@@ -157,9 +157,9 @@ def hf_limit(args, task, limit):
     return len(json.loads((args.data / TASKS[task] / "test.json").read_text())) if limit == "all" else limit
 
 
-def first_questions(limit):
+def first(limit, what="questions"):
     """How the report says a question limit."""
-    return "all questions" if limit == "all" else f"the first {limit} questions"
+    return f"all {what}" if limit == "all" else f"the first {limit} {what}"
 
 
 def run_logged(args, cmd, log):
@@ -188,25 +188,25 @@ def run_lightpeft(args, recipe, task, seed, out, log):
     no_gen = "commonsense.generation_eval=false"
     if r["kind"] == "base":
         out.mkdir(parents=True, exist_ok=True)
-        seconds = run_logged(args, lightpeft_cmd(args, "eval", task, sets + [f"training.max_eval_samples={lightpeft_limit(args.eval_limit)}", no_gen],
+        seconds = run_logged(args, lightpeft_cmd(args, "eval", task, sets + [max_eval_samples(args.eval_limit), no_gen],
                                            which), log)
         base = json.loads((out / "eval_results.json").read_text())
         res = {"headline_metric": base["headline_metric"], "headline_value": base["headline_value"],
                "dev": eval_metrics(out), "eval_seconds": seconds, "trainable_parameters": 0}
     else:
-        run_logged(args, lightpeft_cmd(args, "train", task, sets + [f"training.max_eval_samples={lightpeft_limit(args.eval_limit)}", no_gen],
+        run_logged(args, lightpeft_cmd(args, "train", task, sets + [max_eval_samples(args.eval_limit), no_gen],
                                  ["--overwrite"]), log)
         res = json.loads((out / "results.json").read_text())
         res["dev"] = {k: v for k, v in res["dev"].items() if k != "loss"}
     if args.generate:
         res["generation_seconds"] = run_logged(
-            args, lightpeft_cmd(args, "eval", task, sets + [f"training.max_eval_samples={lightpeft_limit(args.generate)}",
+            args, lightpeft_cmd(args, "eval", task, sets + [max_eval_samples(args.generate),
                                                       "commonsense.generation_eval=true"], which), log)
         gen = eval_metrics(out)
         res["dev"].update({k: gen[k] for k in ("generation_accuracy", "generation_no_answer") if k in gen})
     res["transfer"] = {}
     for other in TRANSFER if args.transfer_limit else []:
-        run_logged(args, lightpeft_cmd(args, "eval", other, sets + [f"training.max_eval_samples={lightpeft_limit(args.transfer_limit)}", no_gen],
+        run_logged(args, lightpeft_cmd(args, "eval", other, sets + [max_eval_samples(args.transfer_limit), no_gen],
                                  which), log)
         res["transfer"][other] = eval_metrics(out)
     return res
@@ -298,11 +298,11 @@ def cmd_report(args):
         f"{budget.get('epochs', '?')} epoch at batch {budget.get('batch_size', '?')}, max_seq_length "
         f"{budget.get('max_seq_length', '?')}, fp32 on the CPU with {budget.get('threads', '?')} threads; LoRA r 8, "
         "alpha 16, dropout 0.05; AdamW, linear decay, no warmup. Evaluation on "
-        f"{first_questions(budget.get('eval_limit', '?'))} of the set's test.json (log-likelihood: `acc`, the "
+        f"{first(budget.get('eval_limit', '?'))} of the set's test.json (log-likelihood: `acc`, the "
         "headline, and `acc_norm`), "
-        + (f"LLM-Adapters' generate-and-extract on {first_questions(budget.get('generate', '?')).replace('questions', 'of them')} "
+        + (f"LLM-Adapters' generate-and-extract on {first(budget.get('generate', '?'), 'of them')} "
            "(`gen`)" if budget.get("generate") != 0 else "no generation scoring") + ", and "
-        + (f"zero-shot transfer on {first_questions(budget.get('transfer_limit', '?'))} of PIQA, Social IQa and "
+        + (f"zero-shot transfer on {first(budget.get('transfer_limit', '?'))} of PIQA, Social IQa and "
            "WinoGrande test (log-likelihood `acc`)" if budget.get("transfer_limit") != 0 else "no zero-shot transfer")
         + ". Cells x 100: mean ± sample sd over the seeds "
         "(zero-shot is deterministic: one run).",
