@@ -34,6 +34,7 @@
 #include "lightpeft/peft/inject.h"
 #include "lightpeft/pruning/apply_plan.h"
 #include "lightpeft/pruning/pruning_plan.h"
+#include "lightpeft/tasks/causal_lm_task.h"
 #include "bench_dtypes.h"
 #include "random_plan.h"
 #include "step_profiler.h"
@@ -123,6 +124,8 @@ int main(int argc, char** argv) {
   ModelInputs in;
   in.input_ids = at::randint(100, vocab, {batch, seq}, at::kLong);
   in.attention_mask = at::ones({batch, seq}, at::kLong);
+  ModelInputs train_in = in;
+  request_causal_lm_loss(train_in, in.input_ids);  // loss on every position, as hf_decoder_step.py
 
   OptimConfig optim;
   optim.learning_rate = 1e-4;
@@ -143,8 +146,7 @@ int main(int argc, char** argv) {
     const auto t0 = std::chrono::steady_clock::now();
     AutocastScope autocast(rt);
     if (mode == "train") {
-      auto logits = peft.forward(in).logits;
-      auto loss = causal_lm_loss(logits, in.input_ids);
+      auto loss = peft.forward(train_in).loss;  // as the trainer's causal LM task asks for it
       loss.backward();
       optimizer->clip_grad_norm(optim.max_grad_norm);
       optimizer->step();

@@ -15,6 +15,7 @@
 #include <ATen/ops/nonzero.h>
 
 #include "lightpeft/core/error.h"
+#include "lightpeft/kernels/linear_cross_entropy.h"
 
 namespace lightpeft {
 namespace {
@@ -24,6 +25,10 @@ double classifier_dropout(const ModelConfig& c) {
 }
 
 }  // namespace
+
+at::Tensor Head::loss(const BackboneOutput&, const ModelInputs&) {
+  throw_error("this head computes no loss of its own (ModelInputs::loss_targets is for causal LM heads)");
+}
 
 std::string to_string(HeadKind kind) {
   switch (kind) {
@@ -94,14 +99,28 @@ at::Tensor CausalLmHead::project(const at::Tensor& hidden) const {
   return lm_head_ ? lm_head_.ptr()->forward(hidden) : at::linear(hidden, embedding_->weight);
 }
 
-at::Tensor CausalLmHead::forward(const BackboneOutput& out, const ModelInputs& inputs) {
-  if (!inputs.logits_mask.defined()) return project(out.last_hidden_state);
+at::Tensor CausalLmHead::picked_hidden(const BackboneOutput& out, const ModelInputs& inputs) const {
   const at::Tensor& h = out.last_hidden_state;
   LP_CHECK(inputs.logits_mask.dim() == 2 && inputs.logits_mask.size(0) == h.size(0) &&
                inputs.logits_mask.size(1) == h.size(1),
            "logits_mask: expected shape (", h.size(0), ", ", h.size(1), "), got ", inputs.logits_mask.sizes());
   const at::Tensor rows = at::nonzero(inputs.logits_mask.to(h.device()).reshape({-1})).squeeze(1);
-  return project(h.reshape({-1, h.size(-1)}).index_select(0, rows));
+  return h.reshape({-1, h.size(-1)}).index_select(0, rows);
+}
+
+at::Tensor CausalLmHead::forward(const BackboneOutput& out, const ModelInputs& inputs) {
+  if (!inputs.logits_mask.defined()) return project(out.last_hidden_state);
+  return project(picked_hidden(out, inputs));
+}
+
+at::Tensor CausalLmHead::loss(const BackboneOutput& out, const ModelInputs& inputs) {
+  LP_CHECK(inputs.logits_mask.defined() && inputs.loss_targets.defined(),
+           "causal LM head: a fused loss needs logits_mask and loss_targets");
+  const at::Tensor hidden = picked_hidden(out, inputs);
+  LP_CHECK(inputs.loss_targets.dim() == 1 && inputs.loss_targets.size(0) == hidden.size(0), "loss_targets: expected (",
+           hidden.size(0), ") for the logits_mask's positions, got ", inputs.loss_targets.sizes());
+  const at::Tensor& weight = lm_head_ ? lm_head_->weight : embedding_->weight;
+  return kernels::linear_cross_entropy(hidden, weight, inputs.loss_targets, kIgnoreLabel);
 }
 
 LastTokenScoreHead::LastTokenScoreHead(torch::nn::Module& owner, const ModelConfig& c,

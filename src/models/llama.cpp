@@ -14,6 +14,8 @@
 #include "init_weights.h"
 #include "lightpeft/core/error.h"
 #include "lightpeft/kernels/activation.h"
+#include "lightpeft/kernels/rotary.h"
+#include "lightpeft/kernels/swiglu.h"
 #include "lightpeft/models/attention_core.h"
 #include "lightpeft/models/attention_mask.h"
 #include "lightpeft/models/decoder_layers.h"
@@ -50,12 +52,6 @@ std::pair<at::Tensor, at::Tensor> RotaryEmbedding::cos_sin(const at::Tensor& pos
   return {at::cos(emb).to(dtype), at::sin(emb).to(dtype)};
 }
 
-at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
-  const int64_t half = x.size(-1) / 2;
-  auto rotated = at::cat({-x.narrow(-1, half, x.size(-1) - half), x.narrow(-1, 0, half)}, -1);
-  return x * cos.unsqueeze(1) + rotated * sin.unsqueeze(1);
-}
-
 at::Tensor positions_from_attention_mask(const at::Tensor& attention_mask) {
   auto mask = attention_mask.to(at::kLong);
   return (at::cumsum(mask, -1) - 1).masked_fill(mask.eq(0), 1);
@@ -78,8 +74,8 @@ at::Tensor LlamaAttentionImpl::forward(const at::Tensor& hidden, const at::Tenso
                                        at::Tensor* cached_values) {
   const int64_t batch = hidden.size(0), seq = hidden.size(1);
   auto heads = [&](const at::Tensor& x) { return x.view({batch, seq, -1, head_size_}).transpose(1, 2); };
-  auto q = apply_rotary(heads(q_proj->forward(hidden)), cos, sin);
-  auto k = apply_rotary(heads(k_proj->forward(hidden)), cos, sin);
+  auto q = kernels::apply_rotary(heads(q_proj->forward(hidden)), cos, sin);
+  auto k = kernels::apply_rotary(heads(k_proj->forward(hidden)), cos, sin);
   auto v = heads(v_proj->forward(hidden));
   extend_kv_cache(k, v, cached_keys, cached_values);
   auto context = grouped_attention(q, k, v, additive_mask, unit_mask, heads_per_unit_,
@@ -95,7 +91,10 @@ LlamaMlpImpl::LlamaMlpImpl(const ModelConfig& c, int64_t d_ff) : activation_(c.h
 }
 
 at::Tensor LlamaMlpImpl::forward(const at::Tensor& x, const at::Tensor& neuron_mask) {
-  auto inner = apply_activation(activation_, gate_proj->forward(x)) * up_proj->forward(x);
+  // silu (every LLaMA-family config) as one fused pass; other activations as the composite.
+  auto inner = activation_ == "silu" || activation_ == "swish"
+                   ? kernels::silu_mul(gate_proj->forward(x), up_proj->forward(x))
+                   : apply_activation(activation_, gate_proj->forward(x)) * up_proj->forward(x);
   if (neuron_mask.defined()) inner = inner * neuron_mask;
   return down_proj->forward(inner);
 }

@@ -17,7 +17,10 @@ ModelOutput TaskModelImpl::forward(const ModelInputs& inputs, const std::vector<
                                    bool output_hidden_states) {
   BackboneOutput out = backbone_->forward(inputs, masks, output_hidden_states);
   ModelOutput result;
-  result.logits = head_->forward(out, inputs);
+  if (inputs.loss_targets.defined())
+    result.loss = head_->loss(out, inputs);
+  else
+    result.logits = head_->forward(out, inputs);
   result.last_hidden_state = out.last_hidden_state;
   result.hidden_states = std::move(out.hidden_states);
   return result;

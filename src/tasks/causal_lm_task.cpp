@@ -67,13 +67,22 @@ EncodedSplit CausalLmTask::encode(const std::vector<Example>& rows, const Tokeni
   return out;
 }
 
+void request_causal_lm_loss(ModelInputs& inputs, const at::Tensor& labels) {
+  const at::Tensor target = shifted_labels(labels, inputs.input_ids.device());
+  inputs.logits_mask = target.ne(kIgnoreLabel);
+  // The labelled positions' targets in row-major order, the order in which the head picks their
+  // hidden states.
+  inputs.loss_targets = target.reshape({-1}).masked_select(inputs.logits_mask.reshape({-1}));
+}
+
 void CausalLmTask::prepare_inputs(ModelInputs& inputs, const Batch& batch) const {
   LP_CHECK(batch.token_labels.defined(), spec_.name, ": the batch has no token labels");
-  inputs.logits_mask = shifted_labels(batch.token_labels, inputs.input_ids.device()).ne(kIgnoreLabel);
+  request_causal_lm_loss(inputs, batch.token_labels);
 }
 
 at::Tensor CausalLmTask::loss(const ModelOutput& output, const Batch& batch) const {
   LP_CHECK(batch.token_labels.defined(), spec_.name, ": the batch has no token labels");
+  if (output.loss.defined()) return output.loss;
   if (output.logits.dim() == 3) return causal_lm_loss(output.logits, batch.token_labels);
   // Logits of the labelled positions (prepare_inputs), in row-major order: their targets in the same order.
   const at::Tensor target = shifted_labels(batch.token_labels, output.logits.device());
@@ -103,9 +112,9 @@ double CausalLmTask::split_loss(const TaskEvalContext& ctx) const {
   while (auto batch = stream.next()) {
     ModelInputs in = causal_lm_inputs(*batch, device);
     prepare_inputs(in, *batch);  // logits of the labelled positions only
-    const ModelOutput out = ctx.model->forward(in, ctx.masks);
-    const auto n = out.logits.size(0);
+    const auto n = in.loss_targets.size(0);
     if (n == 0) continue;
+    const ModelOutput out = ctx.model->forward(in, ctx.masks);
     sum += loss(out, *batch).item<double>() * static_cast<double>(n);
     count += n;
   }

@@ -139,7 +139,9 @@ TEST(Packing, LossOnLabelledPositionsOnlyEqualsTheFullLoss) {
   ModelInputs picked = full;
   task.prepare_inputs(picked, batch);
   const auto out_full = model->forward(full), out_picked = model->forward(picked);
-  ASSERT_EQ(out_picked.logits.dim(), 2);
+  // The head computed the loss itself (fused with its product), keeping no logits.
+  ASSERT_TRUE(out_picked.loss.defined());
+  EXPECT_FALSE(out_picked.logits.defined());
   const at::Tensor l_full = task.loss(out_full, batch), l_picked = task.loss(out_picked, batch);
   // float32 sums in different orders (N*T logits vs the labelled rows only): 1e-6 relative
   EXPECT_NEAR(l_picked.item<double>(), l_full.item<double>(), 1e-6 * l_full.item<double>());

@@ -32,6 +32,9 @@ class Head {
  public:
   virtual ~Head() = default;
   virtual at::Tensor forward(const BackboneOutput& out, const ModelInputs& inputs) = 0;
+  // The loss against inputs.loss_targets, for heads that fuse their product with it; the others
+  // throw (a task sets loss_targets only for a head it knows computes it).
+  virtual at::Tensor loss(const BackboneOutput& out, const ModelInputs& inputs);
   // The names of the head's modules on the model: what HF PEFT keeps trainable and saves
   // (modules_to_save) for a classification head; empty for an LM head.
   virtual std::vector<std::string> module_names() const = 0;
@@ -85,12 +88,16 @@ class CausalLmHead : public Head {
   CausalLmHead(torch::nn::Module& owner, const ModelConfig& config, torch::nn::Embedding embedding,
                int64_t hidden_size);
   at::Tensor forward(const BackboneOutput& out, const ModelInputs& inputs) override;  // (B, T, V)
-  // Logits of some hidden states only (training computes them where labels are, in chunks).
+  // Mean cross-entropy of the logits_mask positions against loss_targets, without their logits.
+  at::Tensor loss(const BackboneOutput& out, const ModelInputs& inputs) override;
+  // Logits of some hidden states only.
   at::Tensor project(const at::Tensor& hidden) const;
   std::vector<std::string> module_names() const override { return {}; }
   bool tied() const { return !lm_head_; }
 
  private:
+  at::Tensor picked_hidden(const BackboneOutput& out, const ModelInputs& inputs) const;  // (N, H)
+
   Dense lm_head_{nullptr};  // null when tied
   torch::nn::Embedding embedding_{nullptr};
 };

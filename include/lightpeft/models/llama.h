@@ -32,9 +32,6 @@ class RotaryEmbedding {
   at::Tensor inv_freq_;  // (head_dim / 2) float32, CPU; moved to the positions' device on use
 };
 
-// q or k (B, H, T, d) rotated by cos/sin (B, T, d) (HF apply_rotary_pos_emb with rotate_half).
-at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
-
 class LlamaAttentionImpl : public torch::nn::Module, public LinearHost {
  public:
   LlamaAttentionImpl(const ModelConfig& config, int64_t units);

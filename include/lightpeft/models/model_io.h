@@ -30,6 +30,11 @@ struct ModelInputs {
   // only where a label follows: a response is a few tokens of a long prompt). The head then returns
   // (N, vocab) for the N true positions in row-major order. Undefined: every position, (B, T, vocab).
   at::Tensor logits_mask;
+  // Causal LM heads, with logits_mask: (N,) int64, the target id of each wanted position in the same
+  // order (kIgnoreLabel: none). Then the head returns no logits but the mean cross-entropy over
+  // them (ModelOutput::loss), its product fused with the loss (kernels/linear_cross_entropy.h): no
+  // N x vocab tensor is kept for the backward. HF's `labels`, shifted and picked.
+  at::Tensor loss_targets;
   KvCache* cache = nullptr;   // decoders: read and extended in place when set
 };
 
@@ -47,6 +52,7 @@ struct BackboneOutput {
 
 struct ModelOutput {
   at::Tensor logits;  // the head's: (B, num_labels), (B, T, vocab), (B, T, 2) for span QA
+  at::Tensor loss;    // 0-dim, when ModelInputs::loss_targets asked for it (logits then undefined)
   at::Tensor last_hidden_state;
   std::vector<at::Tensor> hidden_states;
 };

@@ -37,10 +37,11 @@ class CausalLmTask : public Task {
   int64_t num_labels() const override { return 0; }
   EncodedSplit encode(const std::vector<Example>& rows, const Tokenizer& tokenizer,
                       int64_t max_length) const override;
-  // Logits only where a label follows (a response is a few tokens of a long prompt).
+  // The loss only where a label follows (a response is a few tokens of a long prompt), computed by
+  // the head itself from those positions' hidden states and targets (ModelInputs::loss_targets).
   void prepare_inputs(ModelInputs& inputs, const Batch& batch) const override;
-  // causal_lm_loss: the mean over the response tokens; on logits of the labelled positions only
-  // (prepare_inputs) or of all positions.
+  // The head's loss when prepare_inputs asked for it; else causal_lm_loss on logits of all
+  // positions, or cross-entropy on those of the labelled positions.
   at::Tensor loss(const ModelOutput& output, const Batch& batch) const override;
   // Per item: the mean loss over its response tokens (NaN without any), from logits of all positions.
   std::vector<double> predict(const ModelOutput& output, const Batch& batch) const override;
@@ -63,5 +64,10 @@ class CausalLmTask : public Task {
 
 // Moves a batch's inputs (ids, attention mask, packing segments) to `device`.
 ModelInputs causal_lm_inputs(const Batch& batch, const c10::Device& device);
+
+// Asks the model for HF's shifted causal LM loss against `labels` (B, T) (kIgnoreLabel where no
+// loss is wanted) instead of logits: sets logits_mask and loss_targets, so that the head computes
+// the loss from the labelled positions' hidden states alone (ModelOutput::loss).
+void request_causal_lm_loss(ModelInputs& inputs, const at::Tensor& labels);
 
 }  // namespace lightpeft

@@ -1,0 +1,107 @@
+#include "lightpeft/kernels/rotary.h"
+
+#include <ATen/Parallel.h>
+#include <ATen/TensorOperators.h>
+#include <ATen/ops/cat.h>
+#include <ATen/ops/empty_like.h>
+#include <ATen/record_function.h>
+#include <c10/core/GradMode.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include "lightpeft/core/error.h"
+
+namespace lightpeft::kernels {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// Where row (b, h, t) of a (B, H, T, D) tensor starts, by its strides.
+struct Rows {
+  const at::Tensor& t;
+  int64_t offset(int64_t b, int64_t h, int64_t s) const { return b * t.stride(0) + h * t.stride(1) + s * t.stride(2); }
+};
+
+// y = x * cos + rotate_half(x) * sin (transpose = false), or its adjoint dx = x * cos +
+// rotate_half^T(x * sin) (transpose = true), for every row of x; `out` has its own strides.
+void rotate_rows(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, at::Tensor& out, bool transpose) {
+  const int64_t B = x.size(0), H = x.size(1), T = x.size(2), D = x.size(3), half = D / 2;
+  const float* px = x.const_data_ptr<float>();
+  const float* pc = cos.const_data_ptr<float>();
+  const float* ps = sin.const_data_ptr<float>();
+  float* po = out.mutable_data_ptr<float>();
+  const int64_t cb = cos.size(0) == 1 ? 0 : cos.stride(0), ct = cos.stride(1);
+  const int64_t sb = sin.size(0) == 1 ? 0 : sin.stride(0), st = sin.stride(1);
+  const Rows xr{x}, orows{out};
+  at::parallel_for(0, B * H * T, 256, [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t b = row / (H * T), h = (row / T) % H, t = row % T;
+      const float* xi = px + xr.offset(b, h, t);
+      const float* c = pc + b * cb + t * ct;
+      const float* s = ps + b * sb + t * st;
+      float* o = po + orows.offset(b, h, t);
+      if (!transpose) {
+        for (int64_t i = 0; i < half; ++i) o[i] = xi[i] * c[i] + -xi[i + half] * s[i];
+        for (int64_t i = half; i < D; ++i) o[i] = xi[i] * c[i] + xi[i - half] * s[i];
+      } else {
+        for (int64_t i = 0; i < half; ++i) o[i] = xi[i] * c[i] + xi[i + half] * s[i + half];
+        for (int64_t i = half; i < D; ++i) o[i] = xi[i] * c[i] + -(xi[i - half] * s[i - half]);
+      }
+    }
+  });
+}
+
+at::Tensor rotate(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, bool transpose) {
+  RECORD_FUNCTION(transpose ? "lightpeft::rotary_backward" : "lightpeft::rotary", std::vector<c10::IValue>({x}));
+  at::Tensor out = at::empty_like(x);  // x's strides where x is dense: the views after it stay free
+  rotate_rows(x, cos, sin, out, transpose);
+  return out;
+}
+
+class RotaryFunction : public torch::autograd::Function<RotaryFunction> {
+ public:
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+    ctx->save_for_backward({cos, sin});
+    return rotate(x, cos, sin, /*transpose=*/false);
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    at::Tensor dy = grads[0];
+    if (dy.stride(-1) != 1) dy = dy.contiguous();
+    return {rotate(dy, saved[0], saved[1], /*transpose=*/true), at::Tensor(), at::Tensor()};
+  }
+};
+
+bool fused_applies(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+  for (const at::Tensor* t : {&x, &cos, &sin})
+    if (!t->device().is_cpu() || t->scalar_type() != at::kFloat || t->stride(-1) != 1) return false;
+  return x.numel() > 0 && !cos.requires_grad() && !sin.requires_grad();
+}
+
+}  // namespace
+
+namespace reference {
+
+at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+  const int64_t half = x.size(-1) / 2;
+  auto rotated = at::cat({-x.narrow(-1, half, x.size(-1) - half), x.narrow(-1, 0, half)}, -1);
+  return x * cos.unsqueeze(1) + rotated * sin.unsqueeze(1);
+}
+
+}  // namespace reference
+
+at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+  LP_CHECK(x.defined() && cos.defined() && sin.defined() && x.dim() == 4 && cos.dim() == 3 &&
+               cos.sizes() == sin.sizes() && x.size(-1) % 2 == 0 && cos.size(-1) == x.size(-1) &&
+               cos.size(1) == x.size(2) && (cos.size(0) == x.size(0) || cos.size(0) == 1),
+           "apply_rotary: x of shape ", x.defined() ? x.sizes() : at::IntArrayRef{},
+           " (batch, heads, seq, even head_dim) does not fit cos/sin of shape ",
+           cos.defined() ? cos.sizes() : at::IntArrayRef{}, " / ", sin.defined() ? sin.sizes() : at::IntArrayRef{},
+           " (batch or 1, seq, head_dim)");
+  if (!fused_applies(x, cos, sin)) return reference::apply_rotary(x, cos, sin);
+  if (c10::GradMode::is_enabled() && x.requires_grad()) return RotaryFunction::apply(x, cos, sin);
+  return rotate(x, cos, sin, /*transpose=*/false);
+}
+
+}  // namespace lightpeft::kernels

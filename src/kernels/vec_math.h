@@ -1,0 +1,117 @@
+#pragma once
+// Private to src/kernels: float vectors of W lanes (GCC/Clang vector extensions) and an exp on them,
+// for the CPU kernels whose loops need exp (SwiGLU's sigmoid, the cross-entropy's softmax). ATen's
+// own vectorised exp (Sleef) is not exported to code outside libtorch, and a scalar std::exp in the
+// loop runs at a tenth of the vector speed.
+//
+// A kernel body is a template on W marked LP_VEC_INLINE; `LP_VEC_DISPATCH` instantiates it for
+// AVX-512 (16 lanes), AVX2 + FMA (8) and the baseline x86-64 (4), each in a function compiled for
+// that instruction set, and picks one by cpu_vector_width() (what this CPU supports at run time). The binary stays
+// baseline x86-64: nothing here runs an instruction the CPU lacks.
+#include <cstdint>
+
+#include "lightpeft/kernels/cpu_vector_width.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define LP_VEC_INLINE inline __attribute__((always_inline))
+// Wide vectors passed between functions compiled without AVX would change the calling convention;
+// every function here is inlined into a caller compiled for its width, so none is ever passed.
+#pragma GCC diagnostic ignored "-Wpsabi"
+#else
+#error "src/kernels/vec_math.h needs GCC or Clang vector extensions"
+#endif
+
+namespace lightpeft::kernels::vec {
+
+template <int W>
+struct Lanes {
+  typedef float F __attribute__((vector_size(W * 4)));
+  typedef int32_t I __attribute__((vector_size(W * 4)));
+};
+
+template <int W>
+LP_VEC_INLINE typename Lanes<W>::F load(const float* p) {
+  typename Lanes<W>::F v;
+  __builtin_memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+template <int W>
+LP_VEC_INLINE void store(float* p, typename Lanes<W>::F v) {
+  __builtin_memcpy(p, &v, sizeof(v));
+}
+
+template <int W>
+LP_VEC_INLINE typename Lanes<W>::F broadcast(float x) {
+  return typename Lanes<W>::F{} + x;
+}
+
+template <int W>
+LP_VEC_INLINE float reduce_add(typename Lanes<W>::F v) {
+  float s = 0.0f;
+  for (int j = 0; j < W; ++j) s += v[j];
+  return s;
+}
+
+template <int W>
+LP_VEC_INLINE float reduce_max(typename Lanes<W>::F v) {
+  float m = v[0];
+  for (int j = 1; j < W; ++j) m = v[j] > m ? v[j] : m;
+  return m;
+}
+
+// exp(x), Cephes' expf: x = n ln2 + r with |r| <= ln2 / 2 (ln2 in two parts, so r is exact to
+// float rounding), exp(r) by its degree-7 minimax polynomial, 2^n put into the exponent bits. Within
+// 2 ulp of the correctly rounded value over [-87.3, 88.7]; inputs are clamped to that range
+// (exp(-87.3) = 1.2e-38 stands for anything smaller, 3.4e38 for anything larger). NaN stays NaN.
+template <int W>
+LP_VEC_INLINE typename Lanes<W>::F exp(typename Lanes<W>::F x) {
+  using F = typename Lanes<W>::F;
+  using I = typename Lanes<W>::I;
+  const F hi = broadcast<W>(88.3762626647949f), lo = broadcast<W>(-87.3365447505531f);
+  x = x > hi ? hi : x;
+  x = x < lo ? lo : x;
+  // n = round(x / ln2): adding 1.5 * 2^23 rounds to an integer in float arithmetic.
+  const F magic = broadcast<W>(12582912.0f);
+  const F n = (x * 1.44269504088896341f + magic) - magic;
+  const F r = x - n * 0.693359375f - n * -2.12194440e-4f;
+  const F r2 = r * r;
+  F p = broadcast<W>(1.9875691500e-4f);
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r2 + r + 1.0f;
+  const I bits = (__builtin_convertvector(n, I) + 127) << 23;
+  return p * (F)bits;  // a vector cast between same-size types keeps the bits
+}
+
+// 1 / (1 + exp(-x)).
+template <int W>
+LP_VEC_INLINE typename Lanes<W>::F sigmoid(typename Lanes<W>::F x) {
+  return 1.0f / (1.0f + exp<W>(-x));
+}
+
+}  // namespace lightpeft::kernels::vec
+
+// Defines `NAME(args...)` that runs `BODY<W>(args...)` with W = cpu_vector_width() lanes.
+// PARAMS is the parenthesised parameter list, ARGS the parenthesised argument names.
+#if defined(__x86_64__)
+#define LP_VEC_DISPATCH(NAME, BODY, PARAMS, ARGS)                                           \
+  __attribute__((target("avx512f,avx512dq,fma"))) void NAME##_w16 PARAMS { BODY<16> ARGS; } \
+  __attribute__((target("avx2,fma"))) void NAME##_w8 PARAMS { BODY<8> ARGS; }              \
+  void NAME##_w4 PARAMS { BODY<4> ARGS; }                                                  \
+  void NAME PARAMS {                                                                       \
+    const int width = ::lightpeft::kernels::cpu_vector_width();                            \
+    if (width == 16)                                                                       \
+      NAME##_w16 ARGS;                                                                     \
+    else if (width == 8)                                                                   \
+      NAME##_w8 ARGS;                                                                      \
+    else                                                                                   \
+      NAME##_w4 ARGS;                                                                      \
+  }
+#else
+#define LP_VEC_DISPATCH(NAME, BODY, PARAMS, ARGS) \
+  void NAME PARAMS { BODY<4> ARGS; }
+#endif

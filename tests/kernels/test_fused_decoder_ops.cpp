@@ -1,0 +1,228 @@
+// The fused CPU kernels of the LLaMA family's step against ATen's composites they replace:
+// kernels::silu_mul (SwiGLU's product), kernels::apply_rotary (rotary embedding) and
+// kernels::linear_cross_entropy (LM head + causal LM loss). Outputs and every gradient by autograd
+// through both, inputs wide enough to reach the exp's clamps, lengths that leave vector tails,
+// strided views, a broadcast cos/sin, several loss chunks, ignored targets, bf16 under autocast,
+// no graph under NoGradGuard, and bad input refused with lightpeft::Error; the exp-using kernels at
+// every vector width the CPU runs (AVX-512, AVX2, SSE2 paths).
+#include <cmath>
+#include <limits>
+
+#include <ATen/ATen.h>
+#include <ATen/autocast_mode.h>
+#include <gtest/gtest.h>
+#include <torch/autograd.h>
+
+#include "lightpeft/core/error.h"
+#include "lightpeft/kernels/cpu_vector_width.h"
+#include "lightpeft/kernels/linear_cross_entropy.h"
+#include "lightpeft/kernels/rotary.h"
+#include "lightpeft/kernels/swiglu.h"
+
+namespace lightpeft::kernels {
+namespace {
+
+void expect_close(const at::Tensor& a, const at::Tensor& b, double rtol, double atol, const char* what) {
+  ASSERT_TRUE(a.defined() && b.defined()) << what;
+  ASSERT_EQ(a.sizes(), b.sizes()) << what;
+  ASSERT_EQ(a.scalar_type(), b.scalar_type()) << what;
+  EXPECT_TRUE(at::allclose(a, b, rtol, atol)) << what << ": max |diff| " << (a - b).abs().max().item<double>();
+}
+
+at::Tensor leaf(const at::Tensor& t) { return t.detach().clone().requires_grad_(true); }
+
+// Every vector width this CPU runs (each its own compiled path), restoring the widest after.
+template <typename Check>
+void for_each_width(Check check) {
+  for (const int lanes : {4, 8, 16}) {
+    if (lanes > widest_cpu_vector_width()) continue;
+    SCOPED_TRACE(testing::Message() << lanes << " lanes");
+    set_cpu_vector_width(lanes);
+    check();
+  }
+  set_cpu_vector_width(widest_cpu_vector_width());
+}
+
+// ---- silu_mul --------------------------------------------------------------------------------
+
+struct SwigluRun {
+  at::Tensor y, dgate, dup;
+};
+
+template <typename Fn>
+SwigluRun run_swiglu(Fn fn, const at::Tensor& gate0, const at::Tensor& up0, const at::Tensor& probe) {
+  at::Tensor gate = leaf(gate0), up = leaf(up0);
+  at::Tensor y = fn(gate, up);
+  (y * probe).sum().backward();
+  return {y.detach(), gate.grad(), up.grad()};
+}
+
+TEST(SiluMul, OutputAndGradientsEqualAtensCompositeToFloatRounding) {
+  at::manual_seed(1);
+  // 1,536 x 3 rows: whole vectors; 37 and 5: tails (and a tensor shorter than one vector).
+  for (const int64_t width : {1536, 37, 5}) {
+    const at::Tensor gate = at::randn({3, width}) * 4, up = at::randn({3, width}), probe = at::randn({3, width});
+    const SwigluRun ref = run_swiglu(reference::silu_mul, gate, up, probe);
+    for_each_width([&] {
+      const SwigluRun fused = run_swiglu(silu_mul, gate, up, probe);
+      expect_close(fused.y, ref.y, 1e-5, 1e-6, "y");
+      expect_close(fused.dgate, ref.dgate, 1e-5, 1e-6, "dgate");
+      expect_close(fused.dup, ref.dup, 1e-5, 1e-6, "dup");
+    });
+  }
+}
+
+TEST(SiluMul, ExtremeGatesSaturateAsAtensAndNanPropagates) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const at::Tensor gate = at::tensor({-1000.f, -100.f, -88.f, -20.f, 0.f, 20.f, 88.f, 100.f, 1000.f, nan});
+  const at::Tensor up = at::full({10}, 2.f);
+  const at::Tensor ref = reference::silu_mul(gate, up);
+  for_each_width([&] {
+    const at::Tensor y = silu_mul(gate, up);
+    EXPECT_TRUE(at::allclose(y.narrow(0, 0, 9), ref.narrow(0, 0, 9), 1e-6, 1e-30)) << y << ref;
+    EXPECT_TRUE(std::isnan(y[9].item<float>()));
+  });
+}
+
+TEST(SiluMul, NoGraphWithoutGradientsAndTheCompositeForBf16) {
+  at::manual_seed(2);
+  const at::Tensor gate = at::randn({4, 64}), up = at::randn({4, 64});
+  at::Tensor g = leaf(gate);
+  {
+    at::NoGradGuard no_grad;
+    EXPECT_FALSE(silu_mul(g, up).requires_grad());
+  }
+  const at::Tensor y16 = silu_mul(gate.to(at::kBFloat16), up.to(at::kBFloat16));
+  EXPECT_EQ(y16.scalar_type(), at::kBFloat16);
+  EXPECT_TRUE(at::equal(y16, reference::silu_mul(gate.to(at::kBFloat16), up.to(at::kBFloat16))));
+}
+
+TEST(SiluMul, ShapesThatDifferAreRefused) {
+  EXPECT_THROW(silu_mul(at::randn({2, 3}), at::randn({3, 2})), lightpeft::Error);
+}
+
+TEST(CpuVectorWidth, OnlyWidthsThisCpuRunsAreAccepted) {
+  EXPECT_THROW(set_cpu_vector_width(32), lightpeft::Error);
+  EXPECT_THROW(set_cpu_vector_width(5), lightpeft::Error);
+  if (widest_cpu_vector_width() < 16) EXPECT_THROW(set_cpu_vector_width(16), lightpeft::Error);
+  set_cpu_vector_width(4);
+  EXPECT_EQ(cpu_vector_width(), 4);
+  set_cpu_vector_width(widest_cpu_vector_width());
+  EXPECT_EQ(cpu_vector_width(), widest_cpu_vector_width());
+}
+
+// ---- apply_rotary ----------------------------------------------------------------------------
+
+struct RotaryRun {
+  at::Tensor y, dx;
+};
+
+template <typename Fn>
+RotaryRun run_rotary(Fn fn, const at::Tensor& x_flat, int64_t heads, const at::Tensor& cos, const at::Tensor& sin,
+                     const at::Tensor& probe) {
+  at::Tensor flat = leaf(x_flat);  // (B, T, H * d), viewed as the attention does: (B, H, T, d)
+  const int64_t b = flat.size(0), t = flat.size(1), d = flat.size(2) / heads;
+  at::Tensor y = fn(flat.view({b, t, heads, d}).transpose(1, 2), cos, sin);
+  (y * probe).sum().backward();
+  return {y.detach(), flat.grad()};
+}
+
+TEST(Rotary, OutputAndGradientEqualHfsRotateHalfOnTransposedViews) {
+  at::manual_seed(3);
+  const int64_t B = 2, T = 5, H = 3, d = 8;
+  const at::Tensor x = at::randn({B, T, H * d}), probe = at::randn({B, H, T, d});
+  const at::Tensor angles = at::randn({B, T, d});
+  for (const bool broadcast : {false, true}) {  // cos/sin per row, or one (1, T, d) for the batch
+    const at::Tensor cos = broadcast ? angles.narrow(0, 0, 1).cos() : angles.cos();
+    const at::Tensor sin = broadcast ? angles.narrow(0, 0, 1).sin() : angles.sin();
+    const RotaryRun fused = run_rotary(apply_rotary, x, H, cos, sin, probe);
+    const RotaryRun ref = run_rotary(reference::apply_rotary, x, H, cos, sin, probe);
+    expect_close(fused.y, ref.y, 1e-6, 1e-6, "y");
+    expect_close(fused.dx, ref.dx, 1e-6, 1e-6, "dx");
+    // The output keeps the input's layout, so the views after it stay free.
+    EXPECT_EQ(fused.y.strides(), x.view({B, T, H, d}).transpose(1, 2).strides());
+  }
+}
+
+TEST(Rotary, ShapesThatDoNotFitAreRefused) {
+  const at::Tensor cos = at::randn({1, 4, 6}), sin = at::randn({1, 4, 6});
+  EXPECT_THROW(apply_rotary(at::randn({1, 2, 4, 5}), cos, sin), lightpeft::Error);  // odd head_dim
+  EXPECT_THROW(apply_rotary(at::randn({1, 2, 3, 6}), cos, sin), lightpeft::Error);  // 3 positions, 4 angles
+  EXPECT_THROW(apply_rotary(at::randn({2, 4, 6}), cos, sin), lightpeft::Error);     // no head dimension
+}
+
+// ---- linear_cross_entropy --------------------------------------------------------------------
+
+struct LossRun {
+  at::Tensor loss, dhidden, dweight;
+};
+
+template <typename Fn>
+LossRun run_loss(Fn fn, const at::Tensor& hidden0, const at::Tensor& weight0, const at::Tensor& targets,
+                 bool train_weight, double scale = 1.0) {
+  at::Tensor hidden = leaf(hidden0), weight = weight0.detach().clone().requires_grad_(train_weight);
+  at::Tensor loss = fn(hidden, weight, targets, -100);
+  (loss * scale).backward();
+  return {loss.detach(), hidden.grad(), train_weight ? weight.grad() : at::Tensor()};
+}
+
+TEST(LinearCrossEntropy, LossAndGradientsEqualHfsLossOnFullLogits) {
+  at::manual_seed(4);
+  // 600 rows of a 50,000-word vocabulary: three chunks of logits (the last one short); a few
+  // ignored rows; 5 rows of a 3-word vocabulary: one chunk, no whole vector in a row.
+  for (const auto& [rows, vocab, hidden] : {std::tuple<int64_t, int64_t, int64_t>{600, 50000, 8}, {5, 3, 4}}) {
+    const at::Tensor h = at::randn({rows, hidden}) * 2, w = at::randn({vocab, hidden});
+    at::Tensor targets = at::randint(vocab, {rows}, at::kLong);
+    targets.index_put_({at::arange(0, rows, 4)}, -100);
+    const LossRun ref = run_loss(reference::linear_cross_entropy, h, w, targets, true, 0.5);
+    for_each_width([&] {
+      const LossRun fused = run_loss(linear_cross_entropy, h, w, targets, true, 0.5);
+      expect_close(fused.loss, ref.loss, 1e-5, 1e-6, "loss");
+      expect_close(fused.dhidden, ref.dhidden, 1e-4, 1e-7, "dhidden");
+      expect_close(fused.dweight, ref.dweight, 1e-4, 1e-7, "dweight");
+    });
+  }
+}
+
+TEST(LinearCrossEntropy, FrozenWeightGetsNoGradientAndNoGraphLeavesNone) {
+  at::manual_seed(5);
+  const at::Tensor h = at::randn({6, 4}), w = at::randn({10, 4}), targets = at::randint(10, {6}, at::kLong);
+  const LossRun fused = run_loss(linear_cross_entropy, h, w, targets, false);
+  const LossRun ref = run_loss(reference::linear_cross_entropy, h, w, targets, false);
+  expect_close(fused.dhidden, ref.dhidden, 1e-5, 1e-7, "dhidden");
+  at::NoGradGuard no_grad;
+  const at::Tensor loss = linear_cross_entropy(leaf(h), w, targets);
+  EXPECT_FALSE(loss.requires_grad());
+  expect_close(loss, ref.loss, 1e-6, 1e-7, "loss without a graph");
+}
+
+TEST(LinearCrossEntropy, Bf16UnderAutocastStaysWithinBf16OfTheReference) {
+  at::manual_seed(6);
+  const at::Tensor h = at::randn({12, 16}), w = at::randn({300, 16}) * 0.3, targets = at::randint(300, {12}, at::kLong);
+  LossRun fused, ref;
+  {
+    at::autocast::set_autocast_dtype(at::kCPU, at::kBFloat16);
+    at::autocast::set_autocast_enabled(at::kCPU, true);
+    fused = run_loss(linear_cross_entropy, h, w, targets, false);
+    ref = run_loss(reference::linear_cross_entropy, h, w, targets, false);
+    at::autocast::set_autocast_enabled(at::kCPU, false);
+    at::autocast::clear_cache();
+  }
+  EXPECT_EQ(fused.loss.scalar_type(), at::kFloat);
+  EXPECT_EQ(fused.dhidden.scalar_type(), at::kFloat);
+  // The same bf16 products on both sides: equal up to the softmax's float rounding.
+  expect_close(fused.loss, ref.loss, 1e-5, 1e-6, "loss");
+  expect_close(fused.dhidden, ref.dhidden, 1e-2, 1e-4, "dhidden");
+}
+
+TEST(LinearCrossEntropy, NoCountedRowIsNanAndBadTargetsAreRefused) {
+  const at::Tensor h = at::randn({3, 4}), w = at::randn({5, 4});
+  EXPECT_TRUE(std::isnan(linear_cross_entropy(h, w, at::full({3}, -100, at::kLong)).item<float>()));
+  EXPECT_THROW(linear_cross_entropy(h, w, at::tensor({0, 5, 1}, at::kLong)), lightpeft::Error);   // past the vocabulary
+  EXPECT_THROW(linear_cross_entropy(h, w, at::tensor({0, -3, 1}, at::kLong)), lightpeft::Error);  // negative
+  EXPECT_THROW(linear_cross_entropy(h, w, at::tensor({0, 1}, at::kLong)), lightpeft::Error);      // 2 targets, 3 rows
+  EXPECT_THROW(linear_cross_entropy(h, at::randn({5, 3}), at::tensor({0, 1, 2}, at::kLong)), lightpeft::Error);
+}
+
+}  // namespace
+}  // namespace lightpeft::kernels
