@@ -24,7 +24,7 @@ void check_dropout_probability(double p);
 
 // `x` scaled and masked when `training` and p > 0; `x` itself otherwise. p in [0, 1] (1: zeros);
 // anything else throws lightpeft::Error. Differentiable in x: one pass and one autograd node that
-// keeps the mask as bytes (not a float tensor) for the backward; no mask is kept without a graph.
+// keeps the mask as bits (not a float tensor) for the backward; no mask is kept without a graph.
 at::Tensor dropout(const at::Tensor& x, double p, bool training);
 
 // The keep-mask alone, scaled: a tensor shaped and typed like `like` holding 0 or 1 / (1 - p),
