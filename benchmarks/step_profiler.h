@@ -16,7 +16,7 @@ class StepProfiler {
   void before_step(int64_t step, int64_t warmup) {
     if (path_.empty() || step != warmup) return;
     namespace prof = torch::autograd::profiler;
-    const prof::ProfilerConfig config(torch::profiler::impl::ProfilerState::KINETO);
+    const prof::ProfilerConfig config(torch::profiler::impl::ProfilerState::KINETO, /*report_input_shapes=*/true);
     const std::set<torch::profiler::impl::ActivityType> cpu = {torch::profiler::impl::ActivityType::CPU};
     prof::prepareProfiler(config, cpu);
     prof::enableProfiler(config, cpu);

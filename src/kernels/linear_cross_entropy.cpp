@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <vector>
 
 #include <ATen/Parallel.h>
@@ -28,42 +27,15 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-// Rows of logits per chunk: 256 x 49,152 words is 50 MB of float32, a quarter of the whole, and
-// large enough that the matrix products run as fast as on all rows at once (measured on SmolLM2's
-// head: 128 and 256 rows as fast as 1,024; 64 rows 20% slower).
-constexpr int64_t kChunkElements = int64_t{256} * 49152;
 
 // One row of logits turned into its loss term and, in place, its gradient (softmax - one-hot) *
 // scale. Three passes over the row (max; exp written back and summed; scaled), all from L2.
 template <int W>
 LP_VEC_INLINE double row_loss_and_grad(float* x, int64_t n, int64_t target, float scale) {
-  using F = typename vec::Lanes<W>::F;
   const float x_target = x[target];
-  const int64_t body = n - n % W;
-  F vmax = vec::broadcast<W>(-std::numeric_limits<float>::infinity());
-  for (int64_t i = 0; i < body; i += W) {
-    const F v = vec::load<W>(x + i);
-    vmax = v > vmax ? v : vmax;
-  }
-  float m = vec::reduce_max<W>(vmax);
-  for (int64_t i = body; i < n; ++i) m = x[i] > m ? x[i] : m;
-  F vsum = vec::broadcast<W>(0.0f);
-  for (int64_t i = 0; i < body; i += W) {
-    const F e = vec::exp<W>(vec::load<W>(x + i) - m);
-    vec::store<W>(x + i, e);
-    vsum += e;
-  }
-  float sum = vec::reduce_add<W>(vsum);
-  for (int64_t i = body; i < n; ++i) {  // the tail through one padded vector: the same exp as the body
-    float lane[W] = {};
-    lane[0] = x[i] - m;
-    F e = vec::exp<W>(vec::load<W>(lane));
-    x[i] = e[0];
-    sum += e[0];
-  }
-  const F k = vec::broadcast<W>(scale / sum);
-  for (int64_t i = 0; i < body; i += W) vec::store<W>(x + i, vec::load<W>(x + i) * k);
-  for (int64_t i = body; i < n; ++i) x[i] *= k[0];
+  const float m = vec::row_max<W>(x, n);
+  const float sum = vec::exp_shifted_sum<W>(x, n, m);
+  vec::scale_row<W>(x, n, scale / sum);
   x[target] -= scale;
   return std::log(static_cast<double>(sum)) + static_cast<double>(m) - static_cast<double>(x_target);
 }
@@ -96,7 +68,7 @@ struct Result {
 };
 
 Result compute(const at::Tensor& hidden, const at::Tensor& weight, const at::Tensor& targets, int64_t ignore_index,
-               bool want_hidden, bool want_weight) {
+               int64_t chunk_elements, bool want_hidden, bool want_weight) {
   RECORD_FUNCTION("lightpeft::linear_cross_entropy", std::vector<c10::IValue>({hidden, weight}));
   const bool autocast = at::autocast::is_autocast_enabled(at::kCPU);
   const auto dtype = autocast ? at::autocast::get_autocast_dtype(at::kCPU) : weight.scalar_type();
@@ -116,7 +88,7 @@ Result compute(const at::Tensor& hidden, const at::Tensor& weight, const at::Ten
   const float scale = count > 0 ? 1.0f / static_cast<float>(count) : 0.0f;
 
   Result r;
-  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(N, kChunkElements / std::max<int64_t>(V, 1)));
+  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(N, chunk_elements / std::max<int64_t>(V, 1)));
   at::Tensor logits = at::empty({chunk, V}, h.options());
   at::Tensor logits_f = dtype == at::kFloat ? logits : at::empty({chunk, V}, h.options().dtype(at::kFloat));
   at::Tensor grad_h = want_hidden ? at::empty({N, h.size(1)}, h.options()) : at::Tensor();
@@ -152,8 +124,9 @@ Result compute(const at::Tensor& hidden, const at::Tensor& weight, const at::Ten
 class LinearCrossEntropyFunction : public torch::autograd::Function<LinearCrossEntropyFunction> {
  public:
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& hidden, const at::Tensor& weight,
-                            const at::Tensor& targets, int64_t ignore_index) {
-    Result r = compute(hidden, weight, targets, ignore_index, hidden.requires_grad(), weight.requires_grad());
+                            const at::Tensor& targets, int64_t ignore_index, int64_t chunk_elements) {
+    Result r = compute(hidden, weight, targets, ignore_index, chunk_elements, hidden.requires_grad(),
+                       weight.requires_grad());
     ctx->saved_data["grad_hidden"] = r.grad_hidden;
     ctx->saved_data["grad_weight"] = r.grad_weight;
     return r.loss;
@@ -165,7 +138,7 @@ class LinearCrossEntropyFunction : public torch::autograd::Function<LinearCrossE
       const at::Tensor saved = ctx->saved_data[key].toTensor();
       return saved.defined() ? saved * g.to(saved.scalar_type()) : at::Tensor();
     };
-    return {scaled("grad_hidden"), scaled("grad_weight"), at::Tensor(), at::Tensor()};
+    return {scaled("grad_hidden"), scaled("grad_weight"), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 
@@ -182,7 +155,7 @@ at::Tensor linear_cross_entropy(const at::Tensor& hidden, const at::Tensor& weig
 }  // namespace reference
 
 at::Tensor linear_cross_entropy(const at::Tensor& hidden, const at::Tensor& weight, const at::Tensor& targets,
-                                int64_t ignore_index) {
+                                int64_t ignore_index, int64_t chunk_elements) {
   LP_CHECK(hidden.defined() && weight.defined() && targets.defined() && hidden.dim() == 2 && weight.dim() == 2 &&
                targets.dim() == 1 && hidden.size(1) == weight.size(1) && targets.size(0) == hidden.size(0) &&
                !at::isFloatingType(targets.scalar_type()),
@@ -192,8 +165,8 @@ at::Tensor linear_cross_entropy(const at::Tensor& hidden, const at::Tensor& weig
   if (!hidden.device().is_cpu() || !weight.device().is_cpu() || weight.size(0) == 0)
     return reference::linear_cross_entropy(hidden, weight, targets, ignore_index);
   const bool graph = c10::GradMode::is_enabled() && (hidden.requires_grad() || weight.requires_grad());
-  if (graph) return LinearCrossEntropyFunction::apply(hidden, weight, targets.to(at::kCPU), ignore_index);
-  return compute(hidden, weight, targets.to(at::kCPU), ignore_index, false, false).loss;
+  if (graph) return LinearCrossEntropyFunction::apply(hidden, weight, targets.to(at::kCPU), ignore_index, chunk_elements);
+  return compute(hidden, weight, targets.to(at::kCPU), ignore_index, chunk_elements, false, false).loss;
 }
 
 }  // namespace lightpeft::kernels

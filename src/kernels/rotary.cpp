@@ -3,7 +3,9 @@
 #include <ATen/Parallel.h>
 #include <ATen/TensorOperators.h>
 #include <ATen/ops/cat.h>
+#include <ATen/ops/empty.h>
 #include <ATen/ops/empty_like.h>
+#include <ATen/ops/empty_strided.h>
 #include <ATen/record_function.h>
 #include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/custom_function.h>
@@ -51,10 +53,16 @@ void rotate_rows(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& s
   });
 }
 
-at::Tensor rotate(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, bool transpose) {
+// `out`: where the result goes, with its own strides.
+void rotate_into(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, at::Tensor& out, bool transpose) {
   RECORD_FUNCTION(transpose ? "lightpeft::rotary_backward" : "lightpeft::rotary", std::vector<c10::IValue>({x}));
-  at::Tensor out = at::empty_like(x);  // x's strides where x is dense: the views after it stay free
   rotate_rows(x, cos, sin, out, transpose);
+}
+
+// The output is contiguous (B, H, T, d), the layout attention's products read without a copy.
+at::Tensor rotate_forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+  at::Tensor out = at::empty(x.sizes(), x.options());
+  rotate_into(x, cos, sin, out, /*transpose=*/false);
   return out;
 }
 
@@ -62,14 +70,20 @@ class RotaryFunction : public torch::autograd::Function<RotaryFunction> {
  public:
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
     ctx->save_for_backward({cos, sin});
-    return rotate(x, cos, sin, /*transpose=*/false);
+    // The gradient goes back in x's layout (usually the transposed view of a projection), so the
+    // backward of the views before this needs no copy.
+    ctx->saved_data["strides"] = x.is_non_overlapping_and_dense() ? c10::IValue(x.strides().vec()) : c10::IValue();
+    return rotate_forward(x, cos, sin);
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const auto saved = ctx->get_saved_variables();
     at::Tensor dy = grads[0];
     if (dy.stride(-1) != 1) dy = dy.contiguous();
-    return {rotate(dy, saved[0], saved[1], /*transpose=*/true), at::Tensor(), at::Tensor()};
+    const c10::IValue& strides = ctx->saved_data["strides"];
+    at::Tensor dx = strides.isNone() ? at::empty_like(dy) : at::empty_strided(dy.sizes(), strides.toIntVector(), dy.options());
+    rotate_into(dy, saved[0], saved[1], dx, /*transpose=*/true);
+    return {dx, at::Tensor(), at::Tensor()};
   }
 };
 
@@ -101,7 +115,7 @@ at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& cos, const at::Te
            " (batch or 1, seq, head_dim)");
   if (!fused_applies(x, cos, sin)) return reference::apply_rotary(x, cos, sin);
   if (c10::GradMode::is_enabled() && x.requires_grad()) return RotaryFunction::apply(x, cos, sin);
-  return rotate(x, cos, sin, /*transpose=*/false);
+  return rotate_forward(x, cos, sin);
 }
 
 }  // namespace lightpeft::kernels

@@ -62,15 +62,18 @@ LP_VEC_INLINE float reduce_max(typename Lanes<W>::F v) {
 
 // exp(x), Cephes' expf: x = n ln2 + r with |r| <= ln2 / 2 (ln2 in two parts, so r is exact to
 // float rounding), exp(r) by its degree-7 minimax polynomial, 2^n put into the exponent bits. Within
-// 2 ulp of the correctly rounded value over [-87.3, 88.7]; inputs are clamped to that range
-// (exp(-87.3) = 1.2e-38 stands for anything smaller, 3.4e38 for anything larger). NaN stays NaN.
+// 2 ulp of the correctly rounded value over [-87.3, 88.7]; 3.4e38 for anything larger, and 0 below
+// -87.3, where expf would give subnormals: a masked score (the dtype's lowest value) must give an
+// exact 0, and subnormals in a softmax's output slow every later product that reads them (tenfold
+// on this CPU: a step with them in the attention probabilities took 4x as long). NaN stays NaN.
 template <int W>
 LP_VEC_INLINE typename Lanes<W>::F exp(typename Lanes<W>::F x) {
   using F = typename Lanes<W>::F;
   using I = typename Lanes<W>::I;
   const F hi = broadcast<W>(88.3762626647949f), lo = broadcast<W>(-87.3365447505531f);
+  const auto underflow = x < lo;
   x = x > hi ? hi : x;
-  x = x < lo ? lo : x;
+  x = underflow ? lo : x;
   // n = round(x / ln2): adding 1.5 * 2^23 rounds to an integer in float arithmetic.
   const F magic = broadcast<W>(12582912.0f);
   const F n = (x * 1.44269504088896341f + magic) - magic;
@@ -84,13 +87,60 @@ LP_VEC_INLINE typename Lanes<W>::F exp(typename Lanes<W>::F x) {
   p = p * r + 5.0000001201e-1f;
   p = p * r2 + r + 1.0f;
   const I bits = (__builtin_convertvector(n, I) + 127) << 23;
-  return p * (F)bits;  // a vector cast between same-size types keeps the bits
+  const F y = p * (F)bits;  // a vector cast between same-size types keeps the bits
+  return underflow ? broadcast<W>(0.0f) : y;
 }
 
 // 1 / (1 + exp(-x)).
 template <int W>
 LP_VEC_INLINE typename Lanes<W>::F sigmoid(typename Lanes<W>::F x) {
   return 1.0f / (1.0f + exp<W>(-x));
+}
+
+// ---- rows of floats (softmax-like passes); each row's tail goes through one padded vector, so that
+// every element takes the same arithmetic.
+
+template <int W>
+LP_VEC_INLINE float row_max(const float* x, int64_t n) {
+  using F = typename Lanes<W>::F;
+  const int64_t body = n - n % W;
+  F vmax = broadcast<W>(-__builtin_inff());
+  for (int64_t i = 0; i < body; i += W) {
+    const F v = load<W>(x + i);
+    vmax = v > vmax ? v : vmax;
+  }
+  float m = reduce_max<W>(vmax);
+  for (int64_t i = body; i < n; ++i) m = x[i] > m ? x[i] : m;
+  return m;
+}
+
+// x[i] = exp(x[i] - m) in place; returns their sum.
+template <int W>
+LP_VEC_INLINE float exp_shifted_sum(float* x, int64_t n, float m) {
+  using F = typename Lanes<W>::F;
+  const int64_t body = n - n % W;
+  F vsum = broadcast<W>(0.0f);
+  for (int64_t i = 0; i < body; i += W) {
+    const F e = exp<W>(load<W>(x + i) - m);
+    store<W>(x + i, e);
+    vsum += e;
+  }
+  float sum = reduce_add<W>(vsum);
+  for (int64_t i = body; i < n; ++i) {
+    float lane[W] = {};
+    lane[0] = x[i] - m;
+    const F e = exp<W>(load<W>(lane));
+    x[i] = e[0];
+    sum += e[0];
+  }
+  return sum;
+}
+
+template <int W>
+LP_VEC_INLINE void scale_row(float* x, int64_t n, float k) {
+  const int64_t body = n - n % W;
+  for (int64_t i = 0; i < body; i += W) store<W>(x + i, load<W>(x + i) * k);
+  for (int64_t i = body; i < n; ++i) x[i] *= k;
 }
 
 }  // namespace lightpeft::kernels::vec

@@ -9,6 +9,8 @@
 #include <ATen/ops/softmax.h>
 #include <ATen/ops/zeros.h>
 
+#include "lightpeft/kernels/short_attention.h"
+
 namespace lightpeft {
 
 void extend_kv_cache(at::Tensor& k, at::Tensor& v, at::Tensor* cached_keys, at::Tensor* cached_values) {
@@ -48,6 +50,11 @@ at::Tensor grouped_attention(const at::Tensor& q, const at::Tensor& k, const at:
     auto probs = dropout(at::softmax(scores, -1, at::kFloat).to(q.scalar_type()));
     if (unit_mask.defined()) probs = probs * per_head_mask();
     context = at::matmul(probs, repeat_kv(v, heads_per_unit));
+  } else if (kernels::short_attention_applies(q, k, v, mask ? *mask : at::Tensor())) {
+    // Up to 256 keys on the CPU: whole rows as batched products (kernels/short_attention.h),
+    // faster than the flash kernel's blocks there; the unit mask as below.
+    context = kernels::short_attention(q, k, v, mask ? *mask : at::Tensor(), scaling, heads_per_unit);
+    if (unit_mask.defined()) context = context * per_head_mask();
   } else {
     // LibTorch's fused attention: on the CPU a flash kernel that never stores the (T, S)
     // probabilities for the backward pass (a log-sum-exp per row instead) and accumulates the

@@ -1,8 +1,10 @@
 // The fused CPU kernels of the LLaMA family's step against ATen's composites they replace:
-// kernels::silu_mul (SwiGLU's product), kernels::apply_rotary (rotary embedding) and
-// kernels::linear_cross_entropy (LM head + causal LM loss). Outputs and every gradient by autograd
+// kernels::silu_mul (SwiGLU's product), kernels::apply_rotary (rotary embedding),
+// kernels::short_attention (attention as batched products) and kernels::linear_cross_entropy (LM
+// head + causal LM loss). Outputs and every gradient by autograd
 // through both, inputs wide enough to reach the exp's clamps, lengths that leave vector tails,
-// strided views, a broadcast cos/sin, several loss chunks, ignored targets, bf16 under autocast,
+// strided views, a broadcast cos/sin, short attention against LibTorch's (masks with padding,
+// GQA, cached keys), several loss chunks, ignored targets, bf16 under autocast,
 // no graph under NoGradGuard, and bad input refused with lightpeft::Error; the exp-using kernels at
 // every vector width the CPU runs (AVX-512, AVX2, SSE2 paths).
 #include <cmath>
@@ -17,6 +19,7 @@
 #include "lightpeft/kernels/cpu_vector_width.h"
 #include "lightpeft/kernels/linear_cross_entropy.h"
 #include "lightpeft/kernels/rotary.h"
+#include "lightpeft/kernels/short_attention.h"
 #include "lightpeft/kernels/swiglu.h"
 
 namespace lightpeft::kernels {
@@ -139,8 +142,10 @@ TEST(Rotary, OutputAndGradientEqualHfsRotateHalfOnTransposedViews) {
     const RotaryRun ref = run_rotary(reference::apply_rotary, x, H, cos, sin, probe);
     expect_close(fused.y, ref.y, 1e-6, 1e-6, "y");
     expect_close(fused.dx, ref.dx, 1e-6, 1e-6, "dx");
-    // The output keeps the input's layout, so the views after it stay free.
-    EXPECT_EQ(fused.y.strides(), x.view({B, T, H, d}).transpose(1, 2).strides());
+    // The output is contiguous (what attention reads without a copy); the gradient keeps the
+    // input's layout (the backward of the views before it needs no copy).
+    EXPECT_TRUE(fused.y.is_contiguous());
+    EXPECT_TRUE(fused.dx.is_contiguous());
   }
 }
 
@@ -151,11 +156,82 @@ TEST(Rotary, ShapesThatDoNotFitAreRefused) {
   EXPECT_THROW(apply_rotary(at::randn({2, 4, 6}), cos, sin), lightpeft::Error);     // no head dimension
 }
 
+// ---- short_attention -------------------------------------------------------------------------
+
+struct AttentionRun {
+  at::Tensor out, dq, dk, dv;
+};
+
+// LibTorch's attention (what grouped_attention runs otherwise) or short_attention, with gradients.
+AttentionRun run_attention(bool fused, const at::Tensor& q0, const at::Tensor& k0, const at::Tensor& v0,
+                           const at::Tensor& mask, const at::Tensor& probe, double scaling, int64_t groups) {
+  at::Tensor q = leaf(q0), k = leaf(k0), v = leaf(v0);
+  at::Tensor out = fused ? short_attention(q, k, v, mask, scaling, groups)
+                         : at::scaled_dot_product_attention(q, k, v, mask.defined() ? std::optional<at::Tensor>(mask)
+                                                                                    : std::nullopt,
+                                                            0.0, false, scaling, /*enable_gqa=*/groups > 1);
+  (out * probe).sum().backward();
+  return {out.detach(), q.grad(), k.grad(), v.grad()};
+}
+
+TEST(ShortAttention, OutputAndGradientsEqualLibTorchsAttention) {
+  at::manual_seed(7);
+  const int64_t B = 2, KV = 2, d = 16;
+  const float lowest = std::numeric_limits<float>::lowest();
+  // (groups, queries, keys, mask): GQA and not; a causal mask with padding per row; one causal
+  // mask for the batch; no mask; queries after cached keys (T < S); 37 keys (vector tails).
+  // An encoder's padding mask (B, 1, 1, S): kind 3.
+  for (const auto& [groups, T, S, kind] : {std::tuple<int64_t, int64_t, int64_t, int>{3, 12, 12, 0}, {1, 12, 12, 1},
+                                           {3, 7, 7, 2}, {3, 5, 37, 1}, {1, 9, 9, 3}}) {
+    SCOPED_TRACE(testing::Message() << groups << " groups, " << T << " x " << S << ", mask kind " << kind);
+    // The usual layouts: q, k, v transposed views of (B, T, heads * d) projections.
+    const at::Tensor q = at::randn({B, T, KV * groups, d}).transpose(1, 2);
+    const at::Tensor k = at::randn({B, S, KV, d}).transpose(1, 2), v = at::randn({B, S, KV, d}).transpose(1, 2);
+    at::Tensor mask;
+    if (kind == 3) {
+      mask = at::zeros({B, 1, 1, S});
+      mask.select(0, 0).narrow(-1, S - 3, 3).fill_(lowest);
+    } else if (kind != 2) {
+      const at::Tensor visible = at::arange(S).unsqueeze(0).le(at::arange(S - T, S).unsqueeze(1));  // (T, S)
+      mask = at::zeros({kind == 0 ? B : 1, 1, T, S}).masked_fill(visible.logical_not(), lowest);
+      if (kind == 0) mask.select(0, 1).narrow(-1, S - 2, 2).fill_(lowest);  // row 1: two padded keys at its end
+    }
+    const at::Tensor probe = at::randn({B, KV * groups, T, d});
+    const AttentionRun ref = run_attention(false, q, k, v, mask, probe, 0.25, groups);
+    for_each_width([&] {
+      const AttentionRun fused = run_attention(true, q, k, v, mask, probe, 0.25, groups);
+      expect_close(fused.out, ref.out, 1e-5, 1e-6, "out");
+      expect_close(fused.dq, ref.dq, 1e-4, 1e-5, "dq");
+      expect_close(fused.dk, ref.dk, 1e-4, 1e-5, "dk");
+      expect_close(fused.dv, ref.dv, 1e-4, 1e-5, "dv");
+    });
+    at::NoGradGuard no_grad;
+    expect_close(short_attention(q, k, v, mask, 0.25, groups), ref.out, 1e-5, 1e-6, "out without a graph");
+  }
+}
+
+TEST(ShortAttention, AppliesToShortFloatRowsOnlyAndRefusesShapesThatDoNotFit) {
+  const at::Tensor q = at::randn({1, 4, 3, 8}), k = at::randn({1, 2, 3, 8});
+  EXPECT_TRUE(short_attention_applies(q, k, k, {}));
+  EXPECT_FALSE(short_attention_applies(q.to(at::kBFloat16), k.to(at::kBFloat16), k.to(at::kBFloat16), {}));
+  const at::Tensor long_k = at::randn({1, 2, kShortAttentionMaxKeys + 1, 8});
+  EXPECT_FALSE(short_attention_applies(q, long_k, long_k, {}));
+  EXPECT_THROW(short_attention(q, long_k, long_k, {}, 1.0, 2), lightpeft::Error);
+  EXPECT_THROW(short_attention(q, k, k, {}, 1.0, 3), lightpeft::Error);                          // 4 heads, 2 x 3
+  EXPECT_THROW(short_attention(q, k, k, at::zeros({1, 1, 3, 4}), 1.0, 2), lightpeft::Error);     // 4 keys in the mask
+  EXPECT_THROW(short_attention(q, k, at::randn({1, 2, 3, 4}), {}, 1.0, 2), lightpeft::Error);    // v's width
+}
+
 // ---- linear_cross_entropy --------------------------------------------------------------------
 
 struct LossRun {
   at::Tensor loss, dhidden, dweight;
 };
+
+// The kernel at its default chunk size.
+at::Tensor fused_loss(const at::Tensor& hidden, const at::Tensor& weight, const at::Tensor& targets, int64_t ignore) {
+  return linear_cross_entropy(hidden, weight, targets, ignore);
+}
 
 template <typename Fn>
 LossRun run_loss(Fn fn, const at::Tensor& hidden0, const at::Tensor& weight0, const at::Tensor& targets,
@@ -168,15 +244,18 @@ LossRun run_loss(Fn fn, const at::Tensor& hidden0, const at::Tensor& weight0, co
 
 TEST(LinearCrossEntropy, LossAndGradientsEqualHfsLossOnFullLogits) {
   at::manual_seed(4);
-  // 600 rows of a 50,000-word vocabulary: three chunks of logits (the last one short); a few
-  // ignored rows; 5 rows of a 3-word vocabulary: one chunk, no whole vector in a row.
+  // 600 rows of a 50,000-word vocabulary held 250 rows at a time: three chunks of logits (the last
+  // one short); a few ignored rows; 5 rows of a 3-word vocabulary: one chunk, no whole vector in a row.
   for (const auto& [rows, vocab, hidden] : {std::tuple<int64_t, int64_t, int64_t>{600, 50000, 8}, {5, 3, 4}}) {
     const at::Tensor h = at::randn({rows, hidden}) * 2, w = at::randn({vocab, hidden});
     at::Tensor targets = at::randint(vocab, {rows}, at::kLong);
     targets.index_put_({at::arange(0, rows, 4)}, -100);
     const LossRun ref = run_loss(reference::linear_cross_entropy, h, w, targets, true, 0.5);
     for_each_width([&] {
-      const LossRun fused = run_loss(linear_cross_entropy, h, w, targets, true, 0.5);
+      auto chunked = [](const at::Tensor& a, const at::Tensor& b, const at::Tensor& c, int64_t ignore) {
+        return linear_cross_entropy(a, b, c, ignore, /*chunk_elements=*/250 * 50000);
+      };
+      const LossRun fused = run_loss(chunked, h, w, targets, true, 0.5);
       expect_close(fused.loss, ref.loss, 1e-5, 1e-6, "loss");
       expect_close(fused.dhidden, ref.dhidden, 1e-4, 1e-7, "dhidden");
       expect_close(fused.dweight, ref.dweight, 1e-4, 1e-7, "dweight");
@@ -187,7 +266,7 @@ TEST(LinearCrossEntropy, LossAndGradientsEqualHfsLossOnFullLogits) {
 TEST(LinearCrossEntropy, FrozenWeightGetsNoGradientAndNoGraphLeavesNone) {
   at::manual_seed(5);
   const at::Tensor h = at::randn({6, 4}), w = at::randn({10, 4}), targets = at::randint(10, {6}, at::kLong);
-  const LossRun fused = run_loss(linear_cross_entropy, h, w, targets, false);
+  const LossRun fused = run_loss(fused_loss, h, w, targets, false);
   const LossRun ref = run_loss(reference::linear_cross_entropy, h, w, targets, false);
   expect_close(fused.dhidden, ref.dhidden, 1e-5, 1e-7, "dhidden");
   at::NoGradGuard no_grad;
@@ -203,7 +282,7 @@ TEST(LinearCrossEntropy, Bf16UnderAutocastStaysWithinBf16OfTheReference) {
   {
     at::autocast::set_autocast_dtype(at::kCPU, at::kBFloat16);
     at::autocast::set_autocast_enabled(at::kCPU, true);
-    fused = run_loss(linear_cross_entropy, h, w, targets, false);
+    fused = run_loss(fused_loss, h, w, targets, false);
     ref = run_loss(reference::linear_cross_entropy, h, w, targets, false);
     at::autocast::set_autocast_enabled(at::kCPU, false);
     at::autocast::clear_cache();

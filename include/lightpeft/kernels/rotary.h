@@ -7,8 +7,8 @@
 // ATen's composite (two slices, a negation, a cat, two multiplies and an add forward; as many
 // backward, with zero-filled slice gradients) walks q and k about a dozen times per layer; this
 // reads x once and writes y (and reads dy once and writes dx). x is (batch, heads, seq, head_dim)
-// with any strides whose last one is 1 (the usual transposed view of a projection); cos and sin
-// are (batch or 1, seq, head_dim). Same arithmetic per element as the composite (a product and a
+// with any strides whose last one is 1 (the usual transposed view of a projection); y is
+// contiguous, dx in x's layout; cos and sin are (batch or 1, seq, head_dim). Same arithmetic per element as the composite (a product and a
 // sum in float), so outputs equal it up to the order of that sum. Float32 on the CPU, cos and sin
 // without gradients; anything else runs the composite.
 #include <ATen/core/Tensor.h>
