@@ -7,6 +7,8 @@
 #include <ATen/ops/matmul.h>
 #include <ATen/record_function.h>
 #include <c10/core/GradMode.h>
+#include <c10/core/impl/LocalDispatchKeySet.h>
+#include <ATen/autocast_mode.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include "lightpeft/core/error.h"
@@ -105,6 +107,7 @@ class ShortAttentionFunction : public torch::autograd::Function<ShortAttentionFu
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                             const std::optional<at::Tensor>& mask, double scaling) {
     RECORD_FUNCTION("lightpeft::short_attention", std::vector<c10::IValue>({q}));
+    c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);  // float32 products
     const at::Tensor qg = grouped_rows(q, k.size(1)), kc = k.contiguous(), vc = v.contiguous();
     const at::Tensor probs = probabilities(qg, kc, mask.value_or(at::Tensor()), scaling);
     ctx->save_for_backward({qg, kc, vc, probs});
@@ -114,6 +117,7 @@ class ShortAttentionFunction : public torch::autograd::Function<ShortAttentionFu
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     RECORD_FUNCTION("lightpeft::short_attention_backward", std::vector<c10::IValue>({grads[0]}));
+    c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
     const auto saved = ctx->get_saved_variables();
     const at::Tensor &qg = saved[0], &k = saved[1], &v = saved[2], &probs = saved[3];
     const double scaling = ctx->saved_data["scaling"].toDouble();
@@ -134,10 +138,25 @@ class ShortAttentionFunction : public torch::autograd::Function<ShortAttentionFu
 
 }  // namespace
 
+// The dtype LibTorch's attention would compute in: autocast's under autocast (it casts q, k, v),
+// else q's.
+c10::ScalarType compute_dtype(const at::Tensor& q) {
+  return at::autocast::is_autocast_enabled(at::kCPU) ? at::autocast::get_autocast_dtype(at::kCPU) : q.scalar_type();
+}
+
 bool short_attention_applies(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask) {
-  for (const at::Tensor* t : {&q, &k, &v})
-    if (!t->device().is_cpu() || t->scalar_type() != at::kFloat) return false;
-  if (mask.defined() && (!mask.device().is_cpu() || mask.scalar_type() != at::kFloat || mask.requires_grad())) return false;
+  const auto dtype = compute_dtype(q);
+  const bool reduced = dtype == at::kBFloat16 || dtype == at::kHalf;
+  if (dtype != at::kFloat && !reduced) return false;
+  // bf16/fp16 only with a graph: the flash kernel's forward is fast in bf16, its backward is not.
+  if (reduced && !(c10::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad())))
+    return false;
+  for (const at::Tensor* t : {&q, &k, &v}) {
+    if (!t->device().is_cpu() || !at::isFloatingType(t->scalar_type())) return false;
+    if (t->scalar_type() != dtype && !at::autocast::is_autocast_enabled(at::kCPU)) return false;
+  }
+  if (mask.defined() && (!mask.device().is_cpu() || !at::isFloatingType(mask.scalar_type()) || mask.requires_grad()))
+    return false;
   return k.dim() == 4 && k.size(2) <= kShortAttentionMaxKeys && q.numel() > 0 && k.numel() > 0;
 }
 
@@ -152,14 +171,25 @@ at::Tensor short_attention(const at::Tensor& q, const at::Tensor& k, const at::T
                                mask.size(3) == k.size(2)),
            "short_attention: mask of shape ", mask.defined() ? mask.sizes() : at::IntArrayRef{}, " (expected (",
            q.size(0), " or 1, 1, ", q.size(2), " or 1, ", k.size(2), "))");
-  LP_CHECK(short_attention_applies(q, k, v, mask), "short_attention: float32 CPU tensors with at most ",
+  LP_CHECK(short_attention_applies(q, k, v, mask), "short_attention: float32 CPU tensors (bf16/fp16 with gradients) with at most ",
            kShortAttentionMaxKeys, " keys only (got ", k.size(2), " keys, ", q.scalar_type(), " on ", q.device(), ")");
+  const auto dtype = compute_dtype(q);
+  if (dtype != at::kFloat) {
+    // The inputs rounded to that dtype, as LibTorch's attention under autocast would read them, then
+    // computed in float32 as its softmax; the context in that dtype, as it returns.
+    c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
+    auto rounded = [&](const at::Tensor& t) { return t.to(dtype).to(at::kFloat); };
+    const at::Tensor m = mask.defined() ? rounded(mask) : mask;
+    return short_attention(rounded(q), rounded(k), rounded(v), m, scaling, heads_per_kv).to(dtype);
+  }
+  const at::Tensor mf = mask.defined() && mask.scalar_type() != at::kFloat ? mask.to(at::kFloat) : mask;
   const bool graph = c10::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad());
   if (graph)
-    return ShortAttentionFunction::apply(q, k, v, mask.defined() ? std::optional<at::Tensor>(mask) : std::nullopt, scaling);
+    return ShortAttentionFunction::apply(q, k, v, mf.defined() ? std::optional<at::Tensor>(mf) : std::nullopt, scaling);
   RECORD_FUNCTION("lightpeft::short_attention", std::vector<c10::IValue>({q}));
+  c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
   const at::Tensor vc = v.contiguous();
-  return at::matmul(probabilities(grouped_rows(q, k.size(1)), k.contiguous(), mask, scaling), vc).view(q.sizes());
+  return at::matmul(probabilities(grouped_rows(q, k.size(1)), k.contiguous(), mf, scaling), vc).view(q.sizes());
 }
 
 }  // namespace lightpeft::kernels

@@ -210,10 +210,41 @@ TEST(ShortAttention, OutputAndGradientsEqualLibTorchsAttention) {
   }
 }
 
+TEST(ShortAttention, UnderBf16AutocastWithGradientsMatchesLibTorchsBf16Attention) {
+  at::manual_seed(8);
+  const int64_t B = 2, KV = 2, G = 3, T = 10, d = 16;
+  // As in a LLaMA layer under autocast: q and k float32 (rotated by float cos/sin), v bf16.
+  const at::Tensor q = at::randn({B, KV * G, T, d}), k = at::randn({B, KV, T, d});
+  const at::Tensor v = at::randn({B, KV, T, d}).to(at::kBFloat16), probe = at::randn({B, KV * G, T, d});
+  const at::Tensor visible = at::arange(T).unsqueeze(0).le(at::arange(T).unsqueeze(1));
+  const at::Tensor mask = at::zeros({1, 1, T, T}).masked_fill(visible.logical_not(), -1e30);
+  AttentionRun fused, ref;
+  at::autocast::set_autocast_dtype(at::kCPU, at::kBFloat16);
+  at::autocast::set_autocast_enabled(at::kCPU, true);
+  ASSERT_TRUE(short_attention_applies(leaf(q), leaf(k), v.detach().clone().requires_grad_(true), mask));
+  {
+    at::NoGradGuard no_grad;  // without gradients LibTorch's bf16 forward is kept
+    EXPECT_FALSE(short_attention_applies(q, k, v, mask));
+  }
+  fused = run_attention(true, q, k, v, mask, probe, 0.25, G);
+  ref = run_attention(false, q, k, v, mask, probe, 0.25, G);
+  at::autocast::set_autocast_enabled(at::kCPU, false);
+  at::autocast::clear_cache();
+  EXPECT_EQ(fused.out.scalar_type(), at::kBFloat16);
+  EXPECT_EQ(fused.dv.scalar_type(), at::kBFloat16);
+  EXPECT_EQ(fused.dq.scalar_type(), at::kFloat);
+  // The same bf16-rounded inputs; float32 inside both: equal to bf16 rounding of the outputs.
+  expect_close(fused.out.to(at::kFloat), ref.out.to(at::kFloat), 2e-2, 2e-2, "out");
+  expect_close(fused.dq, ref.dq, 5e-2, 5e-2, "dq");
+  expect_close(fused.dk, ref.dk, 5e-2, 5e-2, "dk");
+  expect_close(fused.dv.to(at::kFloat), ref.dv.to(at::kFloat), 5e-2, 5e-2, "dv");
+}
+
 TEST(ShortAttention, AppliesToShortFloatRowsOnlyAndRefusesShapesThatDoNotFit) {
   const at::Tensor q = at::randn({1, 4, 3, 8}), k = at::randn({1, 2, 3, 8});
   EXPECT_TRUE(short_attention_applies(q, k, k, {}));
-  EXPECT_FALSE(short_attention_applies(q.to(at::kBFloat16), k.to(at::kBFloat16), k.to(at::kBFloat16), {}));
+  EXPECT_FALSE(short_attention_applies(q.to(at::kBFloat16), k.to(at::kBFloat16), k.to(at::kBFloat16), {}));  // no graph
+  EXPECT_FALSE(short_attention_applies(q.to(at::kInt), k.to(at::kInt), k.to(at::kInt), {}));
   const at::Tensor long_k = at::randn({1, 2, kShortAttentionMaxKeys + 1, 8});
   EXPECT_FALSE(short_attention_applies(q, long_k, long_k, {}));
   EXPECT_THROW(short_attention(q, long_k, long_k, {}, 1.0, 2), lightpeft::Error);
