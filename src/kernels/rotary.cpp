@@ -1,6 +1,7 @@
 #include "lightpeft/kernels/rotary.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <ATen/TensorOperators.h>
 #include <ATen/ops/cat.h>
 #include <ATen/ops/empty.h>
@@ -26,28 +27,31 @@ struct Rows {
 
 // y = x * cos + rotate_half(x) * sin (transpose = false), or its adjoint dx = x * cos +
 // rotate_half^T(x * sin) (transpose = true), for every row of x; `out` has its own strides.
+// In and Out: float, or c10::BFloat16 (read widened, written rounded; the products in float).
+template <typename In, typename Out>
 void rotate_rows(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, at::Tensor& out, bool transpose) {
   const int64_t B = x.size(0), H = x.size(1), T = x.size(2), D = x.size(3), half = D / 2;
-  const float* px = x.const_data_ptr<float>();
+  const In* px = x.const_data_ptr<In>();
   const float* pc = cos.const_data_ptr<float>();
   const float* ps = sin.const_data_ptr<float>();
-  float* po = out.mutable_data_ptr<float>();
+  Out* po = out.mutable_data_ptr<Out>();
   const int64_t cb = cos.size(0) == 1 ? 0 : cos.stride(0), ct = cos.stride(1);
   const int64_t sb = sin.size(0) == 1 ? 0 : sin.stride(0), st = sin.stride(1);
   const Rows xr{x}, orows{out};
   at::parallel_for(0, B * H * T, 256, [&](int64_t begin, int64_t end) {
     for (int64_t row = begin; row < end; ++row) {
       const int64_t b = row / (H * T), h = (row / T) % H, t = row % T;
-      const float* xi = px + xr.offset(b, h, t);
+      const In* xi = px + xr.offset(b, h, t);
       const float* c = pc + b * cb + t * ct;
       const float* s = ps + b * sb + t * st;
-      float* o = po + orows.offset(b, h, t);
+      Out* o = po + orows.offset(b, h, t);
+      auto at_ = [&](int64_t i) { return static_cast<float>(xi[i]); };
       if (!transpose) {
-        for (int64_t i = 0; i < half; ++i) o[i] = xi[i] * c[i] + -xi[i + half] * s[i];
-        for (int64_t i = half; i < D; ++i) o[i] = xi[i] * c[i] + xi[i - half] * s[i];
+        for (int64_t i = 0; i < half; ++i) o[i] = static_cast<Out>(at_(i) * c[i] + -at_(i + half) * s[i]);
+        for (int64_t i = half; i < D; ++i) o[i] = static_cast<Out>(at_(i) * c[i] + at_(i - half) * s[i]);
       } else {
-        for (int64_t i = 0; i < half; ++i) o[i] = xi[i] * c[i] + xi[i + half] * s[i + half];
-        for (int64_t i = half; i < D; ++i) o[i] = xi[i] * c[i] + -(xi[i - half] * s[i - half]);
+        for (int64_t i = 0; i < half; ++i) o[i] = static_cast<Out>(at_(i) * c[i] + at_(i + half) * s[i + half]);
+        for (int64_t i = half; i < D; ++i) o[i] = static_cast<Out>(at_(i) * c[i] + -(at_(i - half) * s[i - half]));
       }
     }
   });
@@ -56,7 +60,13 @@ void rotate_rows(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& s
 // `out`: where the result goes, with its own strides.
 void rotate_into(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, at::Tensor& out, bool transpose) {
   RECORD_FUNCTION(transpose ? "lightpeft::rotary_backward" : "lightpeft::rotary", std::vector<c10::IValue>({x}));
-  rotate_rows(x, cos, sin, out, transpose);
+  const bool bf16_in = x.scalar_type() == at::kBFloat16, bf16_out = out.scalar_type() == at::kBFloat16;
+  if (!bf16_in)
+    rotate_rows<float, float>(x, cos, sin, out, transpose);
+  else if (bf16_out)
+    rotate_rows<c10::BFloat16, c10::BFloat16>(x, cos, sin, out, transpose);
+  else
+    rotate_rows<c10::BFloat16, float>(x, cos, sin, out, transpose);
 }
 
 // The output is contiguous (B, H, T, d), the layout attention's products read without a copy.
@@ -87,6 +97,25 @@ class RotaryFunction : public torch::autograd::Function<RotaryFunction> {
   }
 };
 
+// bf16 x (a projection's output under autocast) with float32 cos/sin and no graph (inference): the
+// composite's float32 result, rounded to autocast's dtype when autocast is on (the attention would
+// cast it so), else kept in float32.
+at::Tensor rotate_bf16_forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+  const bool autocast_bf16 = at::autocast::is_autocast_enabled(at::kCPU) &&
+                             at::autocast::get_autocast_dtype(at::kCPU) == at::kBFloat16;
+  at::Tensor out = at::empty(x.sizes(), x.options().dtype(autocast_bf16 ? at::kBFloat16 : at::kFloat));
+  rotate_into(x, cos, sin, out, /*transpose=*/false);
+  return out;
+}
+
+bool bf16_forward_applies(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+  if (c10::GradMode::is_enabled() && x.requires_grad()) return false;
+  if (!x.device().is_cpu() || x.scalar_type() != at::kBFloat16 || x.stride(-1) != 1 || x.numel() == 0) return false;
+  for (const at::Tensor* t : {&cos, &sin})
+    if (!t->device().is_cpu() || t->scalar_type() != at::kFloat || t->stride(-1) != 1) return false;
+  return true;
+}
+
 bool fused_applies(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
   for (const at::Tensor* t : {&x, &cos, &sin})
     if (!t->device().is_cpu() || t->scalar_type() != at::kFloat || t->stride(-1) != 1) return false;
@@ -113,6 +142,7 @@ at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& cos, const at::Te
            " (batch, heads, seq, even head_dim) does not fit cos/sin of shape ",
            cos.defined() ? cos.sizes() : at::IntArrayRef{}, " / ", sin.defined() ? sin.sizes() : at::IntArrayRef{},
            " (batch or 1, seq, head_dim)");
+  if (bf16_forward_applies(x, cos, sin)) return rotate_bf16_forward(x, cos, sin);
   if (!fused_applies(x, cos, sin)) return reference::apply_rotary(x, cos, sin);
   if (c10::GradMode::is_enabled() && x.requires_grad()) return RotaryFunction::apply(x, cos, sin);
   return rotate_forward(x, cos, sin);

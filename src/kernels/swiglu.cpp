@@ -80,6 +80,29 @@ LP_VEC_INLINE void backward_body(const float* dy, const float* gate, const float
   for_each_lanes<W, 3, 2, BackwardStep<W>>(in, out, n);
 }
 
+// bf16 gate and up, no graph (inference under autocast): ATen's composite rounds silu(gate) to bf16
+// and the product to bf16; so does this, element for element.
+template <int W>
+LP_VEC_INLINE typename vec::Lanes<W>::F silu_mul_rounded(typename vec::Lanes<W>::F g, typename vec::Lanes<W>::F u) {
+  return vec::round_bf16<W>(g / (1.0f + vec::exp<W>(-g))) * u;
+}
+
+template <int W>
+LP_VEC_INLINE void forward_bf16_body(const uint16_t* gate, const uint16_t* up, uint16_t* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + W <= n; i += W) vec::store_bf16<W>(y + i, silu_mul_rounded<W>(vec::load_bf16<W>(gate + i), vec::load_bf16<W>(up + i)));
+  if (i == n) return;
+  uint16_t g[W] = {}, u[W] = {}, out[W];
+  for (int64_t j = i; j < n; ++j) {
+    g[j - i] = gate[j];
+    u[j - i] = up[j];
+  }
+  vec::store_bf16<W>(out, silu_mul_rounded<W>(vec::load_bf16<W>(g), vec::load_bf16<W>(u)));
+  for (int64_t j = i; j < n; ++j) y[j] = out[j - i];
+}
+
+LP_VEC_DISPATCH(forward_bf16_span, forward_bf16_body, (const uint16_t* gate, const uint16_t* up, uint16_t* y, int64_t n),
+                (gate, up, y, n))
 LP_VEC_DISPATCH(forward_span, forward_body, (const float* gate, const float* up, float* y, int64_t n),
                 (gate, up, y, n))
 LP_VEC_DISPATCH(backward_span, backward_body,
@@ -94,6 +117,18 @@ at::Tensor forward(const at::Tensor& gate, const at::Tensor& up) {
   float* out = y.mutable_data_ptr<float>();
   at::parallel_for(0, gate.numel(), kGrain, [&](int64_t begin, int64_t end) {
     forward_span(g + begin, u + begin, out + begin, end - begin);
+  });
+  return y;
+}
+
+at::Tensor forward_bf16(const at::Tensor& gate, const at::Tensor& up) {
+  RECORD_FUNCTION("lightpeft::silu_mul", std::vector<c10::IValue>({gate, up}));
+  at::Tensor y = at::empty_like(gate, at::MemoryFormat::Contiguous);
+  const auto* g = reinterpret_cast<const uint16_t*>(gate.const_data_ptr<at::BFloat16>());
+  const auto* u = reinterpret_cast<const uint16_t*>(up.const_data_ptr<at::BFloat16>());
+  auto* out = reinterpret_cast<uint16_t*>(y.mutable_data_ptr<at::BFloat16>());
+  at::parallel_for(0, gate.numel(), kGrain, [&](int64_t begin, int64_t end) {
+    forward_bf16_span(g + begin, u + begin, out + begin, end - begin);
   });
   return y;
 }
@@ -140,6 +175,10 @@ at::Tensor silu_mul(const at::Tensor& gate, const at::Tensor& up) {
   LP_CHECK(gate.defined() && up.defined() && gate.sizes() == up.sizes(), "silu_mul: gate of shape ",
            gate.defined() ? gate.sizes() : at::IntArrayRef{}, " and up of shape ",
            up.defined() ? up.sizes() : at::IntArrayRef{}, " differ");
+  const bool graph = c10::GradMode::is_enabled() && (gate.requires_grad() || up.requires_grad());
+  if (!graph && gate.device().is_cpu() && up.device().is_cpu() && gate.scalar_type() == at::kBFloat16 &&
+      up.scalar_type() == at::kBFloat16 && gate.numel() > 0)
+    return forward_bf16(gate.contiguous(), up.contiguous());
   if (!fused_applies(gate, up)) return reference::silu_mul(gate, up);
   if (c10::GradMode::is_enabled() && (gate.requires_grad() || up.requires_grad()))
     return SiluMulFunction::apply(gate, up);

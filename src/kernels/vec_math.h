@@ -27,6 +27,8 @@ template <int W>
 struct Lanes {
   typedef float F __attribute__((vector_size(W * 4)));
   typedef int32_t I __attribute__((vector_size(W * 4)));
+  typedef uint32_t U __attribute__((vector_size(W * 4)));
+  typedef uint16_t H __attribute__((vector_size(W * 2)));  // bf16 bits
 };
 
 template <int W>
@@ -95,6 +97,39 @@ LP_VEC_INLINE typename Lanes<W>::F exp(typename Lanes<W>::F x) {
 template <int W>
 LP_VEC_INLINE typename Lanes<W>::F sigmoid(typename Lanes<W>::F x) {
   return 1.0f / (1.0f + exp<W>(-x));
+}
+
+// ---- bf16 as float: the high half of a float's bits. A load widens exactly; a store rounds to the
+// nearest even (NaN stays a quiet NaN), as c10::BFloat16's conversion does.
+
+template <int W>
+LP_VEC_INLINE typename Lanes<W>::F load_bf16(const uint16_t* p) {
+  using H = typename Lanes<W>::H;
+  using U = typename Lanes<W>::U;
+  H h;
+  __builtin_memcpy(&h, p, sizeof(h));
+  const U bits = __builtin_convertvector(h, U) << 16;
+  return (typename Lanes<W>::F)bits;
+}
+
+template <int W>
+LP_VEC_INLINE void store_bf16(uint16_t* p, typename Lanes<W>::F v) {
+  using H = typename Lanes<W>::H;
+  using U = typename Lanes<W>::U;
+  const U bits = (U)v;
+  const U rounded = (bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16;
+  const U out = v != v ? U{} + 0x7FC0u : rounded;
+  const H h = __builtin_convertvector(out, H);
+  __builtin_memcpy(p, &h, sizeof(h));
+}
+
+// v rounded to bf16's precision, kept as float (what a bf16 tensor op's float result becomes).
+template <int W>
+LP_VEC_INLINE typename Lanes<W>::F round_bf16(typename Lanes<W>::F v) {
+  using U = typename Lanes<W>::U;
+  const U bits = (U)v;
+  const U rounded = (bits + 0x7FFFu + ((bits >> 16) & 1u)) & 0xFFFF0000u;
+  return v != v ? v : (typename Lanes<W>::F)rounded;
 }
 
 // ---- rows of floats (softmax-like passes); each row's tail goes through one padded vector, so that

@@ -1,6 +1,8 @@
 #include "lightpeft/models/heads.h"
 
+#include <ATen/autocast_mode.h>
 #include <ATen/core/Reduction.h>
+#include <c10/core/impl/LocalDispatchKeySet.h>
 #include <ATen/ops/arange.h>
 #include <ATen/TensorIndexing.h>
 #include <ATen/ops/argmax.h>
@@ -95,7 +97,22 @@ CausalLmHead::CausalLmHead(torch::nn::Module& owner, const ModelConfig& c,
     lm_head_ = owner.register_module("lm_head", Dense(hidden_size, c.vocab_size, /*bias=*/false));
 }
 
+at::Tensor CausalLmHead::autocast_weight(const at::Tensor& hidden) const {
+  const at::Tensor& w = weight();
+  const auto device = hidden.device().type();
+  if (!at::autocast::is_autocast_enabled(device) || w.requires_grad()) return {};
+  const auto dtype = at::autocast::get_autocast_dtype(device);
+  if (w.scalar_type() == dtype || !at::isFloatingType(w.scalar_type())) return {};
+  CastWeight& c = cast_weight_;
+  if (c.source != w.const_data_ptr() || c.version != static_cast<int64_t>(w._version()) || c.dtype != dtype) {
+    c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
+    c = {w.const_data_ptr(), static_cast<int64_t>(w._version()), dtype, w.to(dtype)};
+  }
+  return c.cast;
+}
+
 at::Tensor CausalLmHead::project(const at::Tensor& hidden) const {
+  if (const at::Tensor cast = autocast_weight(hidden); cast.defined()) return at::linear(hidden, cast);
   return lm_head_ ? lm_head_.ptr()->forward(hidden) : at::linear(hidden, embedding_->weight);
 }
 
@@ -119,8 +136,8 @@ at::Tensor CausalLmHead::loss(const BackboneOutput& out, const ModelInputs& inpu
   const at::Tensor hidden = picked_hidden(out, inputs);
   LP_CHECK(inputs.loss_targets.dim() == 1 && inputs.loss_targets.size(0) == hidden.size(0), "loss_targets: expected (",
            hidden.size(0), ") for the logits_mask's positions, got ", inputs.loss_targets.sizes());
-  const at::Tensor& weight = lm_head_ ? lm_head_->weight : embedding_->weight;
-  return kernels::linear_cross_entropy(hidden, weight, inputs.loss_targets, kIgnoreLabel);
+  const at::Tensor cast = autocast_weight(hidden);
+  return kernels::linear_cross_entropy(hidden, cast.defined() ? cast : weight(), inputs.loss_targets, kIgnoreLabel);
 }
 
 LastTokenScoreHead::LastTokenScoreHead(torch::nn::Module& owner, const ModelConfig& c,

@@ -1,6 +1,7 @@
 #include "lightpeft/models/linear.h"
 
 #include <ATen/autocast_mode.h>
+#include <c10/core/GradMode.h>
 #include <ATen/ops/index_select.h>
 #include <ATen/ops/linear.h>
 #include <ATen/ops/matmul.h>
@@ -18,6 +19,14 @@ DenseImpl::DenseImpl(int64_t in_features, int64_t out_features, bool with_bias, 
   weight = register_parameter("weight", fan_in_fan_out ? at::zeros({in_features, out_features})
                                                        : at::zeros({out_features, in_features}));
   if (with_bias) bias = register_parameter("bias", at::zeros({out_features}));
+}
+
+at::Tensor autocast_shared_input(const at::Tensor& x) {
+  const auto device = x.device().type();
+  if (!at::autocast::is_autocast_enabled(device) || !at::isFloatingType(x.scalar_type())) return x;
+  if (c10::GradMode::is_enabled() && x.requires_grad()) return x;
+  const auto dtype = at::autocast::get_autocast_dtype(device);
+  return x.scalar_type() == at::kFloat && dtype != at::kFloat ? x.to(dtype) : x;
 }
 
 torch::Tensor DenseImpl::forward(const torch::Tensor& x) {

@@ -74,9 +74,10 @@ at::Tensor LlamaAttentionImpl::forward(const at::Tensor& hidden, const at::Tenso
                                        at::Tensor* cached_values) {
   const int64_t batch = hidden.size(0), seq = hidden.size(1);
   auto heads = [&](const at::Tensor& x) { return x.view({batch, seq, -1, head_size_}).transpose(1, 2); };
-  auto q = kernels::apply_rotary(heads(q_proj->forward(hidden)), cos, sin);
-  auto k = kernels::apply_rotary(heads(k_proj->forward(hidden)), cos, sin);
-  auto v = heads(v_proj->forward(hidden));
+  const at::Tensor x = autocast_shared_input(hidden);  // q, k and v read it
+  auto q = kernels::apply_rotary(heads(q_proj->forward(x)), cos, sin);
+  auto k = kernels::apply_rotary(heads(k_proj->forward(x)), cos, sin);
+  auto v = heads(v_proj->forward(x));
   extend_kv_cache(k, v, cached_keys, cached_values);
   auto context = grouped_attention(q, k, v, additive_mask, unit_mask, heads_per_unit_,
                                    1.0 / std::sqrt(static_cast<double>(head_size_)), attention_dropout);
@@ -90,7 +91,8 @@ LlamaMlpImpl::LlamaMlpImpl(const ModelConfig& c, int64_t d_ff) : activation_(c.h
   register_linear(*this, "down_proj", &down_proj, std::make_shared<DenseImpl>(d_ff, c.hidden_size, bias));
 }
 
-at::Tensor LlamaMlpImpl::forward(const at::Tensor& x, const at::Tensor& neuron_mask) {
+at::Tensor LlamaMlpImpl::forward(const at::Tensor& input, const at::Tensor& neuron_mask) {
+  const at::Tensor x = autocast_shared_input(input);  // gate and up read it
   // silu (every LLaMA-family config) as one fused pass; other activations as the composite.
   auto inner = activation_ == "silu" || activation_ == "swish"
                    ? kernels::silu_mul(gate_proj->forward(x), up_proj->forward(x))

@@ -87,17 +87,35 @@ TEST(SiluMul, ExtremeGatesSaturateAsAtensAndNanPropagates) {
   });
 }
 
-TEST(SiluMul, NoGraphWithoutGradientsAndTheCompositeForBf16) {
+TEST(SiluMul, NoGraphWithoutGradients) {
   at::manual_seed(2);
-  const at::Tensor gate = at::randn({4, 64}), up = at::randn({4, 64});
-  at::Tensor g = leaf(gate);
-  {
+  at::Tensor g = leaf(at::randn({4, 64}));
+  at::NoGradGuard no_grad;
+  EXPECT_FALSE(silu_mul(g, at::randn({4, 64})).requires_grad());
+}
+
+TEST(SiluMul, Bf16WithoutAGraphRoundsAsTheCompositeAndWithOneRunsIt) {
+  at::manual_seed(12);
+  // 1,000 elements: whole vectors and a tail; gates wide enough to saturate; a NaN.
+  at::Tensor gate = (at::randn({1000}) * 6).to(at::kBFloat16), up = at::randn({1000}).to(at::kBFloat16);
+  gate[7] = std::numeric_limits<float>::quiet_NaN();
+  const at::Tensor ref = reference::silu_mul(gate, up);
+  for_each_width([&] {
     at::NoGradGuard no_grad;
-    EXPECT_FALSE(silu_mul(g, up).requires_grad());
-  }
-  const at::Tensor y16 = silu_mul(gate.to(at::kBFloat16), up.to(at::kBFloat16));
-  EXPECT_EQ(y16.scalar_type(), at::kBFloat16);
-  EXPECT_TRUE(at::equal(y16, reference::silu_mul(gate.to(at::kBFloat16), up.to(at::kBFloat16))));
+    const at::Tensor y = silu_mul(gate, up);
+    EXPECT_EQ(y.scalar_type(), at::kBFloat16);
+    EXPECT_TRUE(std::isnan(y[7].item<float>()));
+    // Exp within 2 ulp of Sleef's: at most one bf16 step apart, and only where float silu sits on a
+    // rounding boundary.
+    const at::Tensor diff = (y.to(at::kFloat) - ref.to(at::kFloat)).abs();
+    diff[7] = 0;
+    EXPECT_LE(diff.max().item<float>(), 1e-2 * std::max(1.0f, ref.to(at::kFloat).abs().nan_to_num(0).max().item<float>()));
+    EXPECT_GE(at::eq(y.nan_to_num(0), ref.nan_to_num(0)).to(at::kFloat).mean().item<float>(), 0.99f);
+  });
+  const at::Tensor g = gate.detach().clone().requires_grad_(true);  // training: the composite itself
+  const at::Tensor y = silu_mul(g, up);
+  EXPECT_TRUE(y.requires_grad());
+  EXPECT_TRUE(at::equal(y.detach().nan_to_num(0), ref.nan_to_num(0)));
 }
 
 TEST(SiluMul, ShapesThatDifferAreRefused) {
@@ -147,6 +165,23 @@ TEST(Rotary, OutputAndGradientEqualHfsRotateHalfOnTransposedViews) {
     EXPECT_TRUE(fused.y.is_contiguous());
     EXPECT_TRUE(fused.dx.is_contiguous());
   }
+}
+
+TEST(Rotary, Bf16WithoutAGraphGivesTheCompositesValueInTheDtypeAttentionReads) {
+  at::manual_seed(9);
+  const at::Tensor x = at::randn({2, 5, 3 * 8}).to(at::kBFloat16).view({2, 5, 3, 8}).transpose(1, 2);
+  const at::Tensor angles = at::randn({2, 5, 8}), cos = angles.cos(), sin = angles.sin();
+  const at::Tensor ref = reference::apply_rotary(x, cos, sin);  // float32: bf16 x times float cos/sin
+  at::NoGradGuard no_grad;
+  const at::Tensor plain = apply_rotary(x, cos, sin);
+  EXPECT_EQ(plain.scalar_type(), at::kFloat);
+  expect_close(plain, ref, 1e-6, 1e-6, "without autocast: float32");
+  at::autocast::set_autocast_dtype(at::kCPU, at::kBFloat16);
+  at::autocast::set_autocast_enabled(at::kCPU, true);
+  const at::Tensor cast = apply_rotary(x, cos, sin);
+  at::autocast::set_autocast_enabled(at::kCPU, false);
+  EXPECT_EQ(cast.scalar_type(), at::kBFloat16);  // what the attention would cast it to
+  EXPECT_TRUE(at::equal(cast, ref.to(at::kBFloat16)));
 }
 
 TEST(Rotary, ShapesThatDoNotFitAreRefused) {

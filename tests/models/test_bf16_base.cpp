@@ -1,6 +1,8 @@
 // base_dtype: bf16 (models/linear.h store_frozen_linears_as): frozen linears stored in bf16 under
 // LoRA compute in bf16 and return fp32; the model stays within bf16's precision of the fp32 one,
 // LoRA weights, their gradients and the head stay fp32, and the frozen weights take half the bytes.
+#include <ATen/autocast_mode.h>
+#include <ATen/ops/linear.h>
 #include <ATen/ops/randint.h>
 #include <gtest/gtest.h>
 #include <torch/utils.h>
@@ -8,6 +10,7 @@
 #include "lightpeft/models/heads.h"
 #include "lightpeft/models/task_model.h"
 #include "lightpeft/peft/inject.h"
+#include "lightpeft/tasks/causal_lm_task.h"
 
 namespace lightpeft {
 namespace {
@@ -76,6 +79,42 @@ TEST(Bf16Base, FrozenLinearsInBf16StayCloseAndTrainInFp32) {
     EXPECT_EQ(gb.scalar_type(), at::kFloat);
     EXPECT_LT(((ga - gb).norm() / ga.norm()).item<double>(), 5e-2) << kv.first;
   }
+}
+
+// Under bf16 autocast the tied LM head reads a kept bf16 cast of the frozen embedding: the same
+// logits as autocast's own cast of it, a changed weight picked up, and the fused loss on it equal to
+// the loss on those logits.
+TEST(Bf16Base, TiedHeadUnderAutocastReadsACastThatFollowsTheWeight) {
+  ModelConfig c = tiny_llama();
+  c.tie_word_embeddings = true;
+  torch::manual_seed(5);
+  auto model = make_task_model(c, HeadKind::causal_lm);
+  model->eval();
+  for (auto& p : model->parameters()) p.requires_grad_(false);  // frozen, as under LoRA
+  ModelInputs in;
+  in.input_ids = at::randint(0, 64, {2, 9}, at::kLong);
+  const at::Tensor embedding = model->named_parameters()["model.embed_tokens.weight"];
+  at::autocast::set_autocast_dtype(at::kCPU, at::kBFloat16);
+  at::autocast::set_autocast_enabled(at::kCPU, true);
+  torch::NoGradGuard no_grad;
+  auto check = [&](const char* when) {
+    const ModelOutput out = model->forward(in);
+    // Autocast casts both (a frozen weight afresh each call: it caches casts of trained leaves only).
+    const at::Tensor ref = at::linear(out.last_hidden_state, embedding);
+    EXPECT_EQ(out.logits.scalar_type(), at::kBFloat16) << when;
+    EXPECT_TRUE(at::equal(out.logits, ref)) << when;
+    ModelInputs asked = in;
+    request_causal_lm_loss(asked, in.input_ids);
+    const double fused = model->forward(asked).loss.item<double>();
+    EXPECT_NEAR(fused, causal_lm_loss(out.logits, in.input_ids).item<double>(), 1e-5) << when;
+    return out.logits;
+  };
+  const at::Tensor before = check("first forward");
+  embedding.mul_(0.5);
+  const at::Tensor after = check("after the weight changed");
+  at::autocast::set_autocast_enabled(at::kCPU, false);
+  at::autocast::clear_cache();
+  EXPECT_FALSE(at::equal(before, after));
 }
 
 }  // namespace

@@ -10,7 +10,9 @@
 // with any strides whose last one is 1 (the usual transposed view of a projection); y is
 // contiguous, dx in x's layout; cos and sin are (batch or 1, seq, head_dim). Same arithmetic per element as the composite (a product and a
 // sum in float), so outputs equal it up to the order of that sum. Float32 on the CPU, cos and sin
-// without gradients; anything else runs the composite.
+// without gradients; also bf16 x with float32 cos/sin without a graph (inference under autocast:
+// the float32 result, rounded to bf16 where autocast would cast it for the attention); anything
+// else runs the composite.
 #include <ATen/core/Tensor.h>
 
 namespace lightpeft::kernels {

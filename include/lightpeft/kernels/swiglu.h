@@ -9,7 +9,8 @@
 // once each way (SmolLM2's 30 MLPs at batch 8 x 128: 1.5 M elements a layer). The exp is a
 // vectorised Cephes polynomial (src/kernels/vec_math.h) where ATen uses Sleef's: outputs agree with
 // the composite to a few float ulps, not bit for bit. Float32 tensors of one shape on the CPU;
-// anything else (CUDA, bf16 under autocast) runs the composite.
+// bf16 ones without a graph (inference under autocast: silu(gate) and the product each rounded to
+// bf16, as the composite rounds them); anything else (CUDA, bf16 training) runs the composite.
 #include <ATen/core/Tensor.h>
 
 namespace lightpeft::kernels {

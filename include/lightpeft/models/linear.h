@@ -78,6 +78,12 @@ struct LinearSlot {
   void set(LinearPtr layer) const { host->replace_linear(name, std::move(layer)); }
 };
 
+// `x` cast once to the autocast dtype for several linears that read it, when autocast is on for its
+// device and no graph is recorded for it (inference): the same values each linear's own autocast
+// cast would give, one pass instead of one per linear. Otherwise `x` itself (with a graph, shared
+// casts would add the linears' input gradients in the lower precision).
+at::Tensor autocast_shared_input(const at::Tensor& x);
+
 // Stores the weights and biases of every Dense under `root` whose weight is frozen
 // (requires_grad false) in `dtype` (e.g. bf16 base weights under LoRA); returns how many. Embeddings
 // and norms keep their dtype.
