@@ -27,7 +27,6 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-
 // One row of logits turned into its loss term and, in place, its gradient (softmax - one-hot) *
 // scale. Three passes over the row (max; exp written back and summed; scaled), all from L2.
 template <int W>
@@ -40,8 +39,8 @@ LP_VEC_INLINE double row_loss_and_grad(float* x, int64_t n, int64_t target, floa
   return std::log(static_cast<double>(sum)) + static_cast<double>(m) - static_cast<double>(x_target);
 }
 
-// Rows [0, rows) of a float32 chunk (rows x n): loss terms summed into *loss_sum (per row in
-// `terms`, then added in row order, so the sum does not depend on the thread count).
+// Rows [0, rows) of a float32 chunk (rows x n): each row's loss term into `terms` (summed later in
+// row order, so the loss does not depend on the thread count), its gradient in place.
 template <int W>
 LP_VEC_INLINE void chunk_body(float* logits, int64_t rows, int64_t n, const int64_t* targets, int64_t ignore_index,
                               float scale, double* terms) {

@@ -1,5 +1,7 @@
 #include "lightpeft/kernels/rotary.h"
 
+#include <optional>
+
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 #include <ATen/TensorOperators.h>
@@ -69,9 +71,11 @@ void rotate_into(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& s
     rotate_rows<c10::BFloat16, float>(x, cos, sin, out, transpose);
 }
 
-// The output is contiguous (B, H, T, d), the layout attention's products read without a copy.
-at::Tensor rotate_forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
-  at::Tensor out = at::empty(x.sizes(), x.options());
+// The output is contiguous (B, H, T, d), the layout attention's products read without a copy, in
+// `dtype` (x's unless said).
+at::Tensor rotate_forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
+                          std::optional<c10::ScalarType> dtype = std::nullopt) {
+  at::Tensor out = at::empty(x.sizes(), x.options().dtype(dtype.value_or(x.scalar_type())));
   rotate_into(x, cos, sin, out, /*transpose=*/false);
   return out;
 }
@@ -103,13 +107,11 @@ class RotaryFunction : public torch::autograd::Function<RotaryFunction> {
 at::Tensor rotate_bf16_forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
   const bool autocast_bf16 = at::autocast::is_autocast_enabled(at::kCPU) &&
                              at::autocast::get_autocast_dtype(at::kCPU) == at::kBFloat16;
-  at::Tensor out = at::empty(x.sizes(), x.options().dtype(autocast_bf16 ? at::kBFloat16 : at::kFloat));
-  rotate_into(x, cos, sin, out, /*transpose=*/false);
-  return out;
+  return rotate_forward(x, cos, sin, autocast_bf16 ? at::kBFloat16 : at::kFloat);
 }
 
 bool bf16_forward_applies(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
-  if (c10::GradMode::is_enabled() && x.requires_grad()) return false;
+  if (c10::GradMode::is_enabled() && (x.requires_grad() || cos.requires_grad() || sin.requires_grad())) return false;
   if (!x.device().is_cpu() || x.scalar_type() != at::kBFloat16 || x.stride(-1) != 1 || x.numel() == 0) return false;
   for (const at::Tensor* t : {&cos, &sin})
     if (!t->device().is_cpu() || t->scalar_type() != at::kFloat || t->stride(-1) != 1) return false;

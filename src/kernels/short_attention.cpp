@@ -101,13 +101,18 @@ at::Tensor probabilities(const at::Tensor& qg, const at::Tensor& k, const at::Te
   return scores;
 }
 
+// The dtype LibTorch's attention would compute in: autocast's under autocast (it casts q, k, v),
+// else q's.
+c10::ScalarType compute_dtype(const at::Tensor& q) {
+  return at::autocast::is_autocast_enabled(at::kCPU) ? at::autocast::get_autocast_dtype(at::kCPU) : q.scalar_type();
+}
+
 class ShortAttentionFunction : public torch::autograd::Function<ShortAttentionFunction> {
  public:
   // The mask travels as an optional: autograd's bookkeeping of tensor arguments needs defined ones.
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                             const std::optional<at::Tensor>& mask, double scaling) {
     RECORD_FUNCTION("lightpeft::short_attention", std::vector<c10::IValue>({q}));
-    c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);  // float32 products
     const at::Tensor qg = grouped_rows(q, k.size(1)), kc = k.contiguous(), vc = v.contiguous();
     const at::Tensor probs = probabilities(qg, kc, mask.value_or(at::Tensor()), scaling);
     ctx->save_for_backward({qg, kc, vc, probs});
@@ -115,6 +120,8 @@ class ShortAttentionFunction : public torch::autograd::Function<ShortAttentionFu
     return at::matmul(probs, vc).view(q.sizes());
   }
 
+  // forward runs under short_attention's guard against autocast; the backward needs its own (it may
+  // run inside an autocast scope, and its products are float32).
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     RECORD_FUNCTION("lightpeft::short_attention_backward", std::vector<c10::IValue>({grads[0]}));
     c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
@@ -137,12 +144,6 @@ class ShortAttentionFunction : public torch::autograd::Function<ShortAttentionFu
 };
 
 }  // namespace
-
-// The dtype LibTorch's attention would compute in: autocast's under autocast (it casts q, k, v),
-// else q's.
-c10::ScalarType compute_dtype(const at::Tensor& q) {
-  return at::autocast::is_autocast_enabled(at::kCPU) ? at::autocast::get_autocast_dtype(at::kCPU) : q.scalar_type();
-}
 
 bool short_attention_applies(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask) {
   const auto dtype = compute_dtype(q);
@@ -174,22 +175,25 @@ at::Tensor short_attention(const at::Tensor& q, const at::Tensor& k, const at::T
   LP_CHECK(short_attention_applies(q, k, v, mask), "short_attention: float32 CPU tensors (bf16/fp16 with gradients) with at most ",
            kShortAttentionMaxKeys, " keys only (got ", k.size(2), " keys, ", q.scalar_type(), " on ", q.device(), ")");
   const auto dtype = compute_dtype(q);
-  if (dtype != at::kFloat) {
-    // The inputs rounded to that dtype, as LibTorch's attention under autocast would read them, then
-    // computed in float32 as its softmax; the context in that dtype, as it returns.
-    c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
-    auto rounded = [&](const at::Tensor& t) { return t.to(dtype).to(at::kFloat); };
-    const at::Tensor m = mask.defined() ? rounded(mask) : mask;
-    return short_attention(rounded(q), rounded(k), rounded(v), m, scaling, heads_per_kv).to(dtype);
-  }
-  const at::Tensor mf = mask.defined() && mask.scalar_type() != at::kFloat ? mask.to(at::kFloat) : mask;
-  const bool graph = c10::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad());
-  if (graph)
-    return ShortAttentionFunction::apply(q, k, v, mf.defined() ? std::optional<at::Tensor>(mf) : std::nullopt, scaling);
-  RECORD_FUNCTION("lightpeft::short_attention", std::vector<c10::IValue>({q}));
+  // The products below are spelled out in float32; autocast must not cast them.
   c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
-  const at::Tensor vc = v.contiguous();
-  return at::matmul(probabilities(grouped_rows(q, k.size(1)), k.contiguous(), mf, scaling), vc).view(q.sizes());
+  // In a lower dtype: the inputs rounded to it, as LibTorch's attention under autocast would read
+  // them, then computed in float32 as its softmax; the context returned in that dtype, as it does.
+  auto as_float = [&](const at::Tensor& t) {
+    if (!t.defined()) return t;
+    return dtype != at::kFloat ? t.to(dtype).to(at::kFloat) : t.to(at::kFloat);
+  };
+  const at::Tensor qf = as_float(q), kf = as_float(k), vf = as_float(v), mf = as_float(mask);
+  at::Tensor context;
+  if (c10::GradMode::is_enabled() && (qf.requires_grad() || kf.requires_grad() || vf.requires_grad())) {
+    context = ShortAttentionFunction::apply(qf, kf, vf, mf.defined() ? std::optional<at::Tensor>(mf) : std::nullopt,
+                                            scaling);
+  } else {
+    RECORD_FUNCTION("lightpeft::short_attention", std::vector<c10::IValue>({q}));
+    context = at::matmul(probabilities(grouped_rows(qf, kf.size(1)), kf.contiguous(), mf, scaling), vf.contiguous())
+                  .view(q.sizes());
+  }
+  return dtype != at::kFloat ? context.to(dtype) : context;
 }
 
 }  // namespace lightpeft::kernels

@@ -180,8 +180,7 @@ at::Tensor silu_mul(const at::Tensor& gate, const at::Tensor& up) {
       up.scalar_type() == at::kBFloat16 && gate.numel() > 0)
     return forward_bf16(gate.contiguous(), up.contiguous());
   if (!fused_applies(gate, up)) return reference::silu_mul(gate, up);
-  if (c10::GradMode::is_enabled() && (gate.requires_grad() || up.requires_grad()))
-    return SiluMulFunction::apply(gate, up);
+  if (graph) return SiluMulFunction::apply(gate, up);
   return forward(gate.contiguous(), up.contiguous());
 }
 

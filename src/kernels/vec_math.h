@@ -93,12 +93,6 @@ LP_VEC_INLINE typename Lanes<W>::F exp(typename Lanes<W>::F x) {
   return underflow ? broadcast<W>(0.0f) : y;
 }
 
-// 1 / (1 + exp(-x)).
-template <int W>
-LP_VEC_INLINE typename Lanes<W>::F sigmoid(typename Lanes<W>::F x) {
-  return 1.0f / (1.0f + exp<W>(-x));
-}
-
 // ---- bf16 as float: the high half of a float's bits. A load widens exactly; a store rounds to the
 // nearest even (NaN stays a quiet NaN), as c10::BFloat16's conversion does.
 
@@ -112,13 +106,20 @@ LP_VEC_INLINE typename Lanes<W>::F load_bf16(const uint16_t* p) {
   return (typename Lanes<W>::F)bits;
 }
 
+// v's bits rounded to the nearest even multiple of 2^16 (its bf16 value in the high half); NaN not
+// handled here.
+template <int W>
+LP_VEC_INLINE typename Lanes<W>::U round_bf16_bits(typename Lanes<W>::F v) {
+  using U = typename Lanes<W>::U;
+  const U bits = (U)v;
+  return (bits + 0x7FFFu + ((bits >> 16) & 1u)) & 0xFFFF0000u;
+}
+
 template <int W>
 LP_VEC_INLINE void store_bf16(uint16_t* p, typename Lanes<W>::F v) {
   using H = typename Lanes<W>::H;
   using U = typename Lanes<W>::U;
-  const U bits = (U)v;
-  const U rounded = (bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16;
-  const U out = v != v ? U{} + 0x7FC0u : rounded;
+  const U out = v != v ? U{} + 0x7FC0u : round_bf16_bits<W>(v) >> 16;
   const H h = __builtin_convertvector(out, H);
   __builtin_memcpy(p, &h, sizeof(h));
 }
@@ -126,10 +127,7 @@ LP_VEC_INLINE void store_bf16(uint16_t* p, typename Lanes<W>::F v) {
 // v rounded to bf16's precision, kept as float (what a bf16 tensor op's float result becomes).
 template <int W>
 LP_VEC_INLINE typename Lanes<W>::F round_bf16(typename Lanes<W>::F v) {
-  using U = typename Lanes<W>::U;
-  const U bits = (U)v;
-  const U rounded = (bits + 0x7FFFu + ((bits >> 16) & 1u)) & 0xFFFF0000u;
-  return v != v ? v : (typename Lanes<W>::F)rounded;
+  return v != v ? v : (typename Lanes<W>::F)round_bf16_bits<W>(v);
 }
 
 // ---- rows of floats (softmax-like passes); each row's tail goes through one padded vector, so that

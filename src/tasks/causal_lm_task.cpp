@@ -84,7 +84,8 @@ at::Tensor CausalLmTask::loss(const ModelOutput& output, const Batch& batch) con
   LP_CHECK(batch.token_labels.defined(), spec_.name, ": the batch has no token labels");
   if (output.loss.defined()) return output.loss;
   if (output.logits.dim() == 3) return causal_lm_loss(output.logits, batch.token_labels);
-  // Logits of the labelled positions (prepare_inputs), in row-major order: their targets in the same order.
+  // Logits of the labelled positions (a caller that set logits_mask alone), in row-major order: their
+  // targets in the same order.
   const at::Tensor target = shifted_labels(batch.token_labels, output.logits.device());
   const at::Tensor picked = target.reshape({-1}).index_select(0, at::nonzero(target.reshape({-1}).ne(kIgnoreLabel)).squeeze(1));
   LP_CHECK(picked.size(0) == output.logits.size(0), spec_.name, ": ", output.logits.size(0),
@@ -111,7 +112,7 @@ double CausalLmTask::split_loss(const TaskEvalContext& ctx) const {
   auto stream = ctx.batcher->stream(/*epoch=*/0);
   while (auto batch = stream.next()) {
     ModelInputs in = causal_lm_inputs(*batch, device);
-    prepare_inputs(in, *batch);  // logits of the labelled positions only
+    prepare_inputs(in, *batch);  // the head's loss over the labelled positions only
     const auto n = in.loss_targets.size(0);
     if (n == 0) continue;
     const ModelOutput out = ctx.model->forward(in, ctx.masks);
