@@ -16,13 +16,24 @@ using Json = nlohmann::ordered_json;  // keeps rank_pattern/alpha_pattern in fil
 const std::vector<std::string> kSixLinears = {"query", "key", "value", "attention.output.dense",
                                                "intermediate.dense", "output.dense"};
 
-// Repeat counts ("{n}", "{n,m}") above this are refused before std::regex sees them: libstdc++
-// reads the digits into a long without an overflow check (undefined behaviour, found by fuzzing)
-// and expands a count into that many copies of the repeated automaton (a huge count hangs).
+// Repeat counts ("{n}", "{n,m}") and backreference numbers ("\\n") above this are refused before
+// std::regex sees them: libstdc++ reads their digits into a long without an overflow check
+// (undefined behaviour, found by fuzzing, for both) and expands a count into that many copies of
+// the repeated automaton (a huge count hangs).
 constexpr int64_t kMaxRegexRepeat = 1000;
 
 void check_regex_repeats(const std::string& pattern, const std::string& origin, const std::string& key) {
   for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '\\') {  // an escape: a backreference's digits, or one escaped character skipped
+      size_t end = i + 1;
+      while (end < pattern.size() && pattern[end] >= '0' && pattern[end] <= '9') ++end;
+      const std::string digits = pattern.substr(i + 1, end - i - 1);
+      if (digits.size() > 4 || (!digits.empty() && std::stoll(digits) > kMaxRegexRepeat))
+        throw_error(origin, ": key '", key, "': regular expression \"", pattern, "\": backreference \\", digits,
+                    " is above ", kMaxRegexRepeat);
+      i = digits.empty() ? i + 1 : end - 1;
+      continue;
+    }
     if (pattern[i] != '{') continue;
     for (size_t j = i + 1; j < pattern.size();) {
       size_t end = j;

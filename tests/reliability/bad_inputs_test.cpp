@@ -318,6 +318,10 @@ TEST_F(BadInputs, AdapterConfig) {
        R"({"peft_type": "LORA", "r": 8, "target_modules": "task{999999999999999999999999,}"})",
        "key 'target_modules': regular expression \"task{999999999999999999999999,}\": repeat count "
        "999999999999999999999999 is above 1000"},
+      // Found by fuzz_adapter_config: the same overflow on a backreference's number.
+      {"adapter_config.json", "huge size", "regex backreference of 19 digits",
+       R"({"peft_type": "LORA", "r": 8, "target_modules": "(a)\\9999999999999999999"})",
+       "backreference \\9999999999999999999 is above 1000"},
       {"adapter_config.json", "huge size", "regex repeat bound above 1000",
        R"({"peft_type": "LORA", "r": 8, "target_modules": "q{2,5000}"})", "repeat count 5000 is above 1000"},
       {"adapter_config.json", "bad UTF-8", "a target", "{\"peft_type\": \"LORA\", \"target_modules\": [\"" + kBadUtf8 + "\"]}",
