@@ -24,8 +24,9 @@
 namespace lightpeft::kernels {
 
 // At most this many logits are held at once (rows per chunk = this / vocab, at least one): 200 MB
-// of float32. Fewer rows per product cost time: SmolLM2's head took 158 ms forward in chunks of 256
-// rows, 131 ms over 1,024 rows at once (2 threads). An instruction batch's response tokens are
+// of float32. Fewer rows per product cost time: SmolLM2's head product took 158 ms forward in
+// chunks of 256 rows, 131 ms over 1,024 rows at once (torch.mm into a kept buffer, timed alone, 2
+// threads, the Intel Xeon of docs/benchmarks.md). An instruction batch's response tokens are
 // usually fewer than a chunk.
 inline constexpr int64_t kLinearCrossEntropyChunkElements = int64_t{1024} * 49152;
 
